@@ -1,0 +1,38 @@
+// The error category behind hssjw::errc.
+#include "core/error.hpp"
+
+namespace hssjw {
+namespace {
+
+class category_impl final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "hss-jobwatch"; }
+  std::string message(int ev) const override {
+    switch (static_cast<errc>(ev)) {
+      case errc::ok: return "success";
+      case errc::config_invalid: return "invalid configuration";
+      case errc::http_status: return "upstream answered with an error status";
+      case errc::body_too_large: return "response body too large";
+      case errc::bad_response: return "malformed response";
+      case errc::job_rejected: return "job rejected (missing key field or wrong type)";
+      case errc::timeout: return "deadline expired";
+      case errc::auth_unavailable: return "no usable credentials";
+      case errc::offset_overflow: return "total_num beyond the reach of offset; add filters";
+      case errc::walk_incomplete: return "walk incomplete";
+      case errc::cancelled: return "cancelled";
+      case errc::state_corrupt: return "state database damaged or foreign";
+      case errc::state_locked: return "state directory in use by another daemon";
+      case errc::state_io: return "state database I/O error";
+    }
+    return "unknown error";
+  }
+};
+
+}  // namespace
+
+const boost::system::error_category& category() {
+  static const category_impl instance;
+  return instance;
+}
+
+}  // namespace hssjw

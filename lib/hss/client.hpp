@@ -1,0 +1,55 @@
+// The HTTPS client for HSS (and IAM): Beast over OpenSSL, TLS 1.2+, chain
+// and host-name verification, SNI, keep-alive connection reuse, a deadline
+// on every step and a body limit. Beast and the TLS types stay in
+// client.cpp behind this non-template interface.
+#pragma once
+
+#include "core/error.hpp"
+#include "hss/http.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace hssjw {
+
+struct client_options {
+  std::string endpoint;          // "https://host[:port]" (http:// only if allow_insecure_http)
+  std::string ca_file;           // "" = system store
+  std::string proxy;             // "" = none; "http://[user:pass@]host:port"
+  std::chrono::milliseconds timeout{30'000};  // whole request: connect..body
+  std::size_t body_limit = 16 * 1024 * 1024;
+  std::size_t max_idle_connections = 8;
+  bool allow_insecure_http = false;
+};
+
+class https_client {
+ public:
+  https_client(boost::asio::any_io_executor ex, client_options opts);
+  ~https_client();
+  https_client(const https_client&) = delete;
+  https_client& operator=(const https_client&) = delete;
+
+  // Sends one request (adds Host and User-Agent unless present) on a pooled
+  // connection and reads the whole response. Any HTTP status is a value;
+  // transport failures, timeouts and over-limit bodies are errors. A
+  // request fails with errc::timeout when the deadline expires, and with
+  // operation_aborted when cancelled.
+  boost::asio::awaitable<result<http_response>> async_request(http_request req);
+
+  // "host" or "host:port" exactly as in the endpoint (for AK/SK signing).
+  const std::string& host_header() const;
+
+  // Drops idle connections (e.g. after the CA file changed).
+  void close_idle();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hssjw

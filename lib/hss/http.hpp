@@ -1,0 +1,49 @@
+// Plain HTTP request/response values and the Huawei error shape, free of
+// Asio and Beast so that every layer can include them cheaply.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hssjw {
+
+struct http_request {
+  std::string method = "GET";
+  std::string target;  // path and query exactly as sent ("/v5/p/kubernetes/jobs?limit=200")
+  std::vector<std::pair<std::string, std::string>> headers;  // added by auth etc.
+  std::string body;
+};
+
+struct http_response {
+  unsigned status = 0;
+  std::string body;
+  std::string request_id;    // X-Request-Id
+  std::string retry_after;   // Retry-After, verbatim, "" if absent
+  std::string date;          // Date, verbatim, "" if absent
+  std::string content_type;
+  std::chrono::milliseconds latency{0};
+};
+
+// A non-2xx answer, in the shapes Huawei's SDKs accept (HUAWEI-API.md §2.1):
+// error_code/error_msg, errorCode/errorMsg, code/message (also nested, e.g.
+// under "error"); otherwise the status as the code and the raw body as the
+// message.
+struct api_error {
+  unsigned http_status = 0;
+  std::string error_code;
+  std::string error_msg;
+  std::string request_id;
+  std::string to_string() const;  // "HTTP 401 APIGW.0301: msg (request id ...)"
+};
+
+api_error parse_api_error(unsigned status, std::string_view body, std::string request_id);
+
+// APIGW.0308 / APIG.0308 or HTTP 429: the gateway's throttling answer.
+bool is_throttled(const api_error& e);
+// APIGW.0301/0303/0305/0307 (or APIG.): credentials rejected or expired.
+bool is_auth_rejected(const api_error& e);
+
+}  // namespace hssjw

@@ -1,0 +1,52 @@
+// The job model shared by the decoder, the differ, the state store and the
+// sinks. A job is kept as its canonical JSON text (as received, labels
+// sorted) plus the few facts the differ needs without parsing it again.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hssjw {
+
+// (cluster_name, namespace_name, name): the identity of a job in a scope.
+struct job_key {
+  std::string cluster;
+  std::string ns;
+  std::string name;
+  friend bool operator==(const job_key&, const job_key&) = default;
+  friend auto operator<=>(const job_key&, const job_key&) = default;
+};
+
+struct job_key_hash {
+  std::size_t operator()(const job_key& k) const noexcept;
+};
+
+// A job as held in a snapshot.
+struct job_record {
+  std::optional<std::int64_t> create_time;  // a different value means "replaced"
+  std::uint64_t fingerprint = 0;  // over every field not in poll.ignore_fields
+  std::string body;               // canonical JSON object text
+};
+
+struct keyed_job {
+  job_key key;
+  job_record record;
+};
+
+// A scope: one (project, enterprise project) pair with its filters.
+struct scope_id {
+  std::string project_id;
+  std::string enterprise_project_id;  // "" = parameter omitted
+  std::string filters;                // canonical "k=v&k=v", "" = none
+  friend bool operator==(const scope_id&, const scope_id&) = default;
+  friend auto operator<=>(const scope_id&, const scope_id&) = default;
+  // A stable, human-readable identity used in state and logs.
+  std::string str() const;
+};
+
+}  // namespace hssjw

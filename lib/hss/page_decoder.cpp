@@ -1,0 +1,161 @@
+// Page decoding: one parse into a reused monotonic arena, validation
+// against the resource table, and one serialisation per job.
+#include "hss/page_decoder.hpp"
+
+#include "hss/job_fields.hpp"
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parser.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <array>
+
+namespace hssjw {
+
+namespace json = boost::json;
+
+struct page_decoder::impl {
+  const resource_def& resource;
+  std::vector<std::string> ignore;
+  std::array<unsigned char, 64 * 1024> first_block{};
+  json::monotonic_resource arena{first_block.data(), first_block.size()};
+
+  impl(const resource_def& r, std::vector<std::string> ig) : resource(r), ignore(std::move(ig)) {}
+
+  bool decode_job(json::value& v, keyed_job& out, std::string& why) const;
+};
+
+namespace {
+
+std::optional<std::int64_t> as_int64(const json::value& v) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) return std::nullopt;  // beyond int64: out of range
+  return std::nullopt;
+}
+
+bool check_labels(json::value& v, std::string& why) {
+  if (!v.is_array()) {
+    why = "match_labels is not an array";
+    return false;
+  }
+  for (auto& item : v.get_array()) {
+    auto* o = item.if_object();
+    const json::value* k = o ? o->if_contains("key") : nullptr;
+    const json::value* val = o ? o->if_contains("val") : nullptr;
+    if (!k || !k->is_string() || (val && !val->is_string() && !val->is_null())) {
+      why = "match_labels entry is not {key: string, val: string}";
+      return false;
+    }
+  }
+  sort_labels(v.get_array());
+  return true;
+}
+
+bool check_field(const field_def& f, json::value& v, std::string& why) {
+  if (v.is_null()) return true;  // the SDKs treat null as absent
+  switch (f.kind) {
+    case field_kind::string:
+      if (v.is_string()) return true;
+      break;
+    case field_kind::int64:
+      if (as_int64(v)) return true;
+      break;
+    case field_kind::label_list:
+      return check_labels(v, why);
+  }
+  why = std::string(f.name) + " has the wrong JSON type";
+  return false;
+}
+
+}  // namespace
+
+bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, std::string& why) const {
+  auto* obj = v.if_object();
+  if (!obj) {
+    why = "list item is not an object";
+    return false;
+  }
+  std::array<const json::string*, 3> keys{};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const json::value* k = obj->if_contains(resource.key_fields[i]);
+    if (!k || !k->is_string()) {
+      why = std::string("missing or non-string key field ") + std::string(resource.key_fields[i]);
+      return false;
+    }
+    keys[i] = &k->get_string();
+  }
+  for (const auto& f : resource.known_fields) {
+    if (auto* fv = obj->if_contains(f.name); fv && !check_field(f, *fv, why)) return false;
+  }
+  out.key = job_key{std::string(*keys[0]), std::string(*keys[1]), std::string(*keys[2])};
+  out.record.create_time.reset();
+  if (auto* ct = obj->if_contains(resource.replace_field)) out.record.create_time = as_int64(*ct);
+  out.record.fingerprint = fingerprint(*obj, ignore);
+  out.record.body = json::serialize(*obj);
+  return true;
+}
+
+page_decoder::page_decoder(const resource_def& resource, std::vector<std::string> ignore_fields)
+    : impl_(std::make_unique<impl>(resource, std::move(ignore_fields))) {}
+page_decoder::~page_decoder() = default;
+page_decoder::page_decoder(page_decoder&&) noexcept = default;
+page_decoder& page_decoder::operator=(page_decoder&&) noexcept = default;
+
+bool page_decoder::decode(std::string_view body, decoded_page& out, std::string& error) {
+  out = decoded_page{};
+  impl_->arena.release();
+  json::parse_options opts;
+  opts.max_depth = 32;
+  json::parser p(json::storage_ptr(), opts);
+  p.reset(json::storage_ptr(&impl_->arena));
+  boost::system::error_code ec;
+  p.write(body.data(), body.size(), ec);
+  if (!ec) p.finish(ec);
+  if (ec) {
+    error = "response is not valid JSON: " + ec.message();
+    return false;
+  }
+  json::value root = p.release();
+  auto* obj = root.if_object();
+  if (!obj) {
+    error = "response is not a JSON object";
+    return false;
+  }
+  const json::value* total = obj->if_contains(impl_->resource.total_field);
+  auto total_num = total ? as_int64(*total) : std::nullopt;
+  if (!total_num || *total_num < 0) {
+    error = std::string("response has no valid ") + std::string(impl_->resource.total_field);
+    return false;
+  }
+  out.total_num = *total_num;
+  if (!impl_->resource.last_update_field.empty()) {
+    if (auto* lu = obj->if_contains(impl_->resource.last_update_field)) out.last_update_time = as_int64(*lu);
+  }
+  json::value* list = obj->if_contains(impl_->resource.list_field);
+  if (!list || list->is_null()) return true;  // an empty page may omit the list
+  if (!list->is_array()) {
+    error = std::string(impl_->resource.list_field) + " is not an array";
+    return false;
+  }
+  out.jobs.reserve(list->get_array().size());
+  for (auto& item : list->get_array()) {
+    keyed_job job;
+    std::string why;
+    if (impl_->decode_job(item, job, why)) {
+      out.jobs.push_back(std::move(job));
+    } else if (out.rejected++ == 0) {
+      out.reject_reason = std::move(why);
+    }
+  }
+  return true;
+}
+
+std::uint64_t page_decoder::fingerprint_of(std::string_view canonical_body) const {
+  boost::system::error_code ec;
+  json::value v = json::parse(canonical_body, ec);
+  if (ec || !v.is_object()) return 0;
+  return fingerprint(v.get_object(), impl_->ignore);
+}
+
+}  // namespace hssjw

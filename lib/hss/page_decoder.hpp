@@ -1,0 +1,47 @@
+// Decodes one HSS list page (Boost.JSON) straight into the job model:
+// key fields and types checked against the resource table, unknown fields
+// kept, labels sorted, each job rendered once as canonical JSON text.
+#pragma once
+
+#include "hss/job.hpp"
+#include "hss/resource.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hssjw {
+
+struct decoded_page {
+  std::int64_t total_num = 0;
+  std::optional<std::int64_t> last_update_time;
+  std::vector<keyed_job> jobs;  // in list order; rejected jobs are not here
+  std::size_t rejected = 0;     // jobs missing a key field or with a wrong type
+  std::string reject_reason;    // the first rejection, for the log
+};
+
+class page_decoder {
+ public:
+  page_decoder(const resource_def& resource, std::vector<std::string> ignore_fields);
+  ~page_decoder();
+  page_decoder(page_decoder&&) noexcept;
+  page_decoder& operator=(page_decoder&&) noexcept;
+
+  // False with `error` set when the body is not a list page at all (not
+  // JSON, too deep, no total, list not an array). Rejected jobs are not an
+  // error here: they are counted in `out.rejected`.
+  bool decode(std::string_view body, decoded_page& out, std::string& error);
+
+  // The fingerprint of a canonical job body under this decoder's ignore
+  // set (used when loading stored snapshots).
+  std::uint64_t fingerprint_of(std::string_view canonical_body) const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hssjw

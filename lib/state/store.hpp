@@ -1,0 +1,63 @@
+// Where committed state lives: snapshots, the event journal and the seq
+// counter. Two implementations: memory_store (tests, and nothing durable)
+// and sqlite_store (state_dir/state.db, SPEC §8).
+#pragma once
+
+#include "core/error.hpp"
+#include "state/scope_state.hpp"
+#include "walk/event.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hssjw {
+
+struct stored_scope {
+  scope_id scope;
+  scope_state state;
+};
+
+struct journal_entry {
+  std::uint64_t seq = 0;
+  std::string line;  // the event as emitted (to_json_line)
+};
+
+class state_store {
+ public:
+  virtual ~state_store() = default;
+
+  // Every scope with stored state.
+  virtual result<std::vector<stored_scope>> load_all() = 0;
+
+  // One transaction: applies `delta` to `scope`, assigns consecutive seqs
+  // to `events` (in order, continuing from last_seq()) and appends them to
+  // the journal. On failure nothing is changed, seqs are not consumed, and
+  // the events keep seq 0.
+  virtual result<void> commit(const scope_id& scope, const scope_delta& delta,
+                              std::vector<change_event>& events) = 0;
+
+  virtual std::uint64_t last_seq() const = 0;
+  // The oldest seq still in the journal; last_seq()+1 when it is empty.
+  virtual std::uint64_t oldest_seq() const = 0;
+
+  // Up to `max` journal entries with seq > after, in seq order.
+  virtual result<std::vector<journal_entry>> read_journal(std::uint64_t after,
+                                                          std::size_t max) = 0;
+
+  // Deletes the state of every stored scope not in `keep`; returns them.
+  virtual result<std::vector<scope_id>> prune(const std::vector<scope_id>& keep) = 0;
+
+  // The detail behind the most recent failed call (e.g. the SQLite
+  // message), for the log line; empty when there is nothing to add.
+  virtual std::string last_error() const { return {}; }
+};
+
+// Nothing durable: seq starts at 1 each run. For tests and the in-memory mode.
+std::unique_ptr<state_store> make_memory_store();
+// The same, keeping at most `max_events` journal entries (0 = unbounded),
+// so a long-running in-memory daemon does not grow without limit.
+std::unique_ptr<state_store> make_memory_store(std::uint64_t max_events);
+
+}  // namespace hssjw

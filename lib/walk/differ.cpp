@@ -1,0 +1,153 @@
+// Diffing a walk against the previous snapshot: added / modified /
+// replaced from anything seen, removed only from complete walks, behind
+// the removal guard and the confirmation count.
+#include "walk/differ.hpp"
+
+#include "hss/job_fields.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace hssjw {
+
+namespace json = boost::json;
+
+namespace {
+
+change_event make_event(event_type type, const scope_id& scope, const job_key& key,
+                        std::int64_t now_ms) {
+  change_event e;
+  e.type = type;
+  e.time_ms = now_ms;
+  e.scope = scope;
+  e.key = key;
+  return e;
+}
+
+json::object parse_object(const std::string& body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  return !ec && v.is_object() ? std::move(v.get_object()) : json::object();
+}
+
+bool is_replacement(const job_record& before, const job_record& after) {
+  return before.create_time && after.create_time && *before.create_time != *after.create_time;
+}
+
+class differ {
+ public:
+  differ(const scope_id& scope, const scope_state& prev, const diff_options& opts,
+         std::int64_t now)
+      : scope_(scope), prev_(prev), opts_(opts), now_(now) {}
+
+  diff_outcome run(const walk_observation& seen) {
+    out_.baseline = !prev_.meta.has_baseline;
+    if (out_.baseline && !seen.complete) return std::move(out_);
+    for (const auto& job : seen.jobs) visit_seen(job);
+    if (seen.complete) infer_removals(seen);
+    out_.delta.meta = prev_.meta;
+    if (seen.complete) {
+      out_.delta.meta.has_baseline = true;
+      out_.delta.meta.last_total_num = seen.total_num;
+      out_.delta.meta.last_update_time = seen.last_update_time;
+    }
+    return std::move(out_);
+  }
+
+ private:
+  void visit_seen(const keyed_job& job) {
+    seen_keys_.insert(&job.key);
+    if (prev_.pending.contains(job.key)) out_.delta.pending_cleared.push_back(job.key);
+    auto it = prev_.jobs.find(job.key);
+    if (it == prev_.jobs.end()) {
+      if (!out_.baseline || opts_.baseline_events) {
+        auto e = make_event(event_type::added, scope_, job.key, now_);
+        e.job = job.record.body;
+        out_.events.push_back(std::move(e));
+      }
+      out_.delta.upserts.push_back(job);
+      return;
+    }
+    const job_record& before = it->second;
+    if (before.fingerprint == job.record.fingerprint && !is_replacement(before, job.record)) return;
+    auto changed = changed_fields(parse_object(before.body), parse_object(job.record.body));
+    bool replaced = is_replacement(before, job.record);
+    bool relevant = replaced || std::any_of(changed.begin(), changed.end(), [&](auto& f) {
+                      return std::find(opts_.ignore_fields.begin(), opts_.ignore_fields.end(),
+                                       f) == opts_.ignore_fields.end();
+                    });
+    if (!relevant) return;  // only ignored fields differ: no event, snapshot kept
+    auto e = make_event(replaced ? event_type::replaced : event_type::modified, scope_, job.key,
+                        now_);
+    e.job = job.record.body;
+    e.previous = before.body;
+    e.changed = std::move(changed);
+    out_.events.push_back(std::move(e));
+    out_.delta.upserts.push_back(job);
+  }
+
+  struct key_ptr_hash {
+    std::size_t operator()(const job_key* k) const noexcept { return job_key_hash{}(*k); }
+  };
+  struct key_ptr_eq {
+    bool operator()(const job_key* a, const job_key* b) const noexcept { return *a == *b; }
+  };
+
+  void infer_removals(const walk_observation& seen) {
+    std::vector<std::pair<const job_key*, pending_removal>> due;
+    std::size_t fresh = 0;
+    for (const auto& [key, record] : prev_.jobs) {
+      if (seen_keys_.contains(&key)) continue;
+      pending_removal p;
+      if (auto pit = prev_.pending.find(key); pit != prev_.pending.end()) p = pit->second;
+      ++p.misses;
+      if (p.misses < opts_.removal_confirmations) {
+        out_.delta.pending_set.emplace_back(key, p);
+        ++out_.confirmations_pending;
+        continue;
+      }
+      if (!p.held) ++fresh;
+      due.emplace_back(&key, p);
+    }
+    bool guard = prev_.jobs.size() >= 10 &&
+                 static_cast<double>(fresh) > opts_.removal_guard * prev_.jobs.size();
+    std::sort(due.begin(), due.end(), [](auto& a, auto& b) { return *a.first < *b.first; });
+    for (auto& [key, p] : due) {
+      if (guard && !p.held) {  // hold until the next complete walk confirms
+        p.held = true;
+        out_.delta.pending_set.emplace_back(*key, p);
+        ++out_.held_removals;
+        continue;
+      }
+      emit_removal(*key);
+    }
+    (void)seen;
+  }
+
+  void emit_removal(const job_key& key) {
+    auto e = make_event(event_type::removed, scope_, key, now_);
+    e.previous = prev_.jobs.at(key).body;
+    out_.events.push_back(std::move(e));
+    out_.delta.deletions.push_back(key);
+    if (prev_.pending.contains(key)) out_.delta.pending_cleared.push_back(key);
+  }
+
+  const scope_id& scope_;
+  const scope_state& prev_;
+  const diff_options& opts_;
+  std::int64_t now_;
+  diff_outcome out_;
+  std::unordered_set<const job_key*, key_ptr_hash, key_ptr_eq> seen_keys_;
+};
+
+}  // namespace
+
+diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
+                        const walk_observation& seen, const diff_options& opts,
+                        std::int64_t now_ms) {
+  return differ(scope, previous, opts, now_ms).run(seen);
+}
+
+}  // namespace hssjw

@@ -1,0 +1,35 @@
+// A change event (SPEC §4) and its NDJSON rendering.
+#pragma once
+
+#include "hss/job.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hssjw {
+
+enum class event_type { added, removed, modified, replaced };
+
+std::string_view to_string(event_type t);
+bool parse_event_type(std::string_view s, event_type& out);
+
+struct change_event {
+  std::uint64_t seq = 0;  // assigned by the state store at commit
+  event_type type = event_type::added;
+  std::int64_t time_ms = 0;  // when the walk that saw it completed
+  scope_id scope;
+  job_key key;
+  std::string job;       // canonical JSON; empty for removed
+  std::string previous;  // canonical JSON; empty for added
+  std::vector<std::string> changed;  // sorted; modified and replaced only
+};
+
+// One NDJSON line (without the trailing newline), exactly SPEC §4.
+std::string to_json_line(const change_event& e);
+
+// "2026-11-28T10:40:00.123Z"
+std::string format_utc_ms(std::int64_t epoch_ms);
+
+}  // namespace hssjw

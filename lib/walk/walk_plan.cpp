@@ -1,0 +1,180 @@
+// The walk planner's chain check and repair policy (see walk_plan.hpp).
+#include "walk/walk_plan.hpp"
+
+#include <algorithm>
+#include <functional>
+
+namespace hssjw {
+
+namespace {
+
+std::uint64_t mix(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+}  // namespace
+
+std::uint64_t listing_identity(const job_key& key, std::optional<std::int64_t> create_time) {
+  std::uint64_t id = job_key_hash{}(key);
+  id = mix(id ^ (create_time ? mix(static_cast<std::uint64_t>(*create_time)) : 0x9e3779b9ULL));
+  return id == 0 ? 1 : id;  // 0 marks a rejected job
+}
+
+walk_plan::walk_plan(std::uint32_t page_size, std::uint32_t max_repairs)
+    : page_size_(std::max<std::uint32_t>(page_size, 2)), max_repairs_(max_repairs) {}
+
+std::optional<std::int64_t> walk_plan::next_request() {
+  if (complete_ || gave_up_ || stopped_ || too_large_) return std::nullopt;
+  std::int64_t offset;
+  if (issued_ == 0) {
+    offset = 0;
+  } else if (!planned_.empty()) {
+    offset = planned_.front();
+    planned_.erase(planned_.begin());
+  } else {
+    return std::nullopt;
+  }
+  ++issued_;
+  outstanding_.insert(offset);
+  return offset;
+}
+
+void walk_plan::on_page(std::int64_t offset, std::int64_t total_num,
+                        std::vector<std::uint64_t> ids) {
+  outstanding_.erase(offset);
+  latest_total_ = total_num;
+  if (total_num > max_offset + page_size_) {
+    too_large_ = true;
+    why_ = "total_num " + std::to_string(total_num) + " is beyond what offset can reach";
+    return;
+  }
+  pages_.emplace(offset, page{total_num, std::move(ids)});
+  if (offset == 0 && !first_total_) plan_from_first(total_num);
+  evaluate();
+}
+
+void walk_plan::plan_from_first(std::int64_t total) {
+  first_total_ = total;
+  const std::int64_t step = page_size_ - 1;
+  const std::int64_t pages = total <= page_size_ ? 1 : (total - 1 + step - 1) / step;
+  for (std::int64_t k = 1; k < pages; ++k) planned_.push_back(k * step);
+}
+
+std::uint32_t walk_plan::repair_limit() const {
+  if (max_repairs_) return max_repairs_;
+  const auto planned = static_cast<std::uint32_t>(
+      first_total_.value_or(0) / std::max<std::int64_t>(1, page_size_ - 1));
+  return planned + 4;
+}
+
+bool walk_plan::links(const std::set<std::uint64_t>& chain, const page& p) const {
+  return std::any_of(p.ids.begin(), p.ids.end(),
+                     [&](std::uint64_t id) { return id != 0 && chain.contains(id); });
+}
+
+// A page reaches the end when it ends exactly at its total_num, or is a
+// short page that runs past it. A full page past a (deflated) total, or a
+// short page that ends before it, proves nothing: the walk asks further.
+bool walk_plan::reaches_end(std::int64_t offset, const page& p) const {
+  const auto count = static_cast<std::int64_t>(p.ids.size());
+  if (count == 0) return false;
+  const std::int64_t end = offset + count;
+  return end == p.total || (end > p.total && count < page_size_);
+}
+
+void walk_plan::evaluate() {
+  if (complete_ || gave_up_ || stopped_ || too_large_) return;
+  if (pages_.find(0) == pages_.end()) return;
+  for (const auto& [offset, p] : pages_) {
+    if (p.total == 0 && p.ids.empty()) {  // the list was empty at that moment
+      complete_ = true;
+      return;
+    }
+  }
+  // Grow the chain from the first page: every page sharing a job with it.
+  std::set<std::uint64_t> chain;
+  std::vector<bool> in_chain(pages_.size(), false);
+  std::vector<std::pair<std::int64_t, const page*>> all;
+  for (const auto& [offset, p] : pages_) all.emplace_back(offset, &p);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (all[i].first == 0) {
+      in_chain[i] = true;
+      for (auto id : all[i].second->ids) chain.insert(id);
+      break;
+    }
+  }
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (in_chain[i] || !links(chain, *all[i].second)) continue;
+      in_chain[i] = grew = true;
+      for (auto id : all[i].second->ids) chain.insert(id);
+    }
+  }
+  std::size_t frontier = 0;
+  std::int64_t frontier_end = -1;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (!in_chain[i]) continue;
+    if (reaches_end(all[i].first, *all[i].second)) {
+      complete_ = true;
+      return;
+    }
+    const std::int64_t end = all[i].first + static_cast<std::int64_t>(all[i].second->ids.size());
+    if (end > frontier_end) frontier_end = end, frontier = i;
+  }
+  if (!planned_.empty() || !outstanding_.empty()) return;  // wait for the planned pages
+  bool gap = false;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (!in_chain[i] && all[i].first > all[frontier].first && !all[i].second->ids.empty()) gap = true;
+  }
+  request_repair(all[frontier].first, *all[frontier].second, gap);
+}
+
+// Re-reads around the chain's frontier. Deletions before the frontier move
+// the list left by about (frontier's total - latest total); each further
+// attempt at the same frontier steps further back, up to whole pages.
+void walk_plan::request_repair(std::int64_t frontier_offset, const page& frontier, bool gap) {
+  if (repairs_ >= repair_limit()) {
+    gave_up_ = true;
+    why_ = "list kept shifting: " + std::to_string(repairs_) +
+           " repair requests did not link the pages from offset " +
+           std::to_string(frontier_offset) + " to the end";
+    return;
+  }
+  attempts_at_frontier_ = frontier_offset == last_frontier_ ? attempts_at_frontier_ + 1 : 1;
+  last_frontier_ = frontier_offset;
+  const std::int64_t step = page_size_ - 1;
+  const std::int64_t deleted = std::max<std::int64_t>(0, frontier.total - latest_total_);
+  std::int64_t margin = 0;
+  switch (attempts_at_frontier_) {
+    case 1: margin = gap ? 1 : 0; break;
+    case 2: margin = std::max<std::int64_t>(1, step / 4); break;
+    case 3: margin = std::max<std::int64_t>(1, step / 2); break;
+    default: margin = step * (attempts_at_frontier_ - 3); break;
+  }
+  const std::int64_t end = frontier_offset + static_cast<std::int64_t>(frontier.ids.size());
+  const std::int64_t offset = std::clamp<std::int64_t>(end - 1 - deleted - margin, 0, max_offset);
+  ++repairs_;
+  planned_.push_back(offset);
+}
+
+bool walk_plan::finished() const {
+  if (!outstanding_.empty()) return false;
+  return complete_ || gave_up_ || stopped_ || too_large_;
+}
+
+bool walk_plan::complete() const { return complete_ && !too_large_; }
+
+std::string walk_plan::describe() const {
+  if (complete_) return "complete";
+  if (!why_.empty()) return why_;
+  if (stopped_) return "stopped after the first page (last_update_time unchanged)";
+  return "pages do not link up";
+}
+
+}  // namespace hssjw
