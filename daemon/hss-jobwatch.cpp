@@ -1,0 +1,2 @@
+// hss-jobwatch: placeholder until the daemon wiring lands.
+int main() { return 1; }

@@ -1,0 +1,2 @@
+// hss-jobwatchd: placeholder until the daemon wiring lands.
+int main() { return 1; }
