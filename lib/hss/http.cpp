@@ -1,0 +1,223 @@
+// Turns a non-2xx HSS/IAM/APIGW answer into an api_error the way Huawei's
+// SDKs read error bodies (HUAWEI-API.md §2.1), and classifies the codes the
+// daemon reacts to (throttling, rejected credentials). Bodies are untrusted:
+// the parser is depth-limited and whatever lands in a log line is truncated
+// and made printable.
+#include "hss/http.hpp"
+
+#include <boost/json.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+namespace hssjw {
+namespace {
+
+namespace json = boost::json;
+
+// Enough for any real error message; keeps a hostile or HTML body from
+// flooding the journal.
+constexpr std::size_t max_text_bytes = 512;
+// Real error bodies nest two or three levels; the limit stops a stack blow-up.
+constexpr std::size_t max_json_depth = 32;
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid
+// (overlong forms, surrogates and code points above U+10FFFF are invalid).
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  std::size_t len = 0;
+  std::uint32_t cp = 0;
+  if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+  else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+  else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+  else return 0;
+  if (i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    if ((b(k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(k) & 0x3F);
+  }
+  const bool overlong = (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+  const bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
+  if (overlong || surrogate || cp > 0x10FFFF) return 0;
+  return len;
+}
+
+void append_hex_escape(std::string& out, unsigned char c) {
+  static constexpr char digits[] = "0123456789abcdef";
+  out += "\\x";
+  out += digits[c >> 4];
+  out += digits[c & 0x0F];
+}
+
+// Printable, valid UTF-8, at most ~max_text_bytes: control characters and
+// invalid bytes become \xNN (line breaks and tabs become spaces) so that a
+// body can never forge log lines or break a JSON event.
+std::string printable(std::string_view in) {
+  std::string out;
+  out.reserve(std::min(in.size(), max_text_bytes) + 8);
+  std::size_t i = 0;
+  while (i < in.size()) {
+    if (out.size() >= max_text_bytes) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(in[i]);
+    if (c == '\n' || c == '\r' || c == '\t') {
+      out += ' ';
+      ++i;
+    } else if (c < 0x20 || c == 0x7F) {
+      append_hex_escape(out, c);
+      ++i;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else if (const std::size_t len = utf8_sequence_length(in, i); len != 0) {
+      // C1 controls (U+0080..U+009F) are as dangerous as C0 ones.
+      const bool c1 = len == 2 && c == 0xC2 && static_cast<unsigned char>(in[i + 1]) < 0xA0;
+      if (c1) append_hex_escape(out, static_cast<unsigned char>(in[i + 1]));
+      else out.append(in.substr(i, len));
+      i += len;
+    } else {
+      append_hex_escape(out, c);
+      ++i;
+    }
+  }
+  return out;
+}
+
+// Codes are documented as strings but some services send numbers
+// ({"error":{"code":401,...}}); render those as the digits a human expects.
+std::optional<std::string> scalar_text(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::string: return std::string(v.get_string());
+    case json::kind::int64: return std::to_string(v.get_int64());
+    case json::kind::uint64: return std::to_string(v.get_uint64());
+    case json::kind::double_: {
+      const double d = v.get_double();
+      if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 1e15)
+        return std::to_string(static_cast<std::int64_t>(d));
+      return json::serialize(v);
+    }
+    default: return std::nullopt;
+  }
+}
+
+std::string message_text(const json::value* v) {
+  if (v == nullptr || v->is_null()) return {};
+  if (auto s = scalar_text(*v)) return *s;
+  return json::serialize(*v);  // an object or array as message: keep it readable
+}
+
+struct key_pair {
+  std::string_view code;
+  std::string_view msg;
+  bool msg_required;  // "code" alone is too generic to mean an error
+};
+
+constexpr std::array<key_pair, 3> known_pairs{{
+    {"error_code", "error_msg", false},
+    {"errorCode", "errorMsg", false},
+    {"code", "message", true},
+}};
+
+struct found_error {
+  std::string code;
+  std::string msg;
+};
+
+std::optional<found_error> match_object(const json::object& o) {
+  for (const auto& k : known_pairs) {
+    const json::value* code = o.if_contains(k.code);
+    const json::value* msg = o.if_contains(k.msg);
+    if (code == nullptr || (k.msg_required && msg == nullptr)) continue;
+    if (auto text = scalar_text(*code)) return found_error{*text, message_text(msg)};
+  }
+  return std::nullopt;
+}
+
+// Breadth-first, so the shallowest match wins: {"error_code":..} at the top
+// beats a "code" buried in some detail object.
+std::optional<found_error> find_error(const json::value& root) {
+  std::deque<const json::value*> queue{&root};
+  while (!queue.empty()) {
+    const json::value* v = queue.front();
+    queue.pop_front();
+    if (const auto* o = v->if_object()) {
+      if (auto e = match_object(*o)) return e;
+      for (const auto& kv : *o) queue.push_back(&kv.value());
+    } else if (const auto* a = v->if_array()) {
+      for (const auto& item : *a) queue.push_back(&item);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<json::value> parse_limited(std::string_view body) {
+  json::parse_options opts;
+  opts.max_depth = max_json_depth;
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec, {}, opts);
+  if (ec) return std::nullopt;
+  return v;
+}
+
+// APIGW bodies carry "request_id" too; useful when a proxy ate the header.
+std::string body_request_id(const json::value& v) {
+  if (const auto* o = v.if_object())
+    if (const auto* id = o->if_contains("request_id"); id != nullptr && id->is_string())
+      return std::string(id->get_string());
+  return {};
+}
+
+bool has_gateway_code(const api_error& e, std::initializer_list<std::string_view> numbers) {
+  std::string_view code = e.error_code;
+  for (std::string_view prefix : {"APIGW.", "APIG."}) {
+    if (!code.starts_with(prefix)) continue;
+    const std::string_view number = code.substr(prefix.size());
+    for (std::string_view n : numbers)
+      if (number == n) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string api_error::to_string() const {
+  std::string s = "HTTP " + std::to_string(http_status) + ' ' + error_code;
+  if (!error_msg.empty()) s += ": " + error_msg;
+  if (!request_id.empty()) s += " (request id " + request_id + ')';
+  return s;
+}
+
+api_error parse_api_error(unsigned status, std::string_view body, std::string request_id) {
+  api_error e;
+  e.http_status = status;
+  const std::optional<json::value> doc = parse_limited(body);
+  const std::optional<found_error> found = doc ? find_error(*doc) : std::nullopt;
+  if (found) {
+    e.error_code = printable(found->code);
+    e.error_msg = printable(found->msg);
+  } else {
+    e.error_code = std::to_string(status);
+    e.error_msg = printable(body);
+  }
+  if (request_id.empty() && doc) request_id = body_request_id(*doc);
+  e.request_id = printable(request_id);
+  return e;
+}
+
+bool is_throttled(const api_error& e) {
+  return e.http_status == 429 || has_gateway_code(e, {"0308"});
+}
+
+bool is_auth_rejected(const api_error& e) {
+  if (has_gateway_code(e, {"0301", "0303", "0305", "0307"})) return true;
+  // A 401 without any code we recognise (the fallback put the status there).
+  return e.http_status == 401 && e.error_code == "401";
+}
+
+}  // namespace hssjw
