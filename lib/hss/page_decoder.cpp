@@ -5,6 +5,7 @@
 #include "hss/job_fields.hpp"
 
 #include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -110,8 +111,7 @@ bool page_decoder::decode(std::string_view body, decoded_page& out, std::string&
   json::parser p(json::storage_ptr(), opts);
   p.reset(json::storage_ptr(&impl_->arena));
   boost::system::error_code ec;
-  p.write(body.data(), body.size(), ec);
-  if (!ec) p.finish(ec);
+  p.write(body.data(), body.size(), ec);  // a complete text, or an error
   if (ec) {
     error = "response is not valid JSON: " + ec.message();
     return false;
