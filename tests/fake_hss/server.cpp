@@ -1,0 +1,686 @@
+// The fake HSS server (see server.hpp): an accept loop and one coroutine per
+// TLS connection on the server's own io_context thread. Deciding what to
+// answer (`decide`) is synchronous under the lock; sending it -- possibly
+// late, slowly, partially or not at all, as the faults say -- is the
+// coroutine's job.
+#include "fake_hss/server.hpp"
+
+#include "fake_hss/certs.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <variant>
+
+namespace fake_hss {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+namespace fs = std::filesystem;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+// "Never answer" still has to end some day; the server's destruction ends
+// it sooner.
+constexpr auto forever = std::chrono::hours(24);
+
+struct reply {
+  unsigned status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+enum class transport { normal, never, reset, truncate, trickle };
+
+// Everything the connection coroutine needs to send one answer.
+struct plan {
+  reply r;
+  transport mode = transport::normal;
+  std::chrono::milliseconds wait{0};  // before the first byte
+  std::chrono::milliseconds trickle_every{0};
+  std::size_t chunk = 1;
+  bool close = false;
+};
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string head_of(const plan& p) {
+  const auto reason = http::obsolete_reason(static_cast<http::status>(p.r.status));
+  std::string h = "HTTP/1.1 " + std::to_string(p.r.status) + " " + std::string(reason) + "\r\n";
+  for (const auto& [name, value] : p.r.headers) h += name + ": " + value + "\r\n";
+  h += "Content-Length: " + std::to_string(p.r.body.size()) + "\r\n";
+  if (p.close) h += "Connection: close\r\n";
+  h += "\r\n";
+  return h;
+}
+
+// The JSON value a body fault points at: a top-level field, or a field of
+// job `job_index` of the page.
+boost::json::object* fault_holder(boost::json::object& doc, const fault& f) {
+  if (f.field == "total_num" || f.field == "last_update_time" || f.field == "job_info_list")
+    return &doc;
+  auto* list = doc.if_contains("job_info_list");
+  if (!list || !list->is_array() || f.job_index >= list->as_array().size()) return nullptr;
+  return list->as_array()[f.job_index].if_object();
+}
+
+void corrupt_type(boost::json::object& doc, const fault& f) {
+  auto* holder = fault_holder(doc, f);
+  if (!holder) return;
+  auto* v = holder->if_contains(f.field);
+  if (!v) {
+    (*holder)[f.field] = "wrong-type";
+  } else if (v->is_string()) {
+    *v = 42;
+  } else {
+    *v = boost::json::serialize(*v);  // 6 -> "6", [..] -> "[..]"
+  }
+}
+
+void drop_field(boost::json::object& doc, const fault& f) {
+  if (auto* holder = fault_holder(doc, f)) holder->erase(f.field);
+}
+
+std::string make_temp_dir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/hss-fake-XXXXXX";
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("fake_hss: mkdtemp failed");
+  return pattern;
+}
+
+void write_file(const fs::path& path, const std::string& text, fs::perms perms) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) throw std::runtime_error("fake_hss: cannot write " + path.string());
+  fs::permissions(path, perms);
+}
+
+}  // namespace
+
+struct server::impl {
+  explicit impl(options o);
+  ~impl();
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> session(tcp::socket socket, std::size_t connection);
+  asio::awaitable<void> churn_loop(std::uint64_t generation);
+  template <class Stream>
+  asio::awaitable<bool> send(Stream& stream, const plan& p);
+
+  plan decide(const http::request<http::string_body>& req, std::size_t connection);
+  request_record record_of(const http::request<http::string_body>& req, std::size_t connection);
+  std::optional<error_reply> authenticate(const request_record& rec);
+  std::variant<boost::json::object, error_reply> answer(const request_record& rec);
+  void apply_shift(const request_record& rec, const fault& f);
+  void apply(const fault& f, std::optional<boost::json::object>& doc,
+             std::optional<error_reply>& err, plan& p, bool& cut);
+  std::string request_id(std::size_t index) const;
+  void log(std::string_view line) const;
+  void spawn(asio::awaitable<void> task);
+
+  options opts_;
+  std::string state_dir_;
+  bool own_state_dir_ = false;
+  std::uint64_t nonce_;
+
+  // Everything below mu_ is guarded by it.
+  mutable std::mutex mu_;
+  inventory inventory_;
+  fault_queue faults_;
+  std::vector<request_record> log_;
+  std::size_t log_base_ = 0;  // index of log_[0] (clear_requests keeps counting)
+  std::size_t next_connection_ = 0;
+  std::size_t next_shift_id_ = 0;
+  request_hook hook_;
+  auth_check auth_;
+  std::string token_;
+  bool any_auth_ = false;
+  std::chrono::milliseconds latency_{0};
+  std::optional<churner> churner_;
+  std::chrono::milliseconds churn_interval_{0};
+  std::uint64_t churn_generation_ = 0;
+
+  // Declared last so they go first: pending coroutines die with the
+  // io_context while the state above is still alive.
+  asio::io_context ioc_{1};
+  ssl::context tls_{ssl::context::tls_server};
+  tcp::acceptor acceptor_{ioc_};
+  std::thread thread_;
+};
+
+server::impl::impl(options o)
+    : opts_(std::move(o)),
+      nonce_(std::random_device{}() * 0x100000001ULL ^ std::random_device{}()),
+      token_(opts_.token),
+      any_auth_(opts_.accept_any_auth),
+      latency_(opts_.latency) {
+  own_state_dir_ = opts_.state_dir.empty();
+  state_dir_ = own_state_dir_ ? make_temp_dir() : opts_.state_dir;
+  fs::create_directories(state_dir_);
+  const tls_material m = generate_tls_material();
+  write_file(fs::path(state_dir_) / "ca.pem", m.ca_cert_pem,
+             fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                 fs::perms::others_read);
+  write_file(fs::path(state_dir_) / "server.pem", m.server_cert_pem,
+             fs::perms::owner_read | fs::perms::owner_write);
+  write_file(fs::path(state_dir_) / "server-key.pem", m.server_key_pem,
+             fs::perms::owner_read | fs::perms::owner_write);
+
+  tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  ::SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+  tls_.use_certificate_chain(asio::buffer(m.server_cert_pem + m.ca_cert_pem));
+  tls_.use_private_key(asio::buffer(m.server_key_pem), ssl::context::pem);
+
+  const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), opts_.port);
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen();
+  spawn(accept_loop());
+  thread_ = std::thread([this] { ioc_.run(); });
+}
+
+server::impl::~impl() {
+  ioc_.stop();
+  if (thread_.joinable()) thread_.join();
+  std::error_code ec;
+  if (own_state_dir_) fs::remove_all(state_dir_, ec);
+}
+
+void server::impl::spawn(asio::awaitable<void> task) {
+  // A bug in one connection must not take the whole test binary down; it
+  // is reported and that connection ends.
+  asio::co_spawn(ioc_, std::move(task), [this](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      log(std::string("fake-hss: task failed: ") + x.what());
+    }
+  });
+}
+
+void server::impl::log(std::string_view line) const {
+  if (opts_.log) opts_.log(line);
+}
+
+std::string server::impl::request_id(std::size_t index) const {
+  // splitmix64 is a bijection: ids are unique within a server, and the
+  // per-server nonce makes them differ between servers.
+  const std::uint64_t hi = splitmix64(nonce_ + index);
+  const std::uint64_t lo = splitmix64(hi ^ nonce_);
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(hi),
+                static_cast<unsigned long long>(lo));
+  return buf;
+}
+
+asio::awaitable<void> server::impl::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(tuple_awaitable);
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+    if (ec) {  // e.g. EMFILE: do not spin
+      asio::steady_timer t(ioc_, 10ms);
+      co_await t.async_wait(tuple_awaitable);
+      continue;
+    }
+    std::size_t connection;
+    {
+      std::lock_guard lock(mu_);
+      connection = next_connection_++;
+    }
+    spawn(session(std::move(socket), connection));
+  }
+}
+
+asio::awaitable<void> server::impl::session(tcp::socket socket, std::size_t connection) {
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls_);
+  beast::get_lowest_layer(stream).expires_after(10s);
+  auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, tuple_awaitable);
+  if (hec) co_return;
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(64 * 1024);  // IAM tokens are several KB
+    parser.body_limit(1024 * 1024);
+    beast::get_lowest_layer(stream).expires_after(opts_.idle_timeout);
+    auto [rec, n] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
+    if (rec) co_return;  // closed, idle, or not HTTP: nothing to answer
+    beast::get_lowest_layer(stream).expires_never();
+    const plan p = decide(parser.get(), connection);
+    if (!co_await send(stream, p)) co_return;  // reset, truncated, stalled or broken
+    if (p.close) break;
+  }
+  beast::get_lowest_layer(stream).expires_after(5s);
+  co_await stream.async_shutdown(tuple_awaitable);
+}
+
+// Sends one answer as the plan says; false = the connection is finished.
+template <class Stream>
+asio::awaitable<bool> server::impl::send(Stream& stream, const plan& p) {
+  asio::steady_timer timer(ioc_);
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  if (p.mode == transport::never) {
+    timer.expires_after(forever);
+    co_await timer.async_wait(tuple_awaitable);
+    co_return false;
+  }
+  if (p.wait.count() > 0) {
+    timer.expires_after(p.wait);
+    co_await timer.async_wait(tuple_awaitable);
+  }
+  if (p.mode == transport::reset) {
+    // SO_LINGER 0 turns close() into a TCP RST: "connection reset by peer".
+    boost::system::error_code ec;
+    tcp_layer.socket().set_option(asio::socket_base::linger(true, 0), ec);
+    tcp_layer.socket().close(ec);
+    co_return false;
+  }
+  const std::string wire = head_of(p) + p.r.body;
+  tcp_layer.expires_after(30s);
+  if (p.mode == transport::truncate) {
+    // Headers promise the whole body; half of it comes, then the TCP
+    // connection ends without a TLS close_notify, like a crashed backend.
+    const std::size_t sent = wire.size() - p.r.body.size() + p.r.body.size() / 2;
+    co_await asio::async_write(stream, asio::buffer(wire.data(), sent), tuple_awaitable);
+    boost::system::error_code ec;
+    tcp_layer.socket().close(ec);
+    co_return false;
+  }
+  if (p.mode == transport::trickle) {
+    for (std::size_t at = 0; at < wire.size(); at += p.chunk) {
+      const std::size_t n = std::min(p.chunk, wire.size() - at);
+      tcp_layer.expires_after(30s);
+      auto [ec, written] = co_await asio::async_write(stream, asio::buffer(wire.data() + at, n),
+                                                      tuple_awaitable);
+      if (ec) co_return false;
+      if (at + n < wire.size()) {
+        timer.expires_after(p.trickle_every);
+        co_await timer.async_wait(tuple_awaitable);
+      }
+    }
+    tcp_layer.expires_never();
+    co_return true;
+  }
+  auto [ec, written] = co_await asio::async_write(stream, asio::buffer(wire), tuple_awaitable);
+  tcp_layer.expires_never();
+  co_return !ec;
+}
+
+request_record server::impl::record_of(const http::request<http::string_body>& req,
+                                       std::size_t connection) {
+  request_record rec;
+  rec.connection = connection;
+  rec.method = std::string(req.method_string());
+  rec.target = std::string(req.target());
+  parsed_target t = parse_target(rec.target);
+  rec.path = std::move(t.path);
+  rec.query = std::move(t.query);
+  for (const auto& field : req) rec.headers.emplace(lower(field.name_string()), field.value());
+  rec.body = req.body();
+  if (rec.method == "GET")
+    if (auto project = jobs_project(rec.path)) rec.project_id = std::move(*project);
+  return rec;
+}
+
+std::optional<error_reply> server::impl::authenticate(const request_record& rec) {
+  auth_check check;
+  std::string token;
+  {
+    std::lock_guard lock(mu_);
+    if (any_auth_) return std::nullopt;
+    check = auth_;
+    token = token_;
+  }
+  if (check) return check(rec);
+  auto it = rec.headers.find("x-auth-token");
+  if (it == rec.headers.end()) return missing_token();
+  if (it->second != token) return bad_token();
+  return std::nullopt;
+}
+
+// The gateway's order: unknown API (404), then authentication (401), then
+// the service's own parameter checks (400), then the page.
+std::variant<boost::json::object, error_reply> server::impl::answer(const request_record& rec) {
+  if (rec.project_id.empty()) return not_found();
+  if (auto denied = authenticate(rec)) return std::move(*denied);
+  auto parsed = parse_jobs_query(rec.project_id, rec.query);
+  if (auto* e = std::get_if<error_reply>(&parsed)) return std::move(*e);
+  page pg;
+  {
+    std::lock_guard lock(mu_);
+    pg = inventory_.list(std::get<page_query>(parsed));
+  }
+  return page_json(pg);  // rendered unlocked: the page holds immutable jobs
+}
+
+// Called with mu_ held.
+void server::impl::apply_shift(const request_record& rec, const fault& f) {
+  if (rec.project_id.empty()) return;
+  auto it = rec.query.find("enterprise_project_id");
+  const std::string listed =
+      it == rec.query.end() || it->second.empty() ? std::string(default_eps) : it->second;
+  const std::string home = listed == all_granted_eps ? std::string(default_eps) : listed;
+  for (std::int64_t i = 0; i < f.shift_by; ++i) {
+    // The new job must land exactly at shift_at: take the create_time of
+    // the job there (ties put the newer insertion first) or, at the front,
+    // one newer than the newest.
+    const std::size_t n = inventory_.count(rec.project_id, listed);
+    job j;
+    j.project_id = rec.project_id;
+    j.eps = home;
+    j.name = "shifted-" + std::to_string(next_shift_id_++);
+    job_ptr here = inventory_.at(rec.project_id, listed, std::min(f.shift_at, n ? n - 1 : 0));
+    j.cluster = here ? here->cluster : "cluster-01";
+    j.ns = here ? here->ns : "default";
+    if (f.shift_at == 0 || !here) {
+      j.create_time = std::max(system_now_ms(), here ? here->create_time + 1 : 0);
+    } else if (f.shift_at >= n) {
+      j.create_time = std::max<std::int64_t>(here->create_time - 1, 1);
+    } else {
+      j.create_time = here->create_time;
+    }
+    inventory_.upsert(std::move(j));
+  }
+  for (std::int64_t i = 0; i > f.shift_by; --i) {
+    const std::size_t n = inventory_.count(rec.project_id, listed);
+    if (n == 0) break;
+    job_ptr gone = inventory_.at(rec.project_id, listed, std::min(f.shift_at, n - 1));
+    inventory_.erase(gone->project_id, gone->eps, gone->cluster, gone->ns, gone->name);
+  }
+}
+
+// Folds one fault into the answer being built: `doc` is the page (absent
+// once an error replaced it), `err` the error to send instead.
+void server::impl::apply(const fault& f, std::optional<boost::json::object>& doc,
+                         std::optional<error_reply>& err, plan& p, bool& cut) {
+  switch (f.kind) {
+    case fault_kind::http_error:
+      err = error_reply{f.status, f.error_code, f.error_msg, {}};
+      if (f.retry_after)
+        err->headers.emplace_back("Retry-After", std::to_string(f.retry_after->count()));
+      doc.reset();
+      break;
+    case fault_kind::error_body_200:
+      err = error_reply{200, f.error_code, f.error_msg, {}};
+      doc.reset();
+      break;
+    case fault_kind::stall:
+      if (f.delay.count() == 0) p.mode = transport::never;
+      p.wait += f.delay;
+      break;
+    case fault_kind::reset: p.mode = transport::reset; break;
+    case fault_kind::truncate: p.mode = transport::truncate; break;
+    case fault_kind::trickle:
+      p.mode = transport::trickle;
+      p.trickle_every = f.delay;
+      p.chunk = f.chunk;
+      break;
+    case fault_kind::malformed_json: cut = true; break;
+    case fault_kind::wrong_type:
+      if (doc) corrupt_type(*doc, f);
+      break;
+    case fault_kind::missing_field:
+      if (doc) drop_field(*doc, f);
+      break;
+    case fault_kind::wrong_total:
+      if (doc)
+        if (auto* t = doc->if_contains("total_num"); t && t->is_int64())
+          *t = t->as_int64() + f.total_delta;
+      break;
+    case fault_kind::shift: break;  // applied before the page was computed
+  }
+}
+
+plan server::impl::decide(const http::request<http::string_body>& req, std::size_t connection) {
+  request_record rec = record_of(req, connection);
+  request_hook hook;
+  {
+    std::lock_guard lock(mu_);
+    rec.index = log_base_ + log_.size();
+    rec.request_id = request_id(rec.index);
+    log_.push_back(rec);
+    hook = hook_;
+  }
+  const bool jobs_request = !rec.project_id.empty();
+  if (jobs_request && hook) hook(rec);
+
+  std::vector<fault> hit;
+  plan p;
+  {
+    std::lock_guard lock(mu_);
+    hit = faults_.take({rec.index, rec.project_id,
+                        jobs_request ? query_offset(rec.query) : std::nullopt});
+    for (const auto& f : hit)
+      if (f.kind == fault_kind::shift) apply_shift(rec, f);
+    p.wait = latency_;
+  }
+
+  std::optional<boost::json::object> doc;
+  std::optional<error_reply> err;
+  auto outcome = answer(rec);
+  if (auto* e = std::get_if<error_reply>(&outcome)) {
+    err = std::move(*e);
+  } else {
+    doc = std::move(std::get<boost::json::object>(outcome));
+  }
+  bool cut = false;
+  for (const auto& f : hit) apply(f, doc, err, p, cut);
+  p.r = err ? reply{err->status, err->headers, render_error(*err, rec.request_id)}
+            : reply{200, {}, boost::json::serialize(*doc)};
+  if (cut) p.r.body.resize(p.r.body.size() / 2);
+  p.r.headers.emplace_back("Content-Type", "application/json;charset=UTF-8");
+  p.r.headers.emplace_back("X-Request-Id", rec.request_id);
+  p.close = !req.keep_alive();
+
+  const bool answered = p.mode != transport::never && p.mode != transport::reset;
+  std::string faults_text;
+  {
+    std::lock_guard lock(mu_);
+    if (rec.index >= log_base_) {
+      auto& logged = log_[rec.index - log_base_];
+      logged.status = answered ? p.r.status : 0;
+      for (const auto& f : hit) logged.faults.push_back(f.kind);
+    }
+  }
+  for (const auto& f : hit) faults_text += std::string(faults_text.empty() ? " faults=" : ",") +
+                                           std::string(to_string(f.kind));
+  log("#" + std::to_string(rec.index) + " conn=" + std::to_string(connection) + " " + rec.method +
+      " " + rec.target + " -> " + (answered ? std::to_string(p.r.status) : "no answer") +
+      " id=" + rec.request_id + faults_text);
+  return p;
+}
+
+asio::awaitable<void> server::impl::churn_loop(std::uint64_t generation) {
+  asio::steady_timer timer(ioc_);
+  for (;;) {
+    std::chrono::milliseconds interval;
+    {
+      std::lock_guard lock(mu_);
+      if (generation != churn_generation_) co_return;
+      interval = churn_interval_;
+    }
+    timer.expires_after(interval);
+    co_await timer.async_wait(tuple_awaitable);
+    std::vector<churn_change> changes;
+    {
+      std::lock_guard lock(mu_);
+      if (generation != churn_generation_ || !churner_) co_return;
+      changes = churner_->step(inventory_);
+    }
+    for (const auto& c : changes) {
+      const job& j = c.what == churn_change::kind::removed ? c.before : c.after;
+      log("churn " + std::string(to_string(c.what)) + " " + j.project_id + "/" + j.eps + " " +
+          j.cluster + "/" + j.ns + "/" + j.name + " status=" + j.status +
+          " pods=" + std::to_string(j.pods_num));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- server
+
+server::server(options o) : impl_(std::make_unique<impl>(std::move(o))) {}
+server::server() : server(options{}) {}
+server::~server() = default;
+
+std::uint16_t server::port() const { return impl_->acceptor_.local_endpoint().port(); }
+std::string server::ca_file() const { return (fs::path(impl_->state_dir_) / "ca.pem").string(); }
+std::string server::state_dir() const { return impl_->state_dir_; }
+std::string server::endpoint() const { return "https://localhost:" + std::to_string(port()); }
+
+bool server::upsert(job j) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->inventory_.upsert(std::move(j));
+}
+
+void server::upsert_many(std::vector<job> jobs) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->inventory_.upsert_many(std::move(jobs));
+}
+
+bool server::erase(std::string_view project_id, std::string_view eps, std::string_view cluster,
+                   std::string_view ns, std::string_view name) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->inventory_.erase(project_id, eps, cluster, ns, name);
+}
+
+void server::clear() {
+  std::lock_guard lock(impl_->mu_);
+  impl_->inventory_.clear();
+}
+
+std::vector<job> server::jobs(std::string_view project_id, std::string_view eps) const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->inventory_.jobs(project_id, eps);
+}
+
+std::size_t server::size() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->inventory_.size();
+}
+
+std::int64_t server::last_update_time(std::string_view project_id, std::string_view eps) const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->inventory_.last_update_time(project_id, eps);
+}
+
+void server::populate(const std::string& project_id, const std::string& eps, std::size_t n,
+                      std::uint64_t seed) {
+  auto jobs = synthetic_jobs(project_id, eps, n, seed);  // generated unlocked
+  upsert_many(std::move(jobs));
+}
+
+void server::on_request(request_hook hook) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->hook_ = std::move(hook);
+}
+
+void server::inject(fault f) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->faults_.push(std::move(f));
+}
+
+void server::clear_faults() {
+  std::lock_guard lock(impl_->mu_);
+  impl_->faults_.clear();
+}
+
+std::size_t server::pending_faults() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->faults_.size();
+}
+
+std::vector<request_record> server::requests() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->log_;
+}
+
+void server::clear_requests() {
+  std::lock_guard lock(impl_->mu_);
+  impl_->log_base_ += impl_->log_.size();
+  impl_->log_.clear();
+}
+
+void server::set_token(std::string token) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->token_ = std::move(token);
+}
+
+void server::set_auth_check(auth_check check) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->auth_ = std::move(check);
+}
+
+void server::set_accept_any_auth(bool any) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->any_auth_ = any;
+}
+
+void server::set_latency(std::chrono::milliseconds latency) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->latency_ = latency;
+}
+
+void server::start_churn(churn_options o) {
+  std::uint64_t generation;
+  {
+    std::lock_guard lock(impl_->mu_);
+    impl_->churner_.emplace(o);
+    impl_->churn_interval_ = std::max(o.interval, std::chrono::milliseconds(1));
+    generation = ++impl_->churn_generation_;
+  }
+  impl_->spawn(impl_->churn_loop(generation));
+}
+
+void server::stop_churn() {
+  std::lock_guard lock(impl_->mu_);
+  ++impl_->churn_generation_;  // the loop sees it at its next tick and ends
+  impl_->churner_.reset();
+}
+
+std::vector<churn_change> server::churn_step(churn_options o) {
+  std::lock_guard lock(impl_->mu_);
+  if (!impl_->churner_) impl_->churner_.emplace(o);
+  return impl_->churner_->step(impl_->inventory_);
+}
+
+}  // namespace fake_hss
