@@ -1,0 +1,99 @@
+// The in-memory state store: the same contract as the SQLite store with
+// nothing durable (seq starts at 1 each run). Used by tests and by the
+// daemon's in-memory mode.
+#include "state/store.hpp"
+
+#include <deque>
+#include <map>
+#include <set>
+
+namespace hssjw {
+namespace {
+
+class memory_store final : public state_store {
+ public:
+  explicit memory_store(std::uint64_t max_events) : max_events_(max_events) {}
+
+  result<std::vector<stored_scope>> load_all() override {
+    std::vector<stored_scope> out;
+    out.reserve(scopes_.size());
+    for (const auto& [id, s] : scopes_) out.push_back(s);
+    return out;
+  }
+
+  result<void> commit(const scope_id& scope, const scope_delta& delta,
+                      std::vector<change_event>& events) override {
+    // Render first (each line after its seq is set, as in SQLite), change
+    // state after: if rendering throws, no seq is consumed.
+    std::vector<journal_entry> lines;
+    lines.reserve(events.size());
+    try {
+      for (auto& e : events) {
+        e.seq = last_seq_ + lines.size() + 1;
+        lines.push_back({e.seq, to_json_line(e)});
+      }
+    } catch (...) {
+      for (auto& e : events) e.seq = 0;
+      throw;
+    }
+    auto it = scopes_.try_emplace(scope.str(), stored_scope{scope, {}}).first;
+    apply(it->second.state, delta);
+    for (auto& l : lines) journal_.push_back(std::move(l));
+    last_seq_ += lines.size();
+    trim();
+    return {};
+  }
+
+  std::uint64_t last_seq() const override { return last_seq_; }
+
+  std::uint64_t oldest_seq() const override {
+    return journal_.empty() ? last_seq_ + 1 : journal_.front().seq;
+  }
+
+  result<std::vector<journal_entry>> read_journal(std::uint64_t after,
+                                                  std::size_t max) override {
+    std::vector<journal_entry> out;
+    // The journal holds consecutive seqs, so the start is an index.
+    const std::uint64_t first = oldest_seq();
+    std::size_t i = after < first ? 0 : static_cast<std::size_t>(after - first + 1);
+    for (; i < journal_.size() && out.size() < max; ++i) out.push_back(journal_[i]);
+    return out;
+  }
+
+  result<std::vector<scope_id>> prune(const std::vector<scope_id>& keep) override {
+    std::set<std::string> kept;
+    for (const auto& s : keep) kept.insert(s.str());
+    std::vector<scope_id> gone;
+    for (auto it = scopes_.begin(); it != scopes_.end();) {
+      if (kept.contains(it->first)) {
+        ++it;
+        continue;
+      }
+      gone.push_back(it->second.scope);
+      it = scopes_.erase(it);
+    }
+    return gone;
+  }
+
+ private:
+  void trim() {
+    if (max_events_ == 0) return;
+    while (journal_.size() > max_events_) journal_.pop_front();
+  }
+
+  std::uint64_t max_events_;
+  std::uint64_t last_seq_ = 0;
+  std::deque<journal_entry> journal_;
+  // Keyed by scope_id::str(), so load_all() is ordered like the SQLite store.
+  std::map<std::string, stored_scope> scopes_;
+};
+
+}  // namespace
+
+std::unique_ptr<state_store> make_memory_store() { return make_memory_store(0); }
+
+std::unique_ptr<state_store> make_memory_store(std::uint64_t max_events) {
+  return std::make_unique<memory_store>(max_events);
+}
+
+}  // namespace hssjw
