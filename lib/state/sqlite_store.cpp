@@ -1,0 +1,746 @@
+// The SQLite state store (SPEC §8, docs/STATE.md): opening and checking
+// state.db, the schema and its migrations, the one-transaction commit of a
+// walk's delta with its events, journal retention and the directory lock.
+#include "state/sqlite_store.hpp"
+
+#include "state/sqlite_db.hpp"
+#include "state/state_dir.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+namespace hssjw {
+
+namespace {
+
+// ---------------------------------------------------------------- schema
+
+struct migration {
+  int version;  // user_version after it ran
+  const char* sql;
+};
+
+// Applied in order from the stored user_version, in one transaction with
+// the user_version update. Never edit a shipped entry: add the next one.
+constexpr migration migrations[] = {
+    {1, R"sql(
+CREATE TABLE scopes(
+  id TEXT PRIMARY KEY NOT NULL,
+  project_id TEXT NOT NULL,
+  eps TEXT NOT NULL,
+  filters TEXT NOT NULL,
+  has_baseline INTEGER NOT NULL,
+  last_total_num INTEGER,
+  last_update_time INTEGER,
+  walks_since_full INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE jobs(
+  scope TEXT NOT NULL,
+  cluster TEXT NOT NULL,
+  ns TEXT NOT NULL,
+  name TEXT NOT NULL,
+  create_time INTEGER,
+  fingerprint INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY(scope, cluster, ns, name)
+) WITHOUT ROWID;
+CREATE TABLE pending(
+  scope TEXT NOT NULL,
+  cluster TEXT NOT NULL,
+  ns TEXT NOT NULL,
+  name TEXT NOT NULL,
+  misses INTEGER NOT NULL,
+  held INTEGER NOT NULL,
+  PRIMARY KEY(scope, cluster, ns, name)
+) WITHOUT ROWID;
+CREATE TABLE journal(
+  seq INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  scope TEXT NOT NULL,
+  type TEXT NOT NULL,
+  cluster TEXT NOT NULL,
+  ns TEXT NOT NULL,
+  name TEXT NOT NULL,
+  line TEXT NOT NULL
+);
+CREATE TABLE meta(
+  key TEXT PRIMARY KEY NOT NULL,
+  value
+) WITHOUT ROWID;
+INSERT INTO meta(key, value) VALUES('last_seq', 0);
+)sql"},
+};
+
+static_assert(std::size(migrations) == sqlite_store::schema_version,
+              "one migration per schema version");
+
+// ---------------------------------------------------------------- errors
+
+// SQLite codes that mean "this file is not what we think it is" versus
+// everything else (disk full, permissions, I/O): the operator's remedy
+// differs, so the error code does too.
+errc classify(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_FORMAT:
+      return errc::state_corrupt;
+    default:
+      return errc::state_io;
+  }
+}
+
+std::string sqlite_detail(sqlite3* db, int rc) {
+  std::string out = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  out += " (sqlite code ";
+  out += std::to_string(rc);
+  out += ')';
+  return out;
+}
+
+std::string hex32(std::int64_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", static_cast<unsigned>(v));
+  return buf;
+}
+
+std::int64_t system_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::int64_t clamp_i64(std::uint64_t v) {
+  constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  return static_cast<std::int64_t>(std::min(v, max));
+}
+
+// ------------------------------------------------------------------ store
+
+class sqlite_store_impl final : public sqlite_store {
+ public:
+  sqlite_store_impl(std::string dir, sqlite_options opts)
+      : dir_(std::move(dir)), path_(dir_ + "/state.db"), opts_(std::move(opts)) {
+    if (!opts_.now_ms) opts_.now_ms = system_now_ms;
+  }
+
+  store_result<void> open();
+
+  const std::string& db_path() const override { return path_; }
+  std::string last_error() const override { return last_error_; }
+  std::uint64_t last_seq() const override { return last_seq_; }
+  std::uint64_t oldest_seq() const override { return oldest_seq_; }
+
+  result<std::vector<stored_scope>> load_all() override;
+  result<void> commit(const scope_id& scope, const scope_delta& delta,
+                      std::vector<change_event>& events) override;
+  result<std::vector<journal_entry>> read_journal(std::uint64_t after,
+                                                  std::size_t max) override;
+  result<std::vector<scope_id>> prune(const std::vector<scope_id>& keep) override;
+  result<std::size_t> prune_journal_step() override;
+
+ private:
+  // Opening, in order.
+  store_result<void> open_db();
+  store_result<int> check_identity();
+  store_result<void> quick_check();
+  store_result<void> configure();
+  store_result<void> migrate(int from);
+  store_result<void> prepare_all();
+  store_result<void> load_counters();
+  store_error open_failure(int rc, const std::string& what);
+  store_result<std::int64_t> query_int(const char* sql, const char* what);
+
+  // Writing.
+  result<void> write_delta(const std::string& id, const scope_id& scope, const scope_delta& delta);
+  result<void> write_events(std::vector<change_event>& events);
+  result<std::uint64_t> prune_in_tx(std::uint64_t last, std::size_t& deleted);
+  result<std::uint64_t> age_boundary(std::uint64_t from, std::uint64_t cap);
+  result<void> run(sqlite::statement& s, const char* what);
+  result<void> begin();
+  result<void> finish();
+  void rollback();
+  boost::system::error_code fail(int rc, const char* what);
+
+  std::string dir_;
+  std::string path_;
+  sqlite_options opts_;
+  std::string last_error_;
+  std::uint64_t last_seq_ = 0;
+  std::uint64_t oldest_seq_ = 1;
+
+  // Declaration order is teardown order reversed: statements are finalized
+  // before the connection closes, and the lock is released last.
+  dir_lock lock_;
+  sqlite::database db_;
+  sqlite::statement begin_, commit_, rollback_;
+  sqlite::statement upsert_scope_, upsert_job_, delete_job_, upsert_pending_, delete_pending_;
+  sqlite::statement insert_event_, set_last_seq_;
+  sqlite::statement journal_head_, delete_journal_before_, read_journal_;
+};
+
+// ------------------------------------------------------------- opening
+
+store_error sqlite_store_impl::open_failure(int rc, const std::string& what) {
+  const errc e = classify(rc);
+  std::string msg = path_ + ": " + what + ": " + sqlite_detail(db_.get(), rc);
+  if (e == errc::state_corrupt) {
+    msg += "; the file is left as it is: restore a backup, or move it away to start over "
+           "(with a new baseline)";
+  } else {
+    msg += "; check that state_dir and state.db* are writable by the daemon's user and the "
+           "disk has space";
+  }
+  return make_store_error(e, std::move(msg));
+}
+
+store_result<std::int64_t> sqlite_store_impl::query_int(const char* sql, const char* what) {
+  sqlite::statement s;
+  int rc = s.prepare(db_.get(), sql);
+  if (rc == SQLITE_OK) rc = s.step();
+  if (rc == SQLITE_ROW) return s.column_int64(0);
+  if (rc == SQLITE_DONE) return 0;
+  return open_failure(rc, what);
+}
+
+store_result<void> sqlite_store_impl::open() {
+  if (auto r = ensure_state_dir(dir_); !r) return r.error();
+  auto lock = lock_state_dir(dir_);
+  if (!lock) return lock.error();
+  lock_ = std::move(*lock);
+  if (auto r = open_db(); !r) return r;
+  auto version = check_identity();
+  if (!version) return version.error();
+  if (auto r = quick_check(); !r) return r;
+  if (auto r = configure(); !r) return r;
+  if (auto r = migrate(*version); !r) return r;
+  if (auto r = prepare_all(); !r) return r;
+  return load_counters();
+}
+
+store_result<void> sqlite_store_impl::open_db() {
+  sqlite3* raw = nullptr;
+  // No SQLITE_OPEN_FULLMUTEX: the store lives on the one io_context thread.
+  const int rc = sqlite3_open_v2(path_.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                                 nullptr);
+  db_ = sqlite::database(raw);  // owns the handle even when open failed
+  if (rc != SQLITE_OK) return open_failure(rc, "cannot open");
+  // SQLite silently opens a file it cannot write read-only; the daemon
+  // would then fail on its first commit instead of at start.
+  if (sqlite3_db_readonly(db_.get(), "main") == 1) {
+    return make_store_error(errc::state_io,
+                      path_ + ": not writable (read-only file or file system); make it "
+                              "writable by the daemon's user");
+  }
+  sqlite3_busy_timeout(db_.get(), static_cast<int>(opts_.busy_timeout.count()));
+  return {};
+}
+
+// Returns the stored schema version when the file is ours (or new);
+// refuses, untouched, anything else. Runs before the first write.
+store_result<int> sqlite_store_impl::check_identity() {
+  // The first read of the file: garbage fails here with SQLITE_NOTADB.
+  auto app = query_int("PRAGMA application_id", "cannot read the database header");
+  if (!app) return app.error();
+  auto version = query_int("PRAGMA user_version", "cannot read the database header");
+  if (!version) return version.error();
+  auto tables = query_int("SELECT count(*) FROM sqlite_schema", "cannot read the schema");
+  if (!tables) return tables.error();
+  const bool fresh = *app == 0 && *version == 0 && *tables == 0;
+  if (fresh) return 0;
+  if (*app != application_id) {
+    return make_store_error(errc::state_corrupt,
+                      path_ + ": not an hss-jobwatch database (application_id=" + hex32(*app) +
+                          ", user_version=" + std::to_string(*version) + ", " +
+                          std::to_string(*tables) +
+                          " schema objects); the file is left as it is: move it away or "
+                          "point state_dir elsewhere");
+  }
+  if (*version > schema_version) {
+    return make_store_error(errc::state_corrupt,
+                      path_ + ": written by a newer hss-jobwatch (schema version " +
+                          std::to_string(*version) + ", this build knows up to " +
+                          std::to_string(schema_version) +
+                          "); upgrade hss-jobwatch or point state_dir elsewhere");
+  }
+  if (*version < 0) {
+    return make_store_error(errc::state_corrupt,
+                      path_ + ": invalid schema version " + std::to_string(*version) +
+                          "; the file is left as it is: restore a backup or move it away");
+  }
+  return static_cast<int>(*version);
+}
+
+store_result<void> sqlite_store_impl::quick_check() {
+  sqlite::statement s;
+  int rc = s.prepare(db_.get(), "PRAGMA quick_check(1)");
+  if (rc == SQLITE_OK) rc = s.step();
+  if (rc != SQLITE_ROW) return open_failure(rc, "integrity check failed");
+  const std::string verdict(s.column_text(0));
+  if (verdict == "ok") return {};
+  return make_store_error(errc::state_corrupt,
+                    path_ + ": damaged (quick_check: " + verdict +
+                        "); the file is left as it is: restore a backup, or move it away to "
+                        "start over (with a new baseline)");
+}
+
+store_result<void> sqlite_store_impl::configure() {
+  // WAL: readers (the CLI) never block the daemon's commits. FULL: the WAL
+  // is fsynced at every commit, so a released event survives power loss.
+  sqlite::statement s;
+  int rc = s.prepare(db_.get(), "PRAGMA journal_mode=WAL");
+  if (rc == SQLITE_OK) rc = s.step();
+  if (rc != SQLITE_ROW) return open_failure(rc, "cannot enable WAL mode");
+  if (s.column_text(0) != "wal") {
+    return make_store_error(errc::state_io,
+                      path_ + ": the file system does not support WAL mode (journal_mode=" +
+                          std::string(s.column_text(0)) + "); put state_dir on a local disk");
+  }
+  s = sqlite::statement();
+  rc = db_.exec("PRAGMA synchronous=FULL");
+  if (rc != SQLITE_OK) return open_failure(rc, "cannot set synchronous=FULL");
+  return {};
+}
+
+store_result<void> sqlite_store_impl::migrate(int from) {
+  if (from >= schema_version) return {};
+  int rc = db_.exec("BEGIN IMMEDIATE");
+  if (rc != SQLITE_OK) return open_failure(rc, "cannot start the schema migration");
+  for (const auto& m : migrations) {
+    if (m.version <= from) continue;
+    rc = db_.exec(m.sql);
+    if (rc != SQLITE_OK) {
+      auto err = open_failure(rc, "migration to schema version " + std::to_string(m.version) +
+                                      " failed");
+      db_.exec("ROLLBACK");
+      return err;
+    }
+  }
+  const std::string stamp = "PRAGMA application_id=" + std::to_string(application_id) +
+                            "; PRAGMA user_version=" + std::to_string(schema_version) + ";";
+  rc = db_.exec(stamp.c_str());
+  if (rc == SQLITE_OK) rc = db_.exec("COMMIT");
+  if (rc != SQLITE_OK) {
+    auto err = open_failure(rc, "cannot record the schema version");
+    db_.exec("ROLLBACK");
+    return err;
+  }
+  return {};
+}
+
+store_result<void> sqlite_store_impl::prepare_all() {
+  const std::pair<sqlite::statement*, const char*> all[] = {
+      {&begin_, "BEGIN IMMEDIATE"},
+      {&commit_, "COMMIT"},
+      {&rollback_, "ROLLBACK"},
+      {&upsert_scope_,
+       "INSERT INTO scopes(id, project_id, eps, filters, has_baseline, last_total_num, "
+       "last_update_time, walks_since_full) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+       "ON CONFLICT(id) DO UPDATE SET has_baseline = excluded.has_baseline, "
+       "last_total_num = excluded.last_total_num, last_update_time = excluded.last_update_time, "
+       "walks_since_full = excluded.walks_since_full"},
+      {&upsert_job_,
+       "INSERT INTO jobs(scope, cluster, ns, name, create_time, fingerprint, body) "
+       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(scope, cluster, ns, name) DO UPDATE SET "
+       "create_time = excluded.create_time, fingerprint = excluded.fingerprint, "
+       "body = excluded.body"},
+      {&delete_job_, "DELETE FROM jobs WHERE scope = ?1 AND cluster = ?2 AND ns = ?3 AND name = ?4"},
+      {&upsert_pending_,
+       "INSERT INTO pending(scope, cluster, ns, name, misses, held) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+       "ON CONFLICT(scope, cluster, ns, name) DO UPDATE SET misses = excluded.misses, "
+       "held = excluded.held"},
+      {&delete_pending_,
+       "DELETE FROM pending WHERE scope = ?1 AND cluster = ?2 AND ns = ?3 AND name = ?4"},
+      {&insert_event_,
+       "INSERT INTO journal(seq, time_ms, scope, type, cluster, ns, name, line) "
+       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+      {&set_last_seq_, "UPDATE meta SET value = ?1 WHERE key = 'last_seq'"},
+      {&journal_head_, "SELECT seq, time_ms FROM journal WHERE seq >= ?1 ORDER BY seq LIMIT ?2"},
+      {&delete_journal_before_, "DELETE FROM journal WHERE seq < ?1"},
+      {&read_journal_, "SELECT seq, line FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2"},
+  };
+  for (const auto& [stmt, sql] : all) {
+    const int rc = stmt->prepare(db_.get(), sql);
+    // A statement that does not compile against a schema we just checked
+    // means the tables were altered behind our back.
+    if (rc != SQLITE_OK) {
+      return make_store_error(errc::state_corrupt,
+                        path_ + ": unexpected schema (" + sqlite_detail(db_.get(), rc) +
+                            "); the file is left as it is: restore a backup or move it away");
+    }
+  }
+  return {};
+}
+
+store_result<void> sqlite_store_impl::load_counters() {
+  auto rows = query_int("SELECT count(*) FROM meta WHERE key = 'last_seq'", "cannot read meta");
+  if (!rows) return rows.error();
+  if (*rows != 1) {
+    // Without it a pruned-empty journal would restart seqs at 1.
+    return make_store_error(errc::state_corrupt,
+                            path_ + ": meta.last_seq is missing; the file is left as it is: "
+                                    "restore a backup or move it away");
+  }
+  auto stored = query_int("SELECT value FROM meta WHERE key = 'last_seq'", "cannot read meta");
+  if (!stored) return stored.error();
+  auto max_seq = query_int("SELECT coalesce(max(seq), 0) FROM journal", "cannot read the journal");
+  if (!max_seq) return max_seq.error();
+  auto min_seq = query_int("SELECT coalesce(min(seq), 0) FROM journal", "cannot read the journal");
+  if (!min_seq) return min_seq.error();
+  if (*stored < 0 || *min_seq < 0) {
+    return make_store_error(errc::state_corrupt, path_ + ": negative seq in meta or journal; the file "
+                                                   "is left as it is: restore a backup or move "
+                                                   "it away");
+  }
+  // Both are written in the same transaction; taking the larger one means a
+  // seq is never handed out twice even if they ever disagreed.
+  last_seq_ = static_cast<std::uint64_t>(std::max(*stored, *max_seq));
+  oldest_seq_ = *min_seq > 0 ? static_cast<std::uint64_t>(*min_seq) : last_seq_ + 1;
+  return {};
+}
+
+// ------------------------------------------------------------- writing
+
+boost::system::error_code sqlite_store_impl::fail(int rc, const char* what) {
+  last_error_ = path_ + ": " + what + ": " + sqlite_detail(db_.get(), rc);
+  return make_error_code(classify(rc));
+}
+
+result<void> sqlite_store_impl::run(sqlite::statement& s, const char* what) {
+  sqlite::reset_guard guard(s);
+  const int rc = s.step();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return fail(rc, what);
+  return {};
+}
+
+result<void> sqlite_store_impl::begin() { return run(begin_, "begin transaction"); }
+result<void> sqlite_store_impl::finish() { return run(commit_, "commit transaction"); }
+
+void sqlite_store_impl::rollback() {
+  // Some errors (disk full, I/O) already rolled the transaction back.
+  if (sqlite3_get_autocommit(db_.get()) != 0) return;
+  sqlite::reset_guard guard(rollback_);
+  rollback_.step();
+}
+
+result<void> sqlite_store_impl::commit(const scope_id& scope, const scope_delta& delta,
+                                       std::vector<change_event>& events) {
+  last_error_.clear();
+  std::size_t pruned = 0;
+  auto attempt = [&]() -> result<std::uint64_t> {
+    if (auto r = begin(); !r) return r.error();
+    if (auto r = write_delta(scope.str(), scope, delta); !r) return r.error();
+    if (auto r = write_events(events); !r) return r.error();
+    // Retention rides along in the same transaction (and fsync): bounded
+    // by prune_batch, so commit cost stays proportional to the change.
+    auto oldest = prune_in_tx(last_seq_ + events.size(), pruned);
+    if (!oldest) return oldest.error();
+    if (auto r = finish(); !r) return r.error();
+    return oldest;
+  };
+  // to_json_line may throw (bad_alloc): the contract holds then too.
+  auto done = [&] {
+    try {
+      return attempt();
+    } catch (...) {
+      rollback();
+      for (auto& e : events) e.seq = 0;
+      throw;
+    }
+  }();
+  if (!done) {
+    rollback();
+    for (auto& e : events) e.seq = 0;
+    return done.error();
+  }
+  last_seq_ += events.size();
+  oldest_seq_ = *done;
+  return {};
+}
+
+result<void> sqlite_store_impl::write_delta(const std::string& id, const scope_id& scope,
+                                            const scope_delta& delta) {
+  auto& s = upsert_scope_;
+  s.bind(1, id);
+  s.bind(2, scope.project_id);
+  s.bind(3, scope.enterprise_project_id);
+  s.bind(4, scope.filters);
+  s.bind(5, std::int64_t{delta.meta.has_baseline});
+  s.bind(6, delta.meta.last_total_num);
+  s.bind(7, delta.meta.last_update_time);
+  s.bind(8, std::int64_t{delta.meta.walks_since_full});
+  if (auto r = run(s, "write scope"); !r) return r;
+
+  auto bind_key = [&](sqlite::statement& st, const job_key& k) {
+    st.bind(1, id);
+    st.bind(2, k.cluster);
+    st.bind(3, k.ns);
+    st.bind(4, k.name);
+  };
+  for (const auto& j : delta.upserts) {
+    bind_key(upsert_job_, j.key);
+    upsert_job_.bind(5, j.record.create_time);
+    // Stored as the same 64 bits; SQLite integers are signed.
+    upsert_job_.bind(6, static_cast<std::int64_t>(j.record.fingerprint));
+    upsert_job_.bind(7, j.record.body);
+    if (auto r = run(upsert_job_, "write job"); !r) return r;
+  }
+  for (const auto& k : delta.deletions) {
+    bind_key(delete_job_, k);
+    if (auto r = run(delete_job_, "delete job"); !r) return r;
+  }
+  for (const auto& [k, p] : delta.pending_set) {
+    bind_key(upsert_pending_, k);
+    upsert_pending_.bind(5, std::int64_t{p.misses});
+    upsert_pending_.bind(6, std::int64_t{p.held});
+    if (auto r = run(upsert_pending_, "write pending removal"); !r) return r;
+  }
+  for (const auto& k : delta.pending_cleared) {
+    bind_key(delete_pending_, k);
+    if (auto r = run(delete_pending_, "clear pending removal"); !r) return r;
+  }
+  return {};
+}
+
+result<void> sqlite_store_impl::write_events(std::vector<change_event>& events) {
+  std::uint64_t seq = last_seq_;
+  for (auto& e : events) {
+    // The seq is part of the line, so it is set before rendering.
+    e.seq = ++seq;
+    const std::string line = to_json_line(e);
+    auto& s = insert_event_;
+    s.bind(1, static_cast<std::int64_t>(e.seq));
+    s.bind(2, e.time_ms);
+    s.bind(3, e.scope.str());
+    s.bind(4, to_string(e.type));
+    s.bind(5, e.key.cluster);
+    s.bind(6, e.key.ns);
+    s.bind(7, e.key.name);
+    s.bind(8, line);
+    if (auto r = run(s, "append event"); !r) return r;
+  }
+  if (events.empty()) return {};
+  set_last_seq_.bind(1, static_cast<std::int64_t>(seq));
+  return run(set_last_seq_, "record last seq");
+}
+
+// Deletes journal rows from the head while they are beyond max_events or
+// older than max_age, at most prune_batch of them; `last` is the last seq
+// as of this transaction. Returns the new oldest seq. The journal always
+// holds consecutive seqs (appended at the tail, pruned at the head), so
+// its size is last - oldest + 1 without counting.
+result<std::uint64_t> sqlite_store_impl::prune_in_tx(std::uint64_t last, std::size_t& deleted) {
+  deleted = 0;
+  const std::uint64_t oldest = oldest_seq_;
+  if (oldest > last || opts_.prune_batch == 0) return oldest;
+  const std::uint64_t count = last - oldest + 1;
+  const std::uint64_t cap = oldest + std::min<std::uint64_t>(opts_.prune_batch, count);
+  std::uint64_t boundary = oldest;  // rows with seq < boundary go
+  if (opts_.max_events != 0 && count > opts_.max_events) {
+    boundary = std::min(cap, last - opts_.max_events + 1);
+  }
+  if (opts_.max_age.count() > 0 && boundary < cap) {
+    auto aged = age_boundary(boundary, cap);
+    if (!aged) return aged.error();
+    boundary = *aged;
+  }
+  if (boundary == oldest) return oldest;
+  delete_journal_before_.bind(1, static_cast<std::int64_t>(boundary));
+  if (auto r = run(delete_journal_before_, "prune journal"); !r) return r.error();
+  deleted = static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+  return boundary;
+}
+
+// The first seq in [from, cap) whose event is younger than max_age (cap if
+// none). Stops at the first young row: time_ms follows seq closely, and a
+// clock step back must not punch holes in the journal.
+result<std::uint64_t> sqlite_store_impl::age_boundary(std::uint64_t from, std::uint64_t cap) {
+  const std::int64_t cutoff = opts_.now_ms() - opts_.max_age.count();
+  auto& s = journal_head_;
+  sqlite::reset_guard guard(s);
+  s.bind(1, static_cast<std::int64_t>(from));
+  s.bind(2, static_cast<std::int64_t>(cap - from));
+  std::uint64_t boundary = from;
+  for (;;) {
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) return cap;
+    if (rc != SQLITE_ROW) return fail(rc, "scan journal for retention");
+    if (s.column_int64(1) >= cutoff) return boundary;
+    boundary = static_cast<std::uint64_t>(s.column_int64(0)) + 1;
+  }
+}
+
+result<std::size_t> sqlite_store_impl::prune_journal_step() {
+  last_error_.clear();
+  std::size_t deleted = 0;
+  auto attempt = [&]() -> result<std::uint64_t> {
+    if (auto r = begin(); !r) return r.error();
+    auto oldest = prune_in_tx(last_seq_, deleted);
+    if (!oldest) return oldest.error();
+    if (auto r = finish(); !r) return r.error();
+    return oldest;
+  };
+  auto done = attempt();
+  if (!done) {
+    rollback();
+    return done.error();
+  }
+  oldest_seq_ = *done;
+  return deleted;
+}
+
+// ------------------------------------------------------------- reading
+
+result<std::vector<journal_entry>> sqlite_store_impl::read_journal(std::uint64_t after,
+                                                                   std::size_t max) {
+  last_error_.clear();
+  std::vector<journal_entry> out;
+  auto& s = read_journal_;
+  sqlite::reset_guard guard(s);
+  s.bind(1, clamp_i64(after));
+  s.bind(2, clamp_i64(max));
+  for (;;) {
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) return out;
+    if (rc != SQLITE_ROW) return fail(rc, "read journal");
+    out.push_back({static_cast<std::uint64_t>(s.column_int64(0)), std::string(s.column_text(1))});
+  }
+}
+
+// Steps a freshly prepared (rc == SQLITE_OK) or running query; false at
+// the end or on an error, which is then left in rc.
+bool next_row(sqlite::statement& s, int& rc) {
+  if (rc == SQLITE_OK || rc == SQLITE_ROW) rc = s.step();
+  return rc == SQLITE_ROW;
+}
+
+// Rows come ordered by scope, so the scope of the previous row is almost
+// always the answer; the map is consulted once per scope, not per job.
+class scope_cursor {
+ public:
+  scope_cursor(const std::unordered_map<std::string, std::size_t>& index,
+               std::vector<stored_scope>& out)
+      : index_(index), out_(out) {}
+
+  scope_state* find(std::string_view id) {
+    if (current_ == nullptr || id != id_) {
+      id_ = id;
+      auto it = index_.find(id_);
+      current_ = it == index_.end() ? nullptr : &out_[it->second].state;
+    }
+    return current_;
+  }
+
+ private:
+  const std::unordered_map<std::string, std::size_t>& index_;
+  std::vector<stored_scope>& out_;
+  std::string id_;
+  scope_state* current_ = nullptr;
+};
+
+job_key read_key(const sqlite::statement& s) {
+  return {std::string(s.column_text(1)), std::string(s.column_text(2)),
+          std::string(s.column_text(3))};
+}
+
+result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
+  last_error_.clear();
+  // One ordered query per table; rows find their scope by id.
+  std::vector<stored_scope> out;
+  std::unordered_map<std::string, std::size_t> index;
+  sqlite::statement s;
+  int rc = s.prepare(db_.get(),
+                     "SELECT id, project_id, eps, filters, has_baseline, last_total_num, "
+                     "last_update_time, walks_since_full FROM scopes ORDER BY id");
+  while (next_row(s, rc)) {
+    stored_scope st;
+    st.scope = {std::string(s.column_text(1)), std::string(s.column_text(2)),
+                std::string(s.column_text(3))};
+    st.state.meta.has_baseline = s.column_int64(4) != 0;
+    st.state.meta.last_total_num = s.column_opt_int64(5);
+    st.state.meta.last_update_time = s.column_opt_int64(6);
+    st.state.meta.walks_since_full = static_cast<std::uint32_t>(s.column_int64(7));
+    index.emplace(std::string(s.column_text(0)), out.size());
+    out.push_back(std::move(st));
+  }
+  if (rc != SQLITE_DONE) return fail(rc, "load scopes");
+
+  rc = s.prepare(db_.get(),
+                 "SELECT scope, cluster, ns, name, create_time, fingerprint, body FROM jobs "
+                 "ORDER BY scope, cluster, ns, name");
+  scope_cursor jobs_of(index, out);
+  while (next_row(s, rc)) {
+    scope_state* st = jobs_of.find(s.column_text(0));
+    if (st == nullptr) continue;  // unreachable: jobs are written with their scope
+    job_record rec{s.column_opt_int64(4), static_cast<std::uint64_t>(s.column_int64(5)),
+                   std::string(s.column_text(6))};
+    st->jobs.emplace(read_key(s), std::move(rec));
+  }
+  if (rc != SQLITE_DONE) return fail(rc, "load jobs");
+
+  rc = s.prepare(db_.get(),
+                 "SELECT scope, cluster, ns, name, misses, held FROM pending "
+                 "ORDER BY scope, cluster, ns, name");
+  scope_cursor pending_of(index, out);
+  while (next_row(s, rc)) {
+    scope_state* st = pending_of.find(s.column_text(0));
+    if (st == nullptr) continue;
+    pending_removal p{static_cast<std::uint32_t>(s.column_int64(4)), s.column_int64(5) != 0};
+    st->pending.emplace(read_key(s), p);
+  }
+  if (rc != SQLITE_DONE) return fail(rc, "load pending removals");
+  return out;
+}
+
+result<std::vector<scope_id>> sqlite_store_impl::prune(const std::vector<scope_id>& keep) {
+  last_error_.clear();
+  std::set<std::string> kept;
+  for (const auto& k : keep) kept.insert(k.str());
+  std::vector<scope_id> gone;
+  auto attempt = [&]() -> result<void> {
+    if (auto r = begin(); !r) return r;
+    sqlite::statement list;
+    int rc = list.prepare(db_.get(), "SELECT id, project_id, eps, filters FROM scopes ORDER BY id");
+    std::vector<std::string> ids;
+    while (next_row(list, rc)) {
+      if (kept.contains(std::string(list.column_text(0)))) continue;
+      ids.emplace_back(list.column_text(0));
+      gone.push_back({std::string(list.column_text(1)), std::string(list.column_text(2)),
+                      std::string(list.column_text(3))});
+    }
+    if (rc != SQLITE_DONE) return fail(rc, "list scopes");
+    // The journal keeps their events: seqs and history stay intact.
+    for (const char* sql : {"DELETE FROM jobs WHERE scope = ?1", "DELETE FROM pending WHERE scope = ?1",
+                            "DELETE FROM scopes WHERE id = ?1"}) {
+      sqlite::statement del;
+      rc = del.prepare(db_.get(), sql);
+      if (rc != SQLITE_OK) return fail(rc, "prune scopes");
+      for (const auto& id : ids) {
+        del.bind(1, id);
+        if (auto r = run(del, "prune scopes"); !r) return r;
+      }
+    }
+    return finish();
+  };
+  if (auto r = attempt(); !r) {
+    rollback();
+    return r.error();
+  }
+  return gone;
+}
+
+}  // namespace
+
+store_result<std::unique_ptr<sqlite_store>> open_sqlite_store(const std::string& state_dir,
+                                                              sqlite_options opts) {
+  auto store = std::make_unique<sqlite_store_impl>(state_dir, std::move(opts));
+  if (auto r = store->open(); !r) return r.error();
+  return std::unique_ptr<sqlite_store>(std::move(store));
+}
+
+}  // namespace hssjw
