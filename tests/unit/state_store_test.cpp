@@ -473,6 +473,14 @@ TEST_F(sqlite_store_test, NewerSchemaIsRefusedAndLeftUntouched) {
   EXPECT_NE(err.message.find("newer"), std::string::npos) << err.message;
 }
 
+TEST_F(sqlite_store_test, MissingLastSeqIsRefused) {
+  // Without meta.last_seq a pruned-empty journal would restart seqs at 1.
+  { ASSERT_TRUE(open_ok()); }
+  run_sql(db(), "DELETE FROM meta WHERE key = 'last_seq';");
+  auto err = expect_refused(errc::state_corrupt);
+  EXPECT_NE(err.message.find("last_seq"), std::string::npos) << err.message;
+}
+
 TEST_F(sqlite_store_test, SecondOpenOfTheSameDirIsLocked) {
   auto first = open_ok();
   ASSERT_TRUE(first);
