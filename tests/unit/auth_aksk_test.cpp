@@ -1,0 +1,205 @@
+// aksk_authenticator: the headers it adds and signs, the target it rewrites
+// so the wire query is the signed one, and the pause after rejected
+// signatures that keeps the gateway from locking the key.
+#include "auth/aksk_authenticator.hpp"
+
+#include "auth/aksk_signer.hpp"
+#include "unit/auth_test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <algorithm>
+
+namespace hssjw {
+namespace {
+
+using namespace std::chrono;
+using namespace std::chrono_literals;
+using test::captured_log;
+using test::temp_dir;
+
+constexpr const char* vector_sk = "ExampleSecretKey0123456789abcdefghijKLMN";
+constexpr const char* vector_project = "0123456789abcdef0123456789abcdef";
+constexpr const char* vector_host = "hss.cn-north-4.myhuaweicloud.com";
+// shared/aksk_vectors.json, case hss_jobs_minimal.
+constexpr const char* vector_authorization =
+    "SDK-HMAC-SHA256 Access=EXAMPLEAK0HSS0POLLER, "
+    "SignedHeaders=content-type;host;x-project-id;x-sdk-date, "
+    "Signature=fe94c403e2ea7221a29bac20cdb5b803091bf7786bedc2c64e194adf45c7a875";
+
+const auto vector_time = sys_days{2025y / January / 15} + 8h + 30min;
+
+std::string header(const http_request& req, const std::string& name) {
+  for (const auto& [k, v] : req.headers) {
+    if (k == name) return v;
+  }
+  return "<absent>";
+}
+
+int count_header(const http_request& req, const std::string& name) {
+  return static_cast<int>(std::count_if(req.headers.begin(), req.headers.end(),
+                                        [&](const auto& h) { return h.first == name; }));
+}
+
+http_request jobs_request() {
+  http_request req;
+  req.target = std::string("/v5/") + vector_project +
+               "/kubernetes/jobs?offset=0&limit=200&enterprise_project_id=all_granted_eps";
+  return req;
+}
+
+api_error signature_rejected() {
+  return {401, "APIGW.0301", "Incorrect IAM authentication information: verify aksk signature fail",
+          "req-9"};
+}
+
+struct fixture {
+  temp_dir dir;
+  captured_log log;
+  std::string sk_path = dir.write("sk", std::string(vector_sk) + "\n");
+  aksk_authenticator auth{"EXAMPLEAK0HSS0POLLER", sk_path, log.logger,
+                          {.max_rejections = 2, .pause = 360s}};
+  aksk_authenticator::clock::time_point t0 = aksk_authenticator::clock::time_point{} + 1h;
+
+  result<void> sign(http_request& req, aksk_authenticator::clock::time_point now) {
+    return auth.authorize(req, vector_project, vector_host, vector_time, now);
+  }
+};
+
+TEST(AuthAksk, SignsLikeThePythonSdkAndSendsTheSignedQuery) {
+  fixture f;
+  auto req = jobs_request();
+  ASSERT_TRUE(f.sign(req, f.t0).has_value()) << f.auth.last_error();
+  EXPECT_EQ(header(req, "Authorization"), vector_authorization);
+  EXPECT_EQ(req.target, std::string("/v5/") + vector_project +
+                            "/kubernetes/jobs?enterprise_project_id=all_granted_eps&limit=200&"
+                            "offset=0");
+  EXPECT_EQ(header(req, "Content-Type"), "application/json");
+  EXPECT_EQ(header(req, "X-Project-Id"), vector_project);
+  EXPECT_EQ(header(req, "Host"), vector_host);
+  EXPECT_EQ(header(req, "X-Sdk-Date"), "20250115T083000Z");
+  EXPECT_EQ(f.log.text().find(vector_sk), std::string::npos);
+}
+
+TEST(AuthAksk, ResigningARetriedRequestReplacesTheOldSignature) {
+  fixture f;
+  auto req = jobs_request();
+  ASSERT_TRUE(f.sign(req, f.t0).has_value());
+  ASSERT_TRUE(f.auth.authorize(req, vector_project, vector_host, vector_time + 61s, f.t0)
+                  .has_value());
+  EXPECT_EQ(count_header(req, "Authorization"), 1);
+  EXPECT_EQ(count_header(req, "X-Sdk-Date"), 1);
+  EXPECT_EQ(count_header(req, "Host"), 1);
+  EXPECT_EQ(header(req, "X-Sdk-Date"), "20250115T083101Z");
+  EXPECT_NE(header(req, "Authorization"), vector_authorization);
+}
+
+TEST(AuthAksk, TargetWithoutQueryStaysWithoutQuestionMark) {
+  fixture f;
+  http_request req;
+  req.target = "/v5/p/kubernetes/jobs";
+  ASSERT_TRUE(f.sign(req, f.t0).has_value());
+  EXPECT_EQ(req.target, "/v5/p/kubernetes/jobs");
+}
+
+TEST(AuthAksk, PausesAfterTwoRejectedSignaturesAndLogsItOnce) {
+  fixture f;
+  auto req = jobs_request();
+  ASSERT_TRUE(f.sign(req, f.t0).has_value());
+  f.auth.rejected({429, "APIGW.0308", "throttled", ""}, f.t0);  // not a signature failure
+  f.auth.rejected({403, "HSS.0013", "insufficient permissions", ""}, f.t0);
+  f.auth.rejected(signature_rejected(), f.t0);
+  EXPECT_TRUE(f.sign(req, f.t0 + 1s).has_value());  // one rejection: keep going
+  f.auth.rejected(signature_rejected(), f.t0 + 2s);
+  for (int i = 0; i < 5; ++i) {
+    auto r = f.sign(req, f.t0 + 3s + seconds(i));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error(), make_error_code(errc::auth_unavailable));
+  }
+  f.auth.rejected(signature_rejected(), f.t0 + 10s);  // in flight before the pause
+  EXPECT_EQ(f.log.count("error", "paused"), 1) << f.log.text();
+  EXPECT_EQ(f.log.count("error", "rejected in a row"), 1) << f.log.text();
+  EXPECT_EQ(f.log.count("warning", "verify aksk signature fail"), 2) << f.log.text();
+  EXPECT_NE(f.auth.last_error().find(f.sk_path), std::string::npos) << f.auth.last_error();
+
+  EXPECT_FALSE(f.sign(req, f.t0 + 2s + 359s).has_value());
+  EXPECT_TRUE(f.sign(req, f.t0 + 2s + 360s).has_value());
+  EXPECT_EQ(f.log.count("info", "available again"), 1) << f.log.text();
+}
+
+TEST(AuthAksk, RejectionsFarApartDoNotAddUp) {
+  fixture f;
+  auto req = jobs_request();
+  f.auth.rejected(signature_rejected(), f.t0);
+  f.auth.rejected(signature_rejected(), f.t0 + 361s);
+  EXPECT_TRUE(f.sign(req, f.t0 + 362s).has_value());
+  f.auth.rejected(signature_rejected(), f.t0 + 363s);
+  EXPECT_FALSE(f.sign(req, f.t0 + 364s).has_value());
+}
+
+TEST(AuthAksk, GatewayLockPausesAtOnceAndANewKeyDoesNotLiftIt) {
+  fixture f;
+  auto req = jobs_request();
+  f.auth.rejected({401, "APIGW.0301", "AK access failed to reach the limit,forbidden", ""}, f.t0);
+  EXPECT_FALSE(f.sign(req, f.t0 + 1s).has_value());
+  f.dir.write("sk", "another-secret-key");
+  EXPECT_FALSE(f.sign(req, f.t0 + 2s).has_value());
+  EXPECT_TRUE(f.sign(req, f.t0 + 361s).has_value());
+}
+
+TEST(AuthAksk, ANewSecretKeyLiftsOurOwnPause) {
+  fixture f;
+  auto req = jobs_request();
+  ASSERT_TRUE(f.sign(req, f.t0).has_value());
+  f.auth.rejected(signature_rejected(), f.t0);
+  f.auth.rejected(signature_rejected(), f.t0);
+  EXPECT_FALSE(f.sign(req, f.t0 + 1s).has_value());
+  f.dir.write("sk", "the-corrected-secret-key");
+  EXPECT_TRUE(f.sign(req, f.t0 + 2s).has_value());
+  EXPECT_EQ(f.log.count("info", "changed; signing again"), 1) << f.log.text();
+}
+
+TEST(AuthAksk, ClockSkewRejectionSaysToCheckTheClock) {
+  fixture f;
+  f.auth.rejected({401, "APIGW.0303",
+                   "signature expired, signature time:20250115T083000Z,server time:20250115T090000Z",
+                   ""},
+                  f.t0);
+  EXPECT_EQ(f.log.count("warning", "clock"), 1) << f.log.text();
+}
+
+TEST(AuthAksk, SecretKeyFileProblemsAreAuthUnavailable) {
+  temp_dir dir;
+  captured_log log;
+  aksk_authenticator auth("AK", dir.write("sk", "sk-value", 0640), log.logger);
+  auto req = jobs_request();
+  auto r = auth.authorize(req, "p", "h", system_clock::now(), aksk_authenticator::clock::now());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error(), make_error_code(errc::auth_unavailable));
+  EXPECT_NE(auth.last_error().find("chmod 600"), std::string::npos);
+  EXPECT_EQ(count_header(req, "Authorization"), 0);
+}
+
+TEST(AuthAksk, AsyncAuthorizeRunsOnAnIoContext) {
+  fixture f;
+  auto req = jobs_request();
+  boost::asio::io_context ctx;
+  std::optional<result<void>> got;
+  boost::asio::co_spawn(ctx, f.auth.async_authorize(req, vector_project, vector_host),
+                        [&](std::exception_ptr e, result<void> r) {
+                          if (e) std::rethrow_exception(e);
+                          got = r;
+                        });
+  ctx.run_for(5s);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_NE(header(req, "Authorization").find("Access=EXAMPLEAK0HSS0POLLER"), std::string::npos);
+  // X-Sdk-Date is now, so it parses back into a time close to the clock.
+  EXPECT_EQ(header(req, "X-Sdk-Date").size(), 16u);
+}
+
+}  // namespace
+}  // namespace hssjw
