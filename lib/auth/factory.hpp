@@ -1,0 +1,28 @@
+// Chooses and builds the authenticator that auth.method names (SPEC §6),
+// after checking that its settings are complete and its secret file can be
+// read now: a bad secret file is a startup error, not a failure per poll.
+#pragma once
+
+#include "auth/authenticator.hpp"
+#include "config/config.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <spdlog/logger.h>
+
+#include <memory>
+#include <string>
+
+namespace hssjw {
+
+// nullptr on error, with `error_message` saying what to fix (never a secret).
+std::unique_ptr<authenticator> make_authenticator(const config::config& cfg,
+                                                  boost::asio::any_io_executor ex,
+                                                  std::shared_ptr<spdlog::logger> log,
+                                                  std::string& error_message);
+
+// The secret file auth.method uses ("" if none) and a check that it can be
+// read (used by make_authenticator and --check-config).
+std::string secret_spec(const config::auth_config& auth);
+bool check_secret(const config::auth_config& auth, std::string& error_message);
+
+}  // namespace hssjw
