@@ -1,2 +1,112 @@
-// hss-jobwatchd: placeholder until the daemon wiring lands.
-int main() { return 1; }
+// hss-jobwatchd: parses arguments, loads the config, and runs the daemon
+// (lib/runtime/daemon.hpp). Exit codes (SPEC §7): 0 ok, 1 runtime failure,
+// 2 usage, 78 bad config.
+#include "config/loader.hpp"
+#include "core/version.hpp"
+#include "runtime/daemon.hpp"
+#include "runtime/logging.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace {
+
+constexpr int exit_usage = 2;
+constexpr int exit_config = 78;
+
+constexpr const char* usage_text = R"(Usage: hss-jobwatchd [--config FILE] [--once | --check-config [--probe] | --prune]
+
+Watches Huawei Cloud HSS Kubernetes jobs for every configured scope and
+emits one event per real change (added, removed, modified, replaced).
+
+  --config FILE    configuration file (default /etc/hss-jobwatch/config.yaml)
+  --check-config   validate the config, print it with secrets redacted, exit 0 or 78
+  --probe          with --check-config: also fetch the first page of each scope
+  --once           walk every scope once, print events to stdout as NDJSON, exit
+                   0 if every scope completed, else 1
+  --prune          delete stored state of scopes no longer in the config
+  --memory-state   keep state in memory only (nothing written to state_dir)
+  --version        print the version
+  --help           this text
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage, 78 bad config.
+Signals: SIGTERM/SIGINT stop cleanly.
+)";
+
+struct arguments {
+  std::string config = "/etc/hss-jobwatch/config.yaml";
+  bool check = false, probe = false, once = false, prune = false, memory = false;
+};
+
+bool parse_arguments(int argc, char** argv, arguments& a) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) {
+      a.config = argv[++i];
+    } else if (arg.starts_with("--config=")) {
+      a.config = std::string(arg.substr(9));
+    } else if (arg == "--check-config") {
+      a.check = true;
+    } else if (arg == "--probe") {
+      a.probe = true;
+    } else if (arg == "--once") {
+      a.once = true;
+    } else if (arg == "--prune") {
+      a.prune = true;
+    } else if (arg == "--memory-state") {
+      a.memory = true;
+    } else if (arg == "--version") {
+      std::printf("hss-jobwatchd %s\n", hssjw::version);
+      std::exit(0);
+    } else if (arg == "--help" || arg == "-h") {
+      std::fputs(usage_text, stdout);
+      std::exit(0);
+    } else {
+      std::fprintf(stderr, "hss-jobwatchd: unknown argument '%s'\n", argv[i]);
+      return false;
+    }
+  }
+  if (a.probe && !a.check) {
+    std::fputs("hss-jobwatchd: --probe goes with --check-config\n", stderr);
+    return false;
+  }
+  if (int(a.check) + int(a.once) + int(a.prune) > 1) {
+    std::fputs("hss-jobwatchd: choose one of --check-config, --once, --prune\n", stderr);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  arguments args;
+  if (!parse_arguments(argc, argv, args)) {
+    std::fputs(usage_text, stderr);
+    return exit_usage;
+  }
+  auto loaded = hssjw::config::load_file(args.config);
+  if (!loaded) {
+    std::fprintf(stderr, "hss-jobwatchd: %s\n", loaded.error().to_string().c_str());
+    return exit_config;
+  }
+  const auto& cfg = *loaded;
+  if (args.check) {
+    std::fputs(hssjw::config::render_effective(cfg).c_str(), stdout);
+    if (args.probe) {
+      std::fputs("hss-jobwatchd: --probe is not available in this version\n", stderr);
+      return 1;
+    }
+    return 0;
+  }
+  auto log = hssjw::make_logger("hss-jobwatchd", cfg.log);
+  if (args.prune) return hssjw::prune_state(cfg, log);
+  hssjw::run_options opts;
+  opts.once = args.once;
+  opts.persistent = !args.memory;
+  return hssjw::run_daemon(cfg, opts, log);
+}

@@ -48,6 +48,7 @@ class walk_plan {
   bool finished() const;  // nothing outstanding and nothing more to ask
   bool complete() const;  // the chain covers the whole list
   bool exceeds_offset_limit() const { return too_large_; }
+  bool stopped_early() const { return stopped_; }
   std::int64_t first_total() const { return first_total_.value_or(0); }
   std::int64_t latest_total() const { return latest_total_; }
   std::uint32_t requests_issued() const { return issued_; }

@@ -1,0 +1,366 @@
+// The daemon's wiring and its scheduler: one coroutine per scope on one
+// io_context thread; each walks, diffs, commits and publishes, then sleeps
+// for poll.interval (with jitter) counted from the start of its walk.
+#include "runtime/daemon.hpp"
+
+#include "runtime/auth_setup.hpp"
+#include "hss/client.hpp"
+#include "hss/page_decoder.hpp"
+#include "runtime/request_gate.hpp"
+#include "runtime/scope_list.hpp"
+#include "sinks/log_sink.hpp"
+#include "sinks/ndjson_sink.hpp"
+#include "state/sqlite_store.hpp"
+#include "state/store.hpp"
+#include "walk/differ.hpp"
+#include "walk/walker.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+#include <random>
+
+namespace hssjw {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct scope_runtime {
+  walk_target target;
+  scope_state state;
+  bool failing = false;
+  bool completed = false;  // completed a walk in this run (--once exit code)
+  std::string last_error;
+  asio::cancellation_signal cancel;
+};
+
+std::size_t pages_for(std::int64_t total, std::uint32_t page_size) {
+  if (total <= page_size) return 1;
+  return static_cast<std::size_t>((total - 1 + page_size - 2) / (page_size - 1));
+}
+
+class daemon_runtime {
+ public:
+  daemon_runtime(const config::config& cfg, const run_options& opts,
+                 std::shared_ptr<spdlog::logger> log, event_sink* extra)
+      : cfg_(cfg), opts_(opts), log_(std::move(log)), log_sink_(log_), stdout_sink_(stdout) {
+    if (opts_.once)
+      sinks_.push_back(&stdout_sink_);
+    else
+      sinks_.push_back(&log_sink_);
+    if (extra) sinks_.push_back(extra);
+  }
+
+  int run();
+
+ private:
+  bool open_state();
+  bool build_clients();
+  void load_scopes(std::vector<stored_scope> stored);
+  void check_budget(bool force);
+  asio::awaitable<void> async_run_scope(scope_runtime& s);
+  asio::awaitable<void> async_walk_once(scope_runtime& s);
+  void conclude(scope_runtime& s, walk_outcome& outcome);
+  void set_failing(scope_runtime& s, bool failing, const std::string& error);
+  asio::awaitable<void> async_wait_signals();
+  void stop_all();
+  std::chrono::milliseconds next_delay(std::chrono::steady_clock::time_point started);
+
+  config::config cfg_;
+  run_options opts_;
+  std::shared_ptr<spdlog::logger> log_;
+  log_sink log_sink_;
+  ndjson_sink stdout_sink_;
+  std::vector<event_sink*> sinks_;
+
+  asio::io_context ioc_{1};
+  std::unique_ptr<state_store> store_;
+  std::unique_ptr<https_client> client_;
+  std::unique_ptr<authenticator> auth_;
+  std::unique_ptr<request_gate> gate_;
+  std::unique_ptr<walker> walker_;
+  std::vector<std::unique_ptr<scope_runtime>> scopes_;
+  asio::signal_set signals_{ioc_, SIGINT, SIGTERM};
+  std::size_t running_ = 0;
+  bool stopping_ = false;
+  std::chrono::milliseconds warned_interval_{0};
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+bool daemon_runtime::open_state() {
+  if (!opts_.persistent) {
+    store_ = make_memory_store();
+    return true;
+  }
+  sqlite_options so;
+  so.max_events = cfg_.journal.max_events;
+  so.max_age = cfg_.journal.max_age;
+  auto opened = open_sqlite_store(cfg_.state_dir, so);
+  if (!opened) {
+    log_->critical("state: {}", opened.error().message);
+    return false;
+  }
+  store_ = std::move(*opened);
+  return true;
+}
+
+void daemon_runtime::load_scopes(std::vector<stored_scope> stored) {
+  std::map<scope_id, scope_state> by_id;
+  for (auto& s : stored) by_id.emplace(s.scope, std::move(s.state));
+  page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
+  for (auto& target : scope_targets(cfg_)) {
+    auto s = std::make_unique<scope_runtime>();
+    s->target = std::move(target);
+    if (auto it = by_id.find(s->target.scope); it != by_id.end()) {
+      s->state = std::move(it->second);
+      // Fingerprints depend on poll.ignore_fields, which may have changed.
+      for (auto& [key, record] : s->state.jobs) record.fingerprint = decoder.fingerprint_of(record.body);
+      log_->info("scope {}: {} jobs loaded from state", s->target.scope.str(), s->state.jobs.size());
+    }
+    scopes_.push_back(std::move(s));
+  }
+  std::size_t unconfigured = by_id.size();
+  for (auto& s : scopes_)
+    if (by_id.contains(s->target.scope)) --unconfigured;
+  if (unconfigured)
+    log_->info("{} stored scope(s) are no longer configured; their state is kept (hss-jobwatchd --prune deletes it)",
+               unconfigured);
+}
+
+bool daemon_runtime::build_clients() {
+  client_options co;
+  co.endpoint = cfg_.endpoint;
+  co.ca_file = cfg_.tls_ca_file;
+  co.proxy = cfg_.proxy;
+  co.timeout = cfg_.poll.timeout;
+  co.allow_insecure_http = cfg_.allow_insecure_http;
+  co.max_idle_connections = cfg_.poll.max_in_flight;
+  client_ = std::make_unique<https_client>(ioc_.get_executor(), co);
+  std::string error;
+  auth_ = create_authenticator(cfg_, ioc_.get_executor(), log_, error);
+  if (!auth_) {
+    log_->critical("auth: {}", error);
+    return false;
+  }
+  gate_ = std::make_unique<request_gate>(ioc_.get_executor(), cfg_.poll.rate, cfg_.poll.max_in_flight);
+  walker_ = std::make_unique<walker>(*client_, *auth_, *gate_, log_);
+  return true;
+}
+
+// SPEC §3: when the budget cannot sustain poll.interval for all scopes,
+// say so (with the interval it can sustain) and keep going at that pace.
+void daemon_runtime::check_budget(bool force) {
+  std::size_t requests = 0;
+  for (auto& s : scopes_)
+    requests += pages_for(s->state.meta.last_total_num.value_or(0), cfg_.poll.page_size);
+  const auto sustainable = gate_->budget().sustainable_interval(requests);
+  if (sustainable <= cfg_.poll.interval) return;
+  if (!force && sustainable == warned_interval_) return;
+  warned_interval_ = sustainable;
+  log_->warn("poll.rate {}/{}s cannot sustain poll.interval {}s for {} scope(s) (~{} requests per round); "
+             "polling at the sustainable pace of one round every {}s",
+             cfg_.poll.rate.count, cfg_.poll.rate.per.count() / 1000.0, cfg_.poll.interval.count() / 1000.0,
+             scopes_.size(), requests, sustainable.count() / 1000.0);
+}
+
+std::chrono::milliseconds daemon_runtime::next_delay(std::chrono::steady_clock::time_point started) {
+  const double j = cfg_.poll.jitter;
+  std::uniform_real_distribution<double> d(-j, j);
+  auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.poll.interval * (1.0 + d(rng_)));
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  return std::max(0ms, interval - elapsed);
+}
+
+void daemon_runtime::set_failing(scope_runtime& s, bool failing, const std::string& error) {
+  s.last_error = error;
+  if (s.failing == failing) return;
+  s.failing = failing;
+  for (auto* sink : sinks_) sink->on_scope_status(s.target.scope, failing, error);
+}
+
+// Turns a walk into events: diff, one commit, then the sinks. A failed
+// commit keeps the previous state and releases nothing.
+void daemon_runtime::conclude(scope_runtime& s, walk_outcome& outcome) {
+  const auto& id = s.target.scope;
+  diff_outcome diff;
+  if (outcome.status == walk_status::unchanged) {
+    diff.delta.meta = s.state.meta;
+    ++diff.delta.meta.walks_since_full;
+  } else {
+    diff_options dopts{cfg_.poll.ignore_fields, cfg_.poll.removal_guard,
+                       cfg_.poll.removal_confirmations, cfg_.poll.baseline_events};
+    diff = diff_scope(id, s.state, outcome.observation, dopts, now_ms());
+    if (diff.baseline && !outcome.observation.complete) {
+      log_->info("scope {}: walk incomplete ({}); the baseline waits for a complete walk", id.str(),
+                 outcome.reason);
+      return;
+    }
+    if (outcome.status == walk_status::complete) diff.delta.meta.walks_since_full = 0;
+  }
+  if (auto committed = store_->commit(id, diff.delta, diff.events); !committed) {
+    log_->error("scope {}: could not commit the walk ({}); state kept, nothing released, retrying next walk",
+                id.str(), committed.error().message());
+    return;
+  }
+  apply(s.state, diff.delta);
+  if (diff.held_removals)
+    log_->warn("scope {}: removal guard holds {} removals (more than {}% of {} jobs); they are emitted "
+               "only if the next complete walk confirms them",
+               id.str(), diff.held_removals, cfg_.poll.removal_guard * 100, s.state.jobs.size());
+  if (!diff.events.empty() || diff.baseline)
+    for (auto* sink : sinks_) sink->on_events(id, diff.events, diff.baseline);
+  if (diff.baseline) check_budget(false);
+}
+
+asio::awaitable<void> daemon_runtime::async_walk_once(scope_runtime& s) {
+  const auto& id = s.target.scope;
+  auto outcome = co_await walker_->async_walk(s.target, walk_settings_of(cfg_), s.state.meta);
+  switch (outcome.status) {
+    case walk_status::failed:
+      log_->debug("scope {}: walk failed after {} requests: {}", id.str(), outcome.requests, outcome.reason);
+      if (!s.failing) log_->warn("scope {}: walk failed: {}", id.str(), outcome.reason);
+      set_failing(s, true, outcome.reason);
+      co_return;
+    case walk_status::incomplete:
+      log_->warn("scope {}: walk incomplete after {} requests ({}); no removals inferred", id.str(),
+                 outcome.requests, outcome.reason);
+      break;
+    case walk_status::complete:
+    case walk_status::unchanged:
+      log_->debug("scope {}: walk {} ({} jobs, {} requests, {} repairs)", id.str(),
+                  outcome.status == walk_status::complete ? "complete" : "unchanged",
+                  outcome.observation.total_num, outcome.requests, outcome.repairs);
+      s.completed = true;
+      break;
+  }
+  set_failing(s, false, "");
+  conclude(s, outcome);
+}
+
+asio::awaitable<void> daemon_runtime::async_run_scope(scope_runtime& s) {
+  for (;;) {
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      co_await async_walk_once(s);
+    } catch (const boost::system::system_error& e) {
+      if (e.code() == asio::error::operation_aborted) throw;
+      log_->error("scope {}: unexpected error: {}", s.target.scope.str(), e.what());
+      set_failing(s, true, e.what());
+    } catch (const std::exception& e) {
+      log_->error("scope {}: unexpected error: {}", s.target.scope.str(), e.what());
+      set_failing(s, true, e.what());
+    }
+    if (opts_.once) co_return;
+    asio::steady_timer timer(ioc_, next_delay(started));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+asio::awaitable<void> daemon_runtime::async_wait_signals() {
+  auto [ec, signo] = co_await signals_.async_wait(asio::as_tuple(asio::use_awaitable));
+  if (ec) co_return;  // cancelled: every scope finished (--once)
+  log_->info("signal {}: stopping", signo);
+  stop_all();
+}
+
+void daemon_runtime::stop_all() {
+  stopping_ = true;
+  for (auto& s : scopes_) s->cancel.emit(asio::cancellation_type::terminal);
+  // Cancellation reaches every pending operation at once; bound the wait
+  // anyway so that a stuck peer can never hold the exit.
+  auto guard = std::make_shared<asio::steady_timer>(ioc_, 10s);
+  guard->async_wait([this, guard](boost::system::error_code ec) {
+    if (!ec) ioc_.stop();
+  });
+}
+
+int daemon_runtime::run() {
+  if (!open_state()) return 1;
+  auto stored = store_->load_all();
+  if (!stored) {
+    log_->critical("state: cannot load: {}", stored.error().message());
+    return 1;
+  }
+  load_scopes(std::move(*stored));
+  if (!build_clients()) return 1;
+  log_->info("watching {} scope(s) at {} every {}s (budget {} requests per {}s)", scopes_.size(),
+             cfg_.endpoint, cfg_.poll.interval.count() / 1000.0, cfg_.poll.rate.count,
+             cfg_.poll.rate.per.count() / 1000.0);
+  check_budget(true);
+  asio::co_spawn(ioc_, async_wait_signals(), asio::detached);
+  for (auto& sp : scopes_) {
+    auto& s = *sp;
+    ++running_;
+    asio::co_spawn(ioc_, async_run_scope(s),
+                   asio::bind_cancellation_slot(s.cancel.slot(), [this, &s](std::exception_ptr e) {
+                     if (e) {
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const boost::system::system_error& se) {
+                         if (se.code() != asio::error::operation_aborted)
+                           log_->error("scope {}: stopped: {}", s.target.scope.str(), se.what());
+                       } catch (const std::exception& ex) {
+                         log_->error("scope {}: stopped: {}", s.target.scope.str(), ex.what());
+                       }
+                     }
+                     if (--running_ == 0) {
+                       signals_.cancel();
+                       ioc_.stop();
+                     }
+                   }));
+  }
+  ioc_.run();
+  if (stopping_) {
+    log_->info("stopped");
+    return 0;
+  }
+  bool all = true;
+  for (auto& s : scopes_) all = all && s->completed;
+  return all ? 0 : 1;
+}
+
+}  // namespace
+
+int run_daemon(const config::config& cfg, const run_options& opts, std::shared_ptr<spdlog::logger> log,
+               event_sink* extra_sink) {
+  daemon_runtime rt(cfg, opts, std::move(log), extra_sink);
+  return rt.run();
+}
+
+int prune_state(const config::config& cfg, std::shared_ptr<spdlog::logger> log) {
+  auto opened = open_sqlite_store(cfg.state_dir, {});
+  if (!opened) {
+    log->critical("state: {}", opened.error().message);
+    return 1;
+  }
+  std::vector<scope_id> keep;
+  for (auto& t : scope_targets(cfg)) keep.push_back(t.scope);
+  auto pruned = (*opened)->prune(keep);
+  if (!pruned) {
+    log->critical("state: prune failed: {}", pruned.error().message());
+    return 1;
+  }
+  for (auto& s : *pruned) std::printf("pruned %s\n", s.str().c_str());
+  std::printf("%zu scope(s) pruned\n", pruned->size());
+  return 0;
+}
+
+}  // namespace hssjw

@@ -1,0 +1,14 @@
+// The scopes a config describes, with what the walker needs for each.
+#pragma once
+
+#include "config/config.hpp"
+#include "walk/walker.hpp"
+
+#include <vector>
+
+namespace hssjw {
+
+std::vector<walk_target> scope_targets(const config::config& cfg);
+walk_settings walk_settings_of(const config::config& cfg);
+
+}  // namespace hssjw

@@ -1,0 +1,222 @@
+// One walk of one scope over the HSS client (see walker.hpp).
+#include "walk/walker.hpp"
+
+#include "auth/authenticator.hpp"
+#include "hss/client.hpp"
+#include "hss/jobs_request.hpp"
+#include "hss/page_decoder.hpp"
+#include "runtime/request_gate.hpp"
+#include "walk/walk_plan.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <random>
+#include <unordered_map>
+
+namespace hssjw {
+
+namespace asio = boost::asio;
+
+struct walker::page_result {
+  std::int64_t offset = 0;
+  bool ok = false;
+  decoded_page page;
+  std::string error;
+  std::optional<api_error> api;
+};
+
+struct walker::walk_run {
+  walk_target target;
+  walk_settings settings;
+  page_decoder decoder;
+  std::uint32_t requests = 0;
+};
+
+namespace {
+
+std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& v) {
+  long long secs = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
+  if (ec != std::errc() || secs < 0 || secs > 3600) return std::nullopt;
+  return std::chrono::seconds(secs);
+}
+
+std::chrono::milliseconds full_jitter(const config::retry_config& r, std::uint32_t attempt) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto cap = r.initial * (1LL << std::min<std::uint32_t>(attempt, 20));
+  cap = std::min<std::chrono::milliseconds>(cap, r.max);
+  std::uniform_int_distribution<long long> d(0, std::max<long long>(1, cap.count()));
+  return std::chrono::milliseconds(d(rng));
+}
+
+asio::awaitable<void> throw_if_cancelled() {
+  auto cs = co_await asio::this_coro::cancellation_state;
+  if (cs.cancelled() != asio::cancellation_type::none)
+    throw boost::system::system_error(asio::error::operation_aborted);
+}
+
+}  // namespace
+
+bool may_trust_first_page(const walk_settings& s, const scope_meta& previous, std::int64_t total,
+                          std::optional<std::int64_t> last_update_time) {
+  return s.trust_last_update_time && previous.has_baseline && last_update_time &&
+         previous.last_update_time == last_update_time && previous.last_total_num == total &&
+         previous.walks_since_full + 1 < s.full_walk_every;
+}
+
+walker::walker(https_client& client, authenticator& auth, request_gate& gate,
+               std::shared_ptr<spdlog::logger> log)
+    : client_(client), auth_(auth), gate_(gate), log_(std::move(log)) {}
+
+// One page, with retries: transport errors, timeouts, 5xx and malformed
+// bodies back off (full jitter) up to poll.retry.attempts; a throttling
+// answer slows the shared budget and retries without using an attempt;
+// a rejected credential is reported to the authenticator and retried once.
+asio::awaitable<walker::page_result> walker::async_fetch(walk_run& run, std::int64_t offset) {
+  page_result out;
+  out.offset = offset;
+  const auto& t = run.target;
+  std::uint32_t attempt = 0, throttled = 0, auth_retries = 0;
+  for (;;) {
+    auto permit = co_await gate_.async_acquire(t.scope.str());
+    http_request req;
+    req.target = list_target(*t.resource, t.scope, t.filters, offset, run.settings.page_size);
+    auto authorized = co_await auth_.async_authorize(req, t.scope.project_id, client_.host_header());
+    if (!authorized) {
+      out.error = "no usable credentials: " + authorized.error().message();
+      co_return out;
+    }
+    ++run.requests;
+    auto response = co_await client_.async_request(std::move(req));
+    permit.reset();
+    co_await throw_if_cancelled();
+    bool transient = true;
+    if (!response) {
+      out.error = response.error().message();
+    } else if (response->status == 200) {
+      if (run.decoder.decode(response->body, out.page, out.error)) {
+        out.ok = true;
+        out.api.reset();
+        co_return out;
+      }
+      out.error += " (X-Request-Id " + response->request_id + ")";
+    } else {
+      api_error e = parse_api_error(response->status, response->body, response->request_id);
+      out.error = e.to_string();
+      out.api = e;
+      if (is_throttled(e)) {
+        gate_.on_throttled(parse_retry_after(response->retry_after));
+        if (++throttled <= 50) continue;  // the gate itself delays the retry
+      } else if (is_auth_rejected(e)) {
+        auth_.on_rejected(t.scope.project_id, e);
+        if (++auth_retries <= 1) continue;
+        transient = false;
+      } else {
+        transient = response->status >= 500;
+      }
+    }
+    if (!transient || attempt >= run.settings.retry.attempts) co_return out;
+    const auto delay = full_jitter(run.settings.retry, attempt++);
+    log_->debug("scope {}: page at offset {} failed ({}); retry {} in {} ms", t.scope.str(), offset,
+                out.error, attempt, delay.count());
+    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+asio::awaitable<std::vector<walker::page_result>> walker::async_fetch_batch(
+    walk_run& run, std::vector<std::int64_t> offsets) {
+  std::vector<page_result> results;
+  if (offsets.size() == 1) {
+    results.push_back(co_await async_fetch(run, offsets[0]));
+    co_return results;
+  }
+  auto ex = co_await asio::this_coro::executor;
+  using op_type = decltype(asio::co_spawn(ex, async_fetch(run, 0), asio::deferred));
+  std::vector<op_type> ops;
+  for (auto offset : offsets) ops.push_back(asio::co_spawn(ex, async_fetch(run, offset), asio::deferred));
+  auto [order, errors, values] = co_await asio::experimental::make_parallel_group(std::move(ops))
+                                     .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  co_return std::move(values);
+}
+
+asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settings settings,
+                                                 scope_meta previous) {
+  walk_run run{target, settings, page_decoder(*target.resource, settings.ignore_fields)};
+  walk_plan plan(settings.page_size);
+  walk_outcome out;
+  std::unordered_map<job_key, keyed_job, job_key_hash> seen;
+  bool first = true;
+  for (;;) {
+    std::vector<std::int64_t> batch;
+    while (batch.size() < std::max<std::uint32_t>(1, settings.pages_in_flight)) {
+      auto next = plan.next_request();
+      if (!next) break;
+      batch.push_back(*next);
+    }
+    if (batch.empty()) break;
+    auto results = co_await async_fetch_batch(run, std::move(batch));
+    for (auto& r : results) {
+      if (!r.ok) {
+        out.status = walk_status::failed;
+        out.reason = "page at offset " + std::to_string(r.offset) + ": " + r.error;
+        out.api = std::move(r.api);
+        out.requests = run.requests;
+        co_return out;
+      }
+      auto& page = r.page;
+      if (first && r.offset == 0) {
+        first = false;
+        out.observation.last_update_time = page.last_update_time;
+        if (may_trust_first_page(settings, previous, page.total_num, page.last_update_time))
+          plan.stop_after_first_page();
+      }
+      out.rejected += page.rejected;
+      if (page.rejected && out.reason.empty())
+        out.reason = "rejected job at offset " + std::to_string(r.offset) + ": " + page.reject_reason;
+      std::vector<std::uint64_t> ids;
+      ids.reserve(page.jobs.size() + page.rejected);
+      for (auto& job : page.jobs) {
+        ids.push_back(listing_identity(job.key, job.record.create_time));
+        auto key = job.key;
+        seen.insert_or_assign(std::move(key), std::move(job));
+      }
+      ids.resize(ids.size() + page.rejected, 0);
+      plan.on_page(r.offset, page.total_num, std::move(ids));
+      out.observation.total_num = page.total_num;
+    }
+    if (plan.exceeds_offset_limit()) {
+      out.status = walk_status::failed;
+      out.reason = plan.describe() + "; add filters to the project";
+      out.requests = run.requests;
+      co_return out;
+    }
+  }
+  out.requests = run.requests;
+  out.repairs = plan.repairs_issued();
+  out.observation.jobs.reserve(seen.size());
+  for (auto& [key, job] : seen) out.observation.jobs.push_back(std::move(job));
+  if (plan.complete() && out.rejected == 0) {
+    out.status = walk_status::complete;
+    out.observation.complete = true;
+  } else if (plan.stopped_early()) {
+    out.status = walk_status::unchanged;
+  } else {
+    out.status = walk_status::incomplete;
+    if (out.reason.empty()) out.reason = plan.describe();
+  }
+  co_return out;
+}
+
+}  // namespace hssjw

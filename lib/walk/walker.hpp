@@ -1,0 +1,90 @@
+// The walker: one walk of one scope. Asks the walk planner which pages to
+// fetch, fetches several at once through the request gate (budget, slots,
+// fairness), retries transient failures, decodes each page and hands the
+// planner the identities it needs to check the pages link up.
+#pragma once
+
+#include "config/config.hpp"
+#include "hss/http.hpp"
+#include "hss/resource.hpp"
+#include "state/scope_state.hpp"
+#include "walk/differ.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace hssjw {
+
+class https_client;
+class authenticator;
+class request_gate;
+
+struct walk_target {
+  scope_id scope;
+  std::map<std::string, std::string> filters;  // server-side filters
+  const resource_def* resource = nullptr;
+};
+
+struct walk_settings {
+  std::uint32_t page_size = 200;
+  std::uint32_t pages_in_flight = 4;
+  config::retry_config retry;
+  bool trust_last_update_time = false;
+  std::uint32_t full_walk_every = 10;
+  std::vector<std::string> ignore_fields;
+};
+
+enum class walk_status {
+  complete,    // every page linked: removals may be inferred
+  incomplete,  // saw jobs, but could not prove coverage (or rejected jobs)
+  unchanged,   // first page matched the last complete walk (trusted)
+  failed,      // a page could not be fetched: nothing may be concluded
+};
+
+struct walk_outcome {
+  walk_status status = walk_status::failed;
+  walk_observation observation;  // jobs seen, total, last_update_time
+  std::string reason;            // why incomplete / failed
+  std::optional<api_error> api;  // the API error behind a failure
+  std::uint32_t requests = 0;
+  std::uint32_t repairs = 0;
+  std::size_t rejected = 0;
+};
+
+class walker {
+ public:
+  walker(https_client& client, authenticator& auth, request_gate& gate,
+         std::shared_ptr<spdlog::logger> log);
+
+  // Throws system_error(operation_aborted) when cancelled.
+  boost::asio::awaitable<walk_outcome> async_walk(walk_target target, walk_settings settings,
+                                                  scope_meta previous);
+
+ private:
+  struct page_result;
+  struct walk_run;
+  boost::asio::awaitable<page_result> async_fetch(walk_run& run, std::int64_t offset);
+  boost::asio::awaitable<std::vector<page_result>> async_fetch_batch(walk_run& run,
+                                                                     std::vector<std::int64_t> offsets);
+
+  https_client& client_;
+  authenticator& auth_;
+  request_gate& gate_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+// Whether a walk whose first page says (total, last_update_time) may stop
+// there under poll.trust_last_update_time.
+bool may_trust_first_page(const walk_settings& s, const scope_meta& previous, std::int64_t total,
+                          std::optional<std::int64_t> last_update_time);
+
+}  // namespace hssjw
