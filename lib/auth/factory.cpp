@@ -2,13 +2,43 @@
 #include "auth/factory.hpp"
 
 #include "auth/aksk_authenticator.hpp"
+#include "auth/iam_authenticator.hpp"
 #include "auth/secret_file.hpp"
 #include "auth/token_authenticator.hpp"
+#include "hss/client.hpp"
 
 namespace hssjw {
 namespace {
 
 using config::auth_method;
+
+// Password logins need the X-Subject-Token response header from
+// https_client (http_response::subject_token).
+template <class Response>
+constexpr bool has_subject_token = requires(Response r) { r.subject_token; };
+
+std::string iam_endpoint(const config::config& cfg) {
+  if (!cfg.auth.iam_endpoint.empty()) return cfg.auth.iam_endpoint;
+  return "https://iam." + cfg.region + ".myhuaweicloud.com";
+}
+
+std::unique_ptr<authenticator> make_iam(const config::config& cfg, boost::asio::any_io_executor ex,
+                                        std::shared_ptr<spdlog::logger> log) {
+  client_options co;
+  co.endpoint = iam_endpoint(cfg);
+  co.ca_file = cfg.tls_ca_file;
+  co.proxy = cfg.proxy;
+  co.timeout = cfg.poll.timeout;
+  co.max_idle_connections = 1;  // a login a day per project
+  co.allow_insecure_http = cfg.allow_insecure_http;
+  auto client = std::make_shared<https_client>(ex, std::move(co));
+  iam_authenticator::settings s;
+  s.domain = cfg.auth.domain;
+  s.user = cfg.auth.user;
+  s.password_file = cfg.auth.password_file;
+  return std::make_unique<iam_authenticator>(ex, iam::https_transport(std::move(client)),
+                                             std::move(s), std::move(log));
+}
 
 // The settings each method needs, named as in the config file.
 std::string missing_setting(const config::auth_config& a) {
@@ -63,7 +93,7 @@ bool check_secret(const config::auth_config& auth, std::string& error_message) {
 }
 
 std::unique_ptr<authenticator> make_authenticator(const config::config& cfg,
-                                                  boost::asio::any_io_executor /*ex*/,
+                                                  boost::asio::any_io_executor ex,
                                                   std::shared_ptr<spdlog::logger> log,
                                                   std::string& error_message) {
   const auto& a = cfg.auth;
@@ -74,9 +104,19 @@ std::unique_ptr<authenticator> make_authenticator(const config::config& cfg,
     case auth_method::aksk:
       return std::make_unique<aksk_authenticator>(a.access_key, a.secret_key_file, std::move(log));
     case auth_method::password:
-      break;
+      if (cfg.region.empty() && a.iam_endpoint.empty()) {
+        error_message = "auth.method password needs auth.iam_endpoint (or region)";
+        return nullptr;
+      }
+      if constexpr (!has_subject_token<http_response>) {
+        error_message =
+            "auth.method password is not available in this build: the HTTPS client does not "
+            "return IAM's X-Subject-Token header";
+        return nullptr;
+      }
+      return make_iam(cfg, std::move(ex), std::move(log));
   }
-  error_message = "auth.method password is not implemented yet";
+  error_message = "unknown auth.method";
   return nullptr;
 }
 

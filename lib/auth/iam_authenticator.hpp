@@ -1,0 +1,116 @@
+// auth.method: password. Logs in to IAM with the user's password (read from
+// a file, re-read when it changes) and keeps one project-scoped token per
+// project id: cached, renewed well before it expires and after the API
+// rejects it, with a single login in flight per project however many
+// requests wait for it. IAM failures back off, so a wrong password cannot
+// lock the IAM user by repetition.
+#pragma once
+
+#include "auth/authenticator.hpp"
+#include "auth/secret_file.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace hssjw {
+
+class https_client;
+
+namespace iam {
+
+using wall_clock = std::chrono::system_clock;
+
+// The POST /v3/auth/tokens body for a project-scoped password token
+// (HUAWEI-API.md §3). A secret, since it contains the password.
+secret token_request_body(std::string_view domain, std::string_view user,
+                          std::string_view password, std::string_view project_id);
+
+// "2020-01-04T09:05:22.701000Z" (any number of fractional digits, or none).
+std::optional<wall_clock::time_point> parse_time(std::string_view s);
+
+struct token_times {
+  wall_clock::time_point expires_at;
+  std::optional<wall_clock::time_point> issued_at;
+};
+// token.expires_at (required) and token.issued_at from a 201 body.
+boost::system::result<token_times, std::string> parse_token_body(std::string_view body);
+
+// When to renew: an hour before expiry or at 80% of the lifetime, whichever
+// is earlier (`now` stands in for a missing issued_at).
+wall_clock::time_point renew_at(const token_times& t, wall_clock::time_point now);
+
+// One IAM answer as the transport saw it.
+struct reply {
+  unsigned status = 0;
+  secret subject_token;  // X-Subject-Token
+  std::string body;
+  std::string request_id;
+};
+
+// Sends one request to the IAM endpoint. The default goes through
+// https_client; tests pass a fake.
+using transport = std::function<boost::asio::awaitable<result<reply>>(http_request)>;
+
+transport https_transport(std::shared_ptr<https_client> client);
+
+}  // namespace iam
+
+class iam_authenticator final : public authenticator {
+ public:
+  struct settings {
+    std::string domain;
+    std::string user;
+    std::string password_file;  // path or credential:NAME
+    // A token is not used in its last minute: clocks differ.
+    std::chrono::seconds expiry_margin{60};
+    // Logins for one project never come closer than this (a rejected
+    // fresh token must not turn into a login loop).
+    std::chrono::seconds min_login_interval{60};
+    // After a failed login: first wait, doubling up to max; a refused
+    // password waits `refused_wait` (IAM locks users after repeated wrong
+    // passwords) unless the password file changes.
+    std::chrono::seconds retry_initial{5};
+    std::chrono::seconds retry_max{std::chrono::minutes(5)};
+    std::chrono::seconds refused_wait{std::chrono::minutes(15)};
+  };
+
+  iam_authenticator(boost::asio::any_io_executor ex, iam::transport transport, settings s,
+                    std::shared_ptr<spdlog::logger> log);
+  ~iam_authenticator() override;
+
+  boost::asio::awaitable<result<void>> async_authorize(http_request& req,
+                                                       std::string project_id,
+                                                       std::string host) override;
+  void on_rejected(const std::string& project_id, const api_error& err) override;
+
+  // Why the last authorize for `project_id` failed ("" if it did not).
+  std::string last_error(const std::string& project_id) const;
+  // Logins sent so far (all projects), for tests and metrics.
+  std::uint64_t logins() const { return logins_; }
+
+ private:
+  struct project_state;
+  using steady = std::chrono::steady_clock;
+
+  boost::asio::awaitable<result<void>> async_login(std::string project_id, project_state& st);
+  bool usable(const project_state& st, iam::wall_clock::time_point now) const;
+  result<void> fail(const std::string& project_id, project_state& st, std::string message);
+  void failed_login(project_state& st, bool refused, steady::time_point now);
+
+  boost::asio::any_io_executor ex_;
+  iam::transport transport_;
+  settings settings_;
+  std::shared_ptr<spdlog::logger> log_;
+  watched_secret password_;
+  std::map<std::string, std::unique_ptr<project_state>> projects_;
+  std::uint64_t logins_ = 0;
+};
+
+}  // namespace hssjw

@@ -1,0 +1,242 @@
+// auth.method password: the IAM request body, expires_at parsing, the
+// renewal schedule, and (with a fake IAM transport, no network) one login
+// per project however many requests wait, re-login after a rejection and
+// back-off after a refused password.
+#include "auth/iam_authenticator.hpp"
+
+#include "unit/auth_test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <fmt/chrono.h>
+
+#include <functional>
+
+namespace hssjw {
+namespace {
+
+using namespace std::chrono;
+using namespace std::chrono_literals;
+using iam::wall_clock;
+namespace json = boost::json;
+
+TEST(AuthIam, RequestBodyIsTheDocumentedShapeAndEscapes) {
+  auto body = iam::token_request_body("my-account", "bot", "p\"w\\d\n\xc3\xa9", "proj-1");
+  auto v = json::parse(body.reveal());
+  auto expected = json::parse(R"({"auth": {
+      "identity": {"methods": ["password"],
+                   "password": {"user": {"domain": {"name": "my-account"}, "name": "bot",
+                                         "password": "p\"w\\d\n\u00e9"}}},
+      "scope": {"project": {"id": "proj-1"}}}})");
+  EXPECT_EQ(v, expected);
+}
+
+TEST(AuthIam, ParsesIamTimes) {
+  auto t = iam::parse_time("2020-01-04T09:05:22.701000Z");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(*t, sys_days{2020y / January / 4} + 9h + 5min + 22s + 701ms);
+  EXPECT_EQ(iam::parse_time("2020-01-04T09:05:22Z"), sys_days{2020y / January / 4} + 9h + 5min + 22s);
+  EXPECT_EQ(iam::parse_time("2020-01-04T09:05:22.5Z"),
+            sys_days{2020y / January / 4} + 9h + 5min + 22s + 500ms);
+  EXPECT_EQ(iam::parse_time("2020-01-04T09:05:22.123456789Z"),
+            sys_days{2020y / January / 4} + 9h + 5min + 22s + 123456us);
+  for (const char* bad : {"", "2020-01-04 09:05:22Z", "2020-02-30T00:00:00Z",
+                          "2020-01-04T25:00:00Z", "2020-01-04T09:05:22", "2020-01-04T09:05:22.Z",
+                          "2020-01-04T09:05:22.7a1Z"}) {
+    EXPECT_FALSE(iam::parse_time(bad).has_value()) << bad;
+  }
+}
+
+TEST(AuthIam, ParsesTheTokenBody) {
+  auto t = iam::parse_token_body(R"({"token": {"expires_at": "2020-01-05T09:05:22.701000Z",
+      "issued_at": "2020-01-04T09:05:22.701000Z", "methods": ["password"]}})");
+  ASSERT_TRUE(t.has_value()) << t.error();
+  EXPECT_EQ(t->expires_at, sys_days{2020y / January / 5} + 9h + 5min + 22s + 701ms);
+  ASSERT_TRUE(t->issued_at.has_value());
+  EXPECT_EQ(*t->issued_at, sys_days{2020y / January / 4} + 9h + 5min + 22s + 701ms);
+
+  auto no_issued = iam::parse_token_body(R"({"token": {"expires_at": "2020-01-05T09:05:22Z"}})");
+  ASSERT_TRUE(no_issued.has_value());
+  EXPECT_FALSE(no_issued->issued_at.has_value());
+
+  for (const char* bad : {"", "[]", "{}", R"({"token": 1})", R"({"token": {}})",
+                          R"({"token": {"expires_at": 5}})",
+                          R"({"token": {"expires_at": "tomorrow"}})"}) {
+    EXPECT_FALSE(iam::parse_token_body(bad).has_value()) << bad;
+  }
+}
+
+TEST(AuthIam, RenewsAtEightyPercentOrAnHourBeforeExpiry) {
+  auto issued = sys_days{2025y / March / 1} + 0h;
+  // 24 h token: 80% (19.2 h) comes before "an hour before" (23 h).
+  EXPECT_EQ(iam::renew_at({issued + 24h, issued}, issued), issued + 1152min);
+  // 2 h token: an hour before expiry (1 h) comes before 80% (1.6 h).
+  EXPECT_EQ(iam::renew_at({issued + 2h, issued}, issued), issued + 1h);
+  // No issued_at: measured from now.
+  EXPECT_EQ(iam::renew_at({issued + 24h, std::nullopt}, issued + 4h), issued + 4h + 16h);
+  // Already expired: renew now.
+  EXPECT_EQ(iam::renew_at({issued, issued + 1h}, issued + 2h), issued + 2h);
+}
+
+// A scripted IAM: answers after `delay`, counts logins, keeps the last body.
+struct fake_iam {
+  unsigned status = 201;
+  std::string body;
+  milliseconds delay{20};
+  int calls = 0;
+  std::string last_body;
+  std::string last_target;
+};
+
+boost::asio::awaitable<result<iam::reply>> fake_send(std::shared_ptr<fake_iam> f,
+                                                     http_request req) {
+  ++f->calls;
+  f->last_body = req.body;
+  f->last_target = req.target;
+  boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, f->delay);
+  co_await t.async_wait(boost::asio::use_awaitable);
+  iam::reply r;
+  r.status = f->status;
+  if (f->status == 201) r.subject_token = secret("token-" + std::to_string(f->calls));
+  r.body = f->body;
+  r.request_id = "iam-req-" + std::to_string(f->calls);
+  co_return r;
+}
+
+std::string iam_time(wall_clock::time_point t) {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.000000Z", fmt::gmtime(wall_clock::to_time_t(t)));
+}
+
+std::string token_body(wall_clock::duration lifetime) {
+  auto now = wall_clock::now();
+  return R"({"token": {"expires_at": ")" + iam_time(now + lifetime) + R"(", "issued_at": ")" +
+         iam_time(now) + R"("}})";
+}
+
+std::string header(const http_request& req, const std::string& name) {
+  for (const auto& [k, v] : req.headers) {
+    if (k == name) return v;
+  }
+  return "<absent>";
+}
+
+struct iam_fixture {
+  test::temp_dir dir;
+  test::captured_log log;
+  boost::asio::io_context ctx;
+  std::shared_ptr<fake_iam> fake = std::make_shared<fake_iam>();
+  std::string password_path = dir.write("password", "correct horse\n");
+  iam_authenticator auth{ctx.get_executor(), std::bind_front(&fake_send, fake),
+                         {.domain = "acct", .user = "bot", .password_file = password_path,
+                          .min_login_interval = 0s},
+                         log.logger};
+
+  iam_fixture() { fake->body = token_body(24h); }
+
+  // Runs n concurrent authorizations for `project`; returns their requests.
+  std::vector<std::pair<http_request, std::optional<result<void>>>> authorize(
+      const std::string& project, int n) {
+    std::vector<std::pair<http_request, std::optional<result<void>>>> out(n);
+    for (auto& [req, res] : out) {
+      boost::asio::co_spawn(ctx, auth.async_authorize(req, project, "hss.example"),
+                            [&res](std::exception_ptr e, result<void> r) {
+                              if (e) std::rethrow_exception(e);
+                              res = r;
+                            });
+    }
+    ctx.restart();
+    ctx.run_for(5s);
+    for (auto& [req, res] : out) EXPECT_TRUE(res.has_value()) << "authorize did not finish";
+    return out;
+  }
+};
+
+TEST(AuthIam, OneLoginPerProjectHoweverManyRequestsWait) {
+  iam_fixture f;
+  auto first = f.authorize("p1", 5);
+  EXPECT_EQ(f.fake->calls, 1);
+  for (auto& [req, res] : first) {
+    ASSERT_TRUE(res && res->has_value());
+    EXPECT_EQ(header(req, "X-Auth-Token"), "token-1");
+  }
+  EXPECT_EQ(f.fake->last_target, "/v3/auth/tokens?nocatalog=true");
+  EXPECT_NE(f.fake->last_body.find(R"("id":"p1")"), std::string::npos);
+
+  auto cached = f.authorize("p1", 3);
+  EXPECT_EQ(f.fake->calls, 1);  // cached
+  EXPECT_EQ(header(cached[0].first, "X-Auth-Token"), "token-1");
+
+  auto other = f.authorize("p2", 2);
+  EXPECT_EQ(f.fake->calls, 2);  // one token per project
+  EXPECT_EQ(header(other[1].first, "X-Auth-Token"), "token-2");
+  EXPECT_EQ(f.log.text().find("correct horse"), std::string::npos);
+  EXPECT_EQ(f.log.text().find("token-1"), std::string::npos);
+}
+
+TEST(AuthIam, RejectedTokenLogsInAgainOnce) {
+  iam_fixture f;
+  f.authorize("p1", 1);
+  f.auth.on_rejected("p1", {401, "APIGW.0307", "The token must be updated.", "r1"});
+  f.auth.on_rejected("p1", {401, "APIGW.0307", "The token must be updated.", "r2"});
+  auto again = f.authorize("p1", 4);
+  EXPECT_EQ(f.fake->calls, 2);
+  EXPECT_EQ(header(again[3].first, "X-Auth-Token"), "token-2");
+  EXPECT_EQ(f.log.count("warning", "APIGW.0307"), 1) << f.log.text();
+}
+
+TEST(AuthIam, TokenNearExpiryIsRenewedAhead) {
+  iam_fixture f;
+  f.fake->body = token_body(30min);  // renew_at = an hour before expiry: already due
+  f.authorize("p1", 1);
+  f.authorize("p1", 1);
+  EXPECT_EQ(f.fake->calls, 2);
+}
+
+TEST(AuthIam, RefusedPasswordBacksOffUntilTheFileChanges) {
+  iam_fixture f;
+  f.fake->status = 401;
+  f.fake->body = R"({"error": {"code": 401, "message": "The username or password is wrong.",
+                   "title": "Unauthorized"}})";
+  auto r = f.authorize("p1", 3);
+  EXPECT_EQ(f.fake->calls, 1);
+  for (auto& [req, res] : r) {
+    ASSERT_TRUE(res.has_value());
+    EXPECT_EQ(*res, result<void>(errc::auth_unavailable));
+    EXPECT_EQ(header(req, "X-Auth-Token"), "<absent>");
+  }
+  auto error = f.auth.last_error("p1");
+  EXPECT_NE(error.find("username or password is wrong"), std::string::npos) << error;
+  EXPECT_NE(error.find("401"), std::string::npos) << error;
+  EXPECT_NE(error.find("iam-req-1"), std::string::npos) << error;
+
+  f.authorize("p1", 2);
+  EXPECT_EQ(f.fake->calls, 1);  // not hammering IAM with a wrong password
+  EXPECT_EQ(f.log.count("error", "password is wrong"), 1) << f.log.text();
+
+  f.fake->status = 201;
+  f.fake->body = token_body(24h);
+  f.dir.write("password", "battery staple\n");
+  auto fixed = f.authorize("p1", 1);
+  EXPECT_EQ(f.fake->calls, 2);
+  EXPECT_EQ(header(fixed[0].first, "X-Auth-Token"), "token-2");
+  EXPECT_EQ(f.log.text().find("battery staple"), std::string::npos);
+}
+
+TEST(AuthIam, ServerErrorsBackOffAndKeepTheMessage) {
+  iam_fixture f;
+  f.fake->status = 503;
+  f.fake->body = R"({"error_code": "APIGW.0613", "error_msg": "IAM unavailable"})";
+  f.authorize("p1", 2);
+  f.authorize("p1", 2);
+  EXPECT_EQ(f.fake->calls, 1);  // waits retry_initial before the next attempt
+  EXPECT_NE(f.auth.last_error("p1").find("APIGW.0613"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hssjw
