@@ -345,10 +345,20 @@ template <class Stream>
 asio::awaitable<exchange_outcome> exchange_on(Stream& s, connection& c,
                                               const http::request<http::string_body>& req,
                                               std::size_t body_limit, steady::time_point deadline) {
+  // A cancellation that lands between two operations reaches neither of
+  // them; it is only visible in the state, hence the checks.
   exchange_outcome out;
+  if (co_await cancelled()) {
+    out.ec = aborted();
+    co_return out;
+  }
   c.tcp().expires_at(deadline);
   if (auto [ec, n] = co_await http::async_write(s, req, as_value); ec) {
     out.ec = ec;
+    co_return out;
+  }
+  if (co_await cancelled()) {
+    out.ec = aborted();
     co_return out;
   }
   http::response_parser<http::string_body> parser;
@@ -529,8 +539,14 @@ https_client::~https_client() {
 
 boost::asio::awaitable<result<http_response>> https_client::async_request(http_request req) {
   // Not a coroutine itself: the shared state, not `this`, is what the
-  // request keeps alive while suspended.
-  return run_request(impl_->state, std::move(req));
+  // request keeps alive while suspended. Run as its own coroutine thread
+  // because Asio keeps the cancellation state and throw_if_cancelled per
+  // thread: setting them in run_request would silently change the caller's.
+  // co_spawn forwards the caller's cancellation into it.
+  auto st = impl_->state;
+  auto ex = st->ex;
+  return asio::co_spawn(std::move(ex), run_request(std::move(st), std::move(req)),
+                        asio::use_awaitable);
 }
 
 const std::string& https_client::host_header() const { return impl_->state->target.host_header; }

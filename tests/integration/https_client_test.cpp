@@ -672,9 +672,9 @@ TEST_F(https_client_test, cancellation_aborts_a_stalled_request_promptly) {
   auto opts = options_for(srv.url());
   opts.timeout = 15s;
   https_client client(ioc.get_executor(), opts);
-  for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::total}) {
+  for (int i = 0; i < 2; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    auto r = send_and_cancel(client, 100ms, type);
+    auto r = send_and_cancel(client, 100ms, asio::cancellation_type::terminal);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error(), asio::error::operation_aborted) << r.error().message();
     EXPECT_LT(elapsed_since(start), 5s);
@@ -694,6 +694,82 @@ TEST_F(https_client_test, cancellation_during_handshake) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), asio::error::operation_aborted) << r.error().message();
   EXPECT_LT(elapsed_since(start), 5s);
+}
+
+// A caller awaiting async_request from its own coroutine; with
+// accept_total it lets total cancellation through (Asio's default filter
+// passes only terminal).
+asio::awaitable<void> nested_caller(https_client* c, std::optional<result<http_response>>* out,
+                                    std::optional<bool>* throw_if_cancelled_after,
+                                    bool accept_total = false) {
+  if (accept_total)
+    co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+  *out = co_await c->async_request(get());
+  *throw_if_cancelled_after = co_await asio::this_coro::throw_if_cancelled();
+}
+
+TEST_F(https_client_test, caller_coroutine_state_is_untouched_and_cancellation_reaches_the_request) {
+  test_server srv(ioc);
+  int n = 0;
+  srv.handler = [&n](const auto&) {
+    reply r;
+    if (n++ > 0) r.act = reply::action::stall;
+    return r;
+  };
+  auto opts = options_for(srv.url());
+  opts.timeout = 15s;
+  https_client client(ioc.get_executor(), opts);
+
+  std::optional<result<http_response>> out;
+  std::optional<bool> throws_after;
+  asio::co_spawn(ioc, nested_caller(&client, &out, &throws_after), [&](std::exception_ptr e) {
+    if (e) ADD_FAILURE() << "caller threw";
+    ioc.stop();
+  });
+  run();
+  ASSERT_TRUE(out && *out);
+  EXPECT_EQ(throws_after, std::optional<bool>(true));  // Asio's default, as the caller left it
+
+  // Cancelling the caller cancels the request inside it: terminal always,
+  // total when the caller lets it through.
+  for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::total}) {
+    asio::cancellation_signal signal;
+    out.reset();
+    throws_after.reset();
+    const bool accept_total = type == asio::cancellation_type::total;
+    asio::co_spawn(ioc, nested_caller(&client, &out, &throws_after, accept_total),
+                   asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr) { ioc.stop(); }));
+    asio::steady_timer timer(ioc, 100ms);
+    timer.async_wait([&](error_code) { signal.emit(type); });
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    ASSERT_TRUE(out.has_value());
+    ASSERT_FALSE(*out);
+    EXPECT_EQ(out->error(), asio::error::operation_aborted);
+    EXPECT_LT(elapsed_since(start), 5s);
+  }
+}
+
+TEST_F(https_client_test, destroying_the_client_mid_request_is_safe) {
+  test_server srv(ioc);
+  srv.handler = [](const auto&) {
+    reply r;
+    r.delay = 100ms;
+    return r;
+  };
+  std::optional<result<http_response>> out;
+  {
+    https_client client(ioc.get_executor(), options_for(srv.url()));
+    asio::co_spawn(ioc, client.async_request(get()),
+                   [&](std::exception_ptr e, result<http_response> r) {
+                     if (!e) out = std::move(r);
+                     ioc.stop();
+                   });
+  }
+  run();
+  ASSERT_TRUE(out.has_value());
+  ASSERT_TRUE(*out) << out->error().message();  // the request owns what it needs
+  EXPECT_EQ((*out)->status, 200u);
 }
 
 // --- responses -------------------------------------------------------------------------
