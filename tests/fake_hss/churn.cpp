@@ -4,6 +4,7 @@
 #include "fake_hss/churn.hpp"
 
 #include <array>
+#include <map>
 #include <string_view>
 #include <utility>
 
@@ -99,6 +100,7 @@ std::vector<churn_change> churner::step(inventory& inv) {
   std::vector<churn_change> changes;
   const auto scopes = inv.scopes();
   if (scopes.empty()) return changes;
+  std::map<std::pair<std::string, std::string>, std::size_t> fresh;  // added this step, per scope
   for (std::size_t i = 0; i < opts_.adds; ++i) {
     const auto& [project, eps] = scopes[pick(scopes.size())];
     const std::uint64_t r = rng_();
@@ -111,7 +113,7 @@ std::vector<churn_change> churner::step(inventory& inv) {
     }
     job j = cron_job(project, eps, cluster, ns, any_of(cronjobs, r >> 40), next_id_++, r);
     j.status = "Running";
-    inv.upsert(j);
+    if (inv.upsert(j)) ++fresh[{project, eps}];
     changes.push_back({churn_change::kind::added, {}, *inv.find(project, eps, j.cluster, j.ns, j.name)});
   }
   for (std::size_t i = 0; i < opts_.modifies; ++i) {
@@ -130,9 +132,11 @@ std::vector<churn_change> churner::step(inventory& inv) {
   }
   for (std::size_t i = 0; i < opts_.removes; ++i) {
     const auto& [project, eps] = scopes[pick(scopes.size())];
-    const std::size_t n = inv.count(project, eps);
-    if (n == 0) continue;
-    job gone = *inv.at(project, eps, pick(n));
+    // Runs added in this step sit at the front; deleting one in the same
+    // step would be a change no client could ever observe.
+    const std::size_t n = inv.count(project, eps), skip = fresh[{project, eps}];
+    if (n <= skip) continue;
+    job gone = *inv.at(project, eps, skip + pick(n - skip));
     inv.erase(gone.project_id, gone.eps, gone.cluster, gone.ns, gone.name);
     changes.push_back({churn_change::kind::removed, std::move(gone), {}});
   }
