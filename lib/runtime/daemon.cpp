@@ -3,7 +3,7 @@
 // for poll.interval (with jitter) counted from the start of its walk.
 #include "runtime/daemon.hpp"
 
-#include "runtime/auth_setup.hpp"
+#include "auth/factory.hpp"
 #include "hss/client.hpp"
 #include "hss/page_decoder.hpp"
 #include "runtime/request_gate.hpp"
@@ -41,6 +41,13 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::string describe_rate(const config::rate& r) {
+  if (r.unlimited()) return "unlimited";
+  if (r.per == std::chrono::minutes(1)) return std::to_string(r.count) + "/min";
+  if (r.per == std::chrono::seconds(1)) return std::to_string(r.count) + "/s";
+  return std::to_string(r.count) + " per " + std::to_string(r.per.count()) + "ms";
 }
 
 struct scope_runtime {
@@ -155,7 +162,7 @@ bool daemon_runtime::build_clients() {
   co.max_idle_connections = cfg_.poll.max_in_flight;
   client_ = std::make_unique<https_client>(ioc_.get_executor(), co);
   std::string error;
-  auth_ = create_authenticator(cfg_, ioc_.get_executor(), log_, error);
+  auth_ = make_authenticator(cfg_, ioc_.get_executor(), log_, error);
   if (!auth_) {
     log_->critical("auth: {}", error);
     return false;
@@ -175,9 +182,9 @@ void daemon_runtime::check_budget(bool force) {
   if (sustainable <= cfg_.poll.interval) return;
   if (!force && sustainable == warned_interval_) return;
   warned_interval_ = sustainable;
-  log_->warn("poll.rate {}/{}s cannot sustain poll.interval {}s for {} scope(s) (~{} requests per round); "
+  log_->warn("poll.rate {} cannot sustain poll.interval {}s for {} scope(s) (~{} requests per round); "
              "polling at the sustainable pace of one round every {}s",
-             cfg_.poll.rate.count, cfg_.poll.rate.per.count() / 1000.0, cfg_.poll.interval.count() / 1000.0,
+             describe_rate(cfg_.poll.rate), cfg_.poll.interval.count() / 1000.0,
              scopes_.size(), requests, sustainable.count() / 1000.0);
 }
 
@@ -301,9 +308,8 @@ int daemon_runtime::run() {
   }
   load_scopes(std::move(*stored));
   if (!build_clients()) return 1;
-  log_->info("watching {} scope(s) at {} every {}s (budget {} requests per {}s)", scopes_.size(),
-             cfg_.endpoint, cfg_.poll.interval.count() / 1000.0, cfg_.poll.rate.count,
-             cfg_.poll.rate.per.count() / 1000.0);
+  log_->info("watching {} scope(s) at {} every {}s (budget: {})", scopes_.size(), cfg_.endpoint,
+             cfg_.poll.interval.count() / 1000.0, describe_rate(cfg_.poll.rate));
   check_budget(true);
   asio::co_spawn(ioc_, async_wait_signals(), asio::detached);
   for (auto& sp : scopes_) {

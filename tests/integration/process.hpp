@@ -1,0 +1,64 @@
+// Test harness: runs real processes (the daemon, the CLI) with captured
+// output and a hard deadline, and scratch directories that clean up.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace testing_support {
+
+struct temp_dir {
+  std::string path;
+  temp_dir();
+  ~temp_dir();
+  std::string file(const std::string& name) const { return path + "/" + name; }
+  void write(const std::string& name, const std::string& text, unsigned mode = 0600) const;
+};
+
+struct process_result {
+  int exit_code = -1;  // -1: killed at the deadline
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] with args, waits at most `deadline`; on expiry SIGKILLs it
+// (by PID) and returns exit_code -1.
+process_result run_process(const std::vector<std::string>& argv,
+                           std::chrono::milliseconds deadline = std::chrono::seconds(60),
+                           const std::map<std::string, std::string>& env = {});
+
+// A started background process with its stdout/stderr going to files.
+struct background_process {
+  int pid = -1;
+  std::string out_file, err_file;
+  int exit_status_ = 0;
+  background_process(const std::vector<std::string>& argv, const std::string& dir,
+                     const std::map<std::string, std::string>& env = {});
+  ~background_process();  // SIGKILL if still running
+  void signal(int sig) const;
+  // Waits for exit; returns the exit code, or -1 after SIGKILL at the deadline.
+  int wait(std::chrono::milliseconds deadline);
+  bool running();
+  std::string out() const;
+  std::string err() const;
+};
+
+std::vector<boost::json::object> parse_ndjson(const std::string& text);
+
+// Polls `pred` every 20 ms until true or the deadline; returns its last value.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    struct timespec ts{0, 20'000'000};
+    nanosleep(&ts, nullptr);
+  }
+  return pred();
+}
+
+}  // namespace testing_support
