@@ -56,6 +56,8 @@ struct scope_runtime {
   bool failing = false;
   bool completed = false;  // completed a walk in this run (--once exit code)
   std::string last_error;
+  std::int64_t last_attempt_ms = 0;   // when the last walk ended, whatever its outcome
+  std::int64_t last_complete_ms = 0;  // when the last complete walk ended
   asio::cancellation_signal cancel;
 };
 
@@ -88,6 +90,7 @@ class daemon_runtime {
   void conclude(scope_runtime& s, walk_outcome& outcome);
   void set_failing(scope_runtime& s, bool failing, const std::string& error);
   asio::awaitable<void> async_wait_signals();
+  asio::awaitable<void> async_prune_journal();
   void stop_all();
   std::chrono::milliseconds next_delay(std::chrono::steady_clock::time_point started);
 
@@ -100,12 +103,14 @@ class daemon_runtime {
 
   asio::io_context ioc_{1};
   std::unique_ptr<state_store> store_;
+  sqlite_store* sqlite_ = nullptr;  // store_ when persistent: journal retention
   std::unique_ptr<https_client> client_;
   std::unique_ptr<authenticator> auth_;
   std::unique_ptr<request_gate> gate_;
   std::unique_ptr<walker> walker_;
   std::vector<std::unique_ptr<scope_runtime>> scopes_;
   asio::signal_set signals_{ioc_, SIGINT, SIGTERM};
+  asio::cancellation_signal housekeeping_;
   std::size_t running_ = 0;
   bool stopping_ = false;
   std::chrono::milliseconds warned_interval_{0};
@@ -125,6 +130,7 @@ bool daemon_runtime::open_state() {
     log_->critical("state: {}", opened.error().message);
     return false;
   }
+  sqlite_ = opened->get();
   store_ = std::move(*opened);
   return true;
 }
@@ -223,8 +229,8 @@ void daemon_runtime::conclude(scope_runtime& s, walk_outcome& outcome) {
     if (outcome.status == walk_status::complete) diff.delta.meta.walks_since_full = 0;
   }
   if (auto committed = store_->commit(id, diff.delta, diff.events); !committed) {
-    log_->error("scope {}: could not commit the walk ({}); state kept, nothing released, retrying next walk",
-                id.str(), committed.error().message());
+    log_->error("scope {}: could not commit the walk ({}: {}); state kept, nothing released, retrying next walk",
+                id.str(), committed.error().message(), store_->last_error());
     return;
   }
   apply(s.state, diff.delta);
@@ -240,6 +246,9 @@ void daemon_runtime::conclude(scope_runtime& s, walk_outcome& outcome) {
 asio::awaitable<void> daemon_runtime::async_walk_once(scope_runtime& s) {
   const auto& id = s.target.scope;
   auto outcome = co_await walker_->async_walk(s.target, walk_settings_of(cfg_), s.state.meta);
+  s.last_attempt_ms = now_ms();
+  if (outcome.status == walk_status::complete || outcome.status == walk_status::unchanged)
+    s.last_complete_ms = s.last_attempt_ms;
   switch (outcome.status) {
     case walk_status::failed:
       log_->debug("scope {}: walk failed after {} requests: {}", id.str(), outcome.requests, outcome.reason);
@@ -281,6 +290,26 @@ asio::awaitable<void> daemon_runtime::async_run_scope(scope_runtime& s) {
   }
 }
 
+// Age-based journal retention also has to happen while nothing changes;
+// each step is bounded, so a large backlog never blocks the loop for long.
+asio::awaitable<void> daemon_runtime::async_prune_journal() {
+  asio::steady_timer timer(ioc_);
+  for (;;) {
+    timer.expires_after(60s);
+    co_await timer.async_wait(asio::use_awaitable);
+    for (int step = 0; step < 100; ++step) {
+      auto pruned = sqlite_->prune_journal_step();
+      if (!pruned) {
+        log_->warn("state: journal pruning failed: {}", sqlite_->last_error());
+        break;
+      }
+      if (*pruned == 0) break;
+      timer.expires_after(10ms);  // let other work run between batches
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+  }
+}
+
 asio::awaitable<void> daemon_runtime::async_wait_signals() {
   auto [ec, signo] = co_await signals_.async_wait(asio::as_tuple(asio::use_awaitable));
   if (ec) co_return;  // cancelled: every scope finished (--once)
@@ -290,6 +319,7 @@ asio::awaitable<void> daemon_runtime::async_wait_signals() {
 
 void daemon_runtime::stop_all() {
   stopping_ = true;
+  housekeeping_.emit(asio::cancellation_type::terminal);
   for (auto& s : scopes_) s->cancel.emit(asio::cancellation_type::terminal);
   // Cancellation reaches every pending operation at once; bound the wait
   // anyway so that a stuck peer can never hold the exit.
@@ -312,6 +342,9 @@ int daemon_runtime::run() {
              cfg_.poll.interval.count() / 1000.0, describe_rate(cfg_.poll.rate));
   check_budget(true);
   asio::co_spawn(ioc_, async_wait_signals(), asio::detached);
+  if (sqlite_ && !opts_.once)
+    asio::co_spawn(ioc_, async_prune_journal(),
+                   asio::bind_cancellation_slot(housekeeping_.slot(), asio::detached));
   for (auto& sp : scopes_) {
     auto& s = *sp;
     ++running_;
@@ -329,6 +362,7 @@ int daemon_runtime::run() {
                      }
                      if (--running_ == 0) {
                        signals_.cancel();
+                       housekeeping_.emit(asio::cancellation_type::terminal);
                        ioc_.stop();
                      }
                    }));
