@@ -11,6 +11,7 @@
 #include "hss/client.hpp"
 
 #include "core/error.hpp"
+#include "fake_hss/server.hpp"
 #include "core/version.hpp"
 #include "hss/http.hpp"
 
@@ -26,6 +27,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json.hpp>
 
 #include <gtest/gtest.h>
 
@@ -885,6 +887,59 @@ TEST_F(https_client_test, proxy_still_verifies_the_origin) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("certificate verify failed"), std::string::npos)
       << r.error().message();
+}
+
+// --- against the fake HSS ------------------------------------------------------------
+
+http_request jobs_request(std::string token) {
+  auto r = get("/v5/p1/kubernetes/jobs?limit=10&offset=0");
+  r.headers = {{"X-Auth-Token", std::move(token)}, {"Content-Type", "application/json"}};
+  return r;
+}
+
+TEST_F(https_client_test, fake_hss_lists_jobs_and_reports_faults) {
+  fake_hss::server hss;
+  hss.populate("p1", "0", 3);
+  auto opts = options_for(hss.endpoint());
+  opts.ca_file = hss.ca_file();
+  opts.timeout = 2s;
+  https_client client(ioc.get_executor(), opts);
+
+  auto ok = send(client, jobs_request("test-token"));
+  ASSERT_TRUE(ok) << ok.error().message();
+  ASSERT_EQ(ok->status, 200u) << ok->body;
+  const auto body = boost::json::parse(ok->body);
+  EXPECT_EQ(body.at("total_num").to_number<std::int64_t>(), 3);
+  EXPECT_FALSE(ok->request_id.empty());
+
+  hss.inject(fake_hss::fault::token_expired());
+  auto expired = send(client, jobs_request("test-token"));
+  ASSERT_TRUE(expired) << expired.error().message();
+  const auto e = parse_api_error(expired->status, expired->body, expired->request_id);
+  EXPECT_EQ(e.error_code, "APIGW.0307");
+  EXPECT_TRUE(is_auth_rejected(e));
+
+  // On a pooled connection a reset before any response byte looks exactly
+  // like an idle close: the GET is retried once on a fresh connection.
+  hss.inject(fake_hss::fault::reset());
+  auto retried = send(client, jobs_request("test-token"));
+  ASSERT_TRUE(retried) << retried.error().message();
+  EXPECT_EQ(retried->status, 200u);
+  // On a fresh connection it is an error.
+  client.close_idle();
+  hss.inject(fake_hss::fault::reset());
+  auto reset = send(client, jobs_request("test-token"));
+  EXPECT_FALSE(reset);
+
+  hss.inject(fake_hss::fault::stall());
+  auto stalled = send(client, jobs_request("test-token"));
+  ASSERT_FALSE(stalled);
+  EXPECT_EQ(stalled.error(), errc::timeout);
+
+  auto again = send(client, jobs_request("test-token"));
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->status, 200u);
+  EXPECT_EQ(hss.requests().size(), 7u);
 }
 
 }  // namespace
