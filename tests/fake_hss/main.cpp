@@ -146,6 +146,7 @@ int main(int argc, char** argv) {
   o.state_dir = a.dir;
   o.accept_any_auth = a.any_auth;
   o.latency = a.latency;
+  o.request_log_limit = 10'000;  // nobody reads it here; bound the memory
   if (a.token) o.token = *a.token;
   if (a.token_file) {
     auto t = read_token(*a.token_file);
@@ -160,16 +161,17 @@ int main(int argc, char** argv) {
     std::lock_guard lock(*log_mutex);
     std::cerr << line << std::endl;
   };
+  // Signals are caught from here on, so a SIGTERM during a long populate
+  // still ends in a clean exit 0.
+  boost::asio::io_context signals_ctx;
+  boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int) {});
   try {
     fake_hss::server srv(o);
     for (const auto& project : a.projects)
       for (const auto& eps : a.eps) srv.populate(project, eps, a.jobs, a.seed);
     if (a.churn) srv.start_churn({.interval = a.churn_interval, .seed = a.seed});
     std::cout << "listening " << srv.endpoint() << " ca=" << srv.ca_file() << std::endl;
-
-    boost::asio::io_context signals_ctx;
-    boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
-    signals.async_wait([](const boost::system::error_code&, int) {});
     signals_ctx.run();
     srv.stop_churn();
   } catch (const std::exception& e) {

@@ -159,6 +159,7 @@ struct server::impl {
   options opts_;
   std::string state_dir_;
   bool own_state_dir_ = false;
+  std::uint16_t port_ = 0;
   std::uint64_t nonce_;
 
   // Everything below mu_ is guarded by it.
@@ -215,6 +216,7 @@ server::impl::impl(options o)
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(ep);
   acceptor_.listen();
+  port_ = acceptor_.local_endpoint().port();  // read once: the acceptor is the server thread's
   spawn(accept_loop());
   thread_ = std::thread([this] { ioc_.run(); });
 }
@@ -478,6 +480,11 @@ plan server::impl::decide(const http::request<http::string_body>& req, std::size
     std::lock_guard lock(mu_);
     rec.index = log_base_ + log_.size();
     rec.request_id = request_id(rec.index);
+    if (opts_.request_log_limit && log_.size() >= opts_.request_log_limit) {
+      const std::size_t drop = std::max<std::size_t>(log_.size() / 2, 1);
+      log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(drop));
+      log_base_ += drop;
+    }
     log_.push_back(rec);
     hook = hook_;
   }
@@ -516,7 +523,7 @@ plan server::impl::decide(const http::request<http::string_body>& req, std::size
   std::string faults_text;
   {
     std::lock_guard lock(mu_);
-    if (rec.index >= log_base_) {
+    if (rec.index >= log_base_ && rec.index - log_base_ < log_.size()) {
       auto& logged = log_[rec.index - log_base_];
       logged.status = answered ? p.r.status : 0;
       for (const auto& f : hit) logged.faults.push_back(f.kind);
@@ -562,7 +569,7 @@ server::server(options o) : impl_(std::make_unique<impl>(std::move(o))) {}
 server::server() : server(options{}) {}
 server::~server() = default;
 
-std::uint16_t server::port() const { return impl_->acceptor_.local_endpoint().port(); }
+std::uint16_t server::port() const { return impl_->port_; }
 std::string server::ca_file() const { return (fs::path(impl_->state_dir_) / "ca.pem").string(); }
 std::string server::state_dir() const { return impl_->state_dir_; }
 std::string server::endpoint() const { return "https://localhost:" + std::to_string(port()); }

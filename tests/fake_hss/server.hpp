@@ -62,6 +62,9 @@ class server {
     bool accept_any_auth = false;      // skip every auth check
     std::chrono::milliseconds latency{0};
     std::chrono::seconds idle_timeout{60};  // keep-alive connections idle longer are closed
+    // Records kept by requests(): past this many the oldest half is dropped
+    // (a long demo must not grow without bound). 0 = keep all.
+    std::size_t request_log_limit = 0;
     // One line per request and per churn step, on the server thread.
     std::function<void(std::string_view)> log;
   };

@@ -452,6 +452,28 @@ TEST_F(FakeHss, RequestLogRecordsWhatWasSent) {
   EXPECT_EQ(log[0].index, 2u);  // indexes keep counting
 }
 
+TEST(FakeHssServer, RequestLogLimitKeepsTheNewest) {
+  fake_hss::server::options o;
+  o.request_log_limit = 4;
+  fake_hss::server srv(o);
+  client c(srv.port(), srv.ca_file());
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(c.get("/x").status, 404u);
+  const auto log = srv.requests();
+  ASSERT_FALSE(log.empty());
+  EXPECT_LE(log.size(), 4u);
+  EXPECT_EQ(log.back().index, 9u);
+  EXPECT_EQ(log.back().status, 404u);
+}
+
+TEST_F(FakeHss, LatencyDelaysEveryResponse) {
+  srv.set_latency(100ms);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.get("/x").status, 404u);
+  EXPECT_EQ(jobs(0).status, 200u);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 200ms);  // a lower bound only
+  srv.set_latency(0ms);
+}
+
 // ------------------------------------------------------------ faults
 
 TEST_F(FakeHss, HttpErrorFaultsUseHuaweiBodies) {
