@@ -1,0 +1,44 @@
+// Loading and validating the YAML config (SPEC §6, docs/CONFIG.md) into the
+// plain struct of config.hpp, and rendering it back. Every failure names
+// the file, line and column of the offending node; nothing here touches
+// the files the config names (secrets are read by auth/, later).
+#pragma once
+
+#include <boost/system/result.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+#include "hss/job.hpp"
+
+namespace hssjw::config {
+
+struct load_error {
+  std::string file;
+  int line = 0;    // 1-based; 0 = unknown
+  int column = 0;  // 1-based; 0 = unknown
+  std::string message;
+  // "file:line:col: message" (position parts left out when unknown).
+  std::string to_string() const;
+};
+
+// Reads and validates `path`. Relative paths inside the file (*_file,
+// tls.ca_file, state_dir, socket.path) are resolved against the directory
+// of `path`; config::source_path is set to its absolute path.
+boost::system::result<config, load_error> load_file(const std::string& path);
+
+// Validates `yaml` as if it had been read from `file_name` (used in error
+// messages and as the base for relative paths).
+boost::system::result<config, load_error> load_string(std::string_view yaml, std::string file_name);
+
+// The effective config as YAML, every key present (defaults filled in,
+// unset optional keys as ~), secrets redacted. It loads back with
+// load_string to the same values, except for the redacted ones.
+std::string render_effective(const config& c);
+
+// One scope per (project, enterprise project), in config order; filters
+// rendered canonically "k=v&k=v" sorted by key.
+std::vector<hssjw::scope_id> scopes(const config& c);
+
+}  // namespace hssjw::config
