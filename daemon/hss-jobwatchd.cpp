@@ -5,6 +5,7 @@
 #include "core/version.hpp"
 #include "runtime/daemon.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/probe.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -97,11 +98,9 @@ int main(int argc, char** argv) {
   const auto& cfg = *loaded;
   if (args.check) {
     std::fputs(hssjw::config::render_effective(cfg).c_str(), stdout);
-    if (args.probe) {
-      std::fputs("hss-jobwatchd: --probe is not available in this version\n", stderr);
-      return 1;
-    }
-    return 0;
+    if (!args.probe) return 0;
+    std::fflush(stdout);
+    return hssjw::run_probe(cfg, hssjw::make_logger("hss-jobwatchd", cfg.log), stdout);
   }
   auto log = hssjw::make_logger("hss-jobwatchd", cfg.log);
   if (args.prune) return hssjw::prune_state(cfg, log);

@@ -439,6 +439,7 @@ http_response to_response(http::response<http::string_body>&& res, steady::durat
   out.retry_after = header(res, http::field::retry_after);
   out.date = header(res, http::field::date);
   out.content_type = header(res, http::field::content_type);
+  if (auto st = res.find("X-Subject-Token"); st != res.end()) out.subject_token = std::string(st->value());
   out.body = std::move(res.body());
   out.latency = std::chrono::duration_cast<std::chrono::milliseconds>(latency);
   return out;

@@ -24,6 +24,7 @@ struct http_response {
   std::string retry_after;   // Retry-After, verbatim, "" if absent
   std::string date;          // Date, verbatim, "" if absent
   std::string content_type;
+  std::string subject_token;  // X-Subject-Token (IAM login answers); a secret: never log it
   std::chrono::milliseconds latency{0};
 };
 
