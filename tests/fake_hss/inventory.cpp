@@ -69,11 +69,6 @@ void inventory::displace(std::vector<entry>& v, const entry& e) {
   if (it != v.end() && it->seq == e.seq) v.erase(it);
 }
 
-void inventory::swap_job(std::vector<entry>& v, const entry& e) {
-  auto it = std::lower_bound(v.begin(), v.end(), e, before);
-  if (it != v.end() && it->seq == e.seq) it->j = e.j;
-}
-
 // last_update_time must move on every change, even two in one millisecond:
 // a client that trusts it to skip a walk would otherwise miss the second.
 std::int64_t inventory::stamp() {
@@ -92,30 +87,26 @@ bool inventory::upsert(job j) {
   if (j.execute_time == 0) j.execute_time = j.create_time;
   auto& b = projects_[j.project_id];
   auto& by_eps = b.by_eps[j.eps];
-  std::string key = index_key(j);
-  auto found = b.index.find(key);
-  const bool is_new = found == b.index.end();
+  const std::string eps = j.eps;
+  auto [it, is_new] = b.index.try_emplace(index_key(j));
+  slot& s = it->second;
   if (!is_new) {
-    entry old = found->second;
-    if (*old.j == j) return false;  // nothing changed: not an update
-    if (old.create_time == j.create_time) {
+    if (*s.j == j) return false;  // nothing changed: not an update
+    if (s.create_time == j.create_time) {
       // A modification keeps the job's place in the listing.
-      entry e{old.create_time, old.seq, std::make_shared<const job>(std::move(j))};
-      swap_job(b.all, e);
-      swap_job(by_eps, e);
-      found->second = e;
-      touch(b, e.j->eps, t);
+      s.j = std::make_shared<const job>(std::move(j));
+      touch(b, eps, t);
       return false;
     }
-    displace(b.all, old);
-    displace(by_eps, old);
-    b.index.erase(found);
+    displace(b.all, entry_of(s));
+    displace(by_eps, entry_of(s));
   }
-  entry e{j.create_time, next_seq_++, std::make_shared<const job>(std::move(j))};
-  place(b.all, e);
-  place(by_eps, e);
-  b.index.emplace(std::move(key), e);
-  touch(b, e.j->eps, t);
+  s.create_time = j.create_time;
+  s.seq = next_seq_++;
+  s.j = std::make_shared<const job>(std::move(j));
+  place(b.all, entry_of(s));
+  place(by_eps, entry_of(s));
+  touch(b, eps, t);
   return is_new;
 }
 
@@ -133,9 +124,11 @@ void inventory::upsert_many(std::vector<job> jobs) {
     }
     if (j.create_time == 0) j.create_time = t;
     if (j.execute_time == 0) j.execute_time = j.create_time;
-    entry e{j.create_time, next_seq_++, std::make_shared<const job>(std::move(j))};
-    b.index.emplace(std::move(key), e);
-    fresh[e.j->project_id].push_back(e);
+    slot& s = b.index[std::move(key)];
+    s.create_time = j.create_time;
+    s.seq = next_seq_++;
+    s.j = std::make_shared<const job>(std::move(j));
+    fresh[s.j->project_id].push_back(entry_of(s));
   }
   auto merge_in = [](std::vector<entry>& v, std::vector<entry>& add) {
     std::sort(add.begin(), add.end(), before);
@@ -144,9 +137,12 @@ void inventory::upsert_many(std::vector<job> jobs) {
     std::inplace_merge(v.begin(), v.begin() + middle, v.end(), before);
   };
   for (auto& [project, added] : fresh) {
+    // A key given twice with different create_times was re-placed by
+    // upsert() already; its first, pending entry is stale.
+    std::erase_if(added, [](const entry& e) { return e.seq != e.s->seq; });
     auto& b = projects_.find(project)->second;
     std::map<std::string, std::vector<entry>, std::less<>> per_eps;
-    for (const auto& e : added) per_eps[e.j->eps].push_back(e);
+    for (const auto& e : added) per_eps[e.s->j->eps].push_back(e);
     merge_in(b.all, added);
     for (auto& [eps, v] : per_eps) {
       merge_in(b.by_eps[eps], v);
@@ -162,11 +158,11 @@ bool inventory::erase(std::string_view project_id, std::string_view eps, std::st
   auto& b = p->second;
   auto found = b.index.find(index_key(eps, cluster, ns, name));
   if (found == b.index.end()) return false;
-  const entry old = found->second;
+  const std::string home = found->second.j->eps;
+  displace(b.all, entry_of(found->second));
+  displace(b.by_eps[home], entry_of(found->second));
   b.index.erase(found);
-  displace(b.all, old);
-  displace(b.by_eps[old.j->eps], old);
-  touch(b, old.j->eps, stamp());
+  touch(b, home, stamp());
   return true;
 }
 
@@ -174,11 +170,11 @@ void inventory::clear() {
   const std::int64_t t = stamp();
   for (auto& [project, b] : projects_) {
     b.all.clear();
-    b.index.clear();
     for (auto& [eps, v] : b.by_eps) {
       v.clear();
       b.eps_updated[eps] = t;
     }
+    b.index.clear();
     b.updated = t;
   }
 }
@@ -196,7 +192,7 @@ std::vector<job> inventory::jobs(std::string_view project_id, std::string_view e
   std::vector<job> out;
   if (const auto* v = listing(project_id, eps)) {
     out.reserve(v->size());
-    for (const auto& e : *v) out.push_back(*e.j);
+    for (const auto& e : *v) out.push_back(*e.s->j);
   }
   return out;
 }
@@ -214,7 +210,7 @@ std::size_t inventory::count(std::string_view project_id, std::string_view eps) 
 
 job_ptr inventory::at(std::string_view project_id, std::string_view eps, std::size_t index) const {
   const auto* v = listing(project_id, eps);
-  return v && index < v->size() ? (*v)[index].j : nullptr;
+  return v && index < v->size() ? (*v)[index].s->j : nullptr;
 }
 
 job_ptr inventory::find(std::string_view project_id, std::string_view eps,
@@ -251,14 +247,14 @@ page inventory::list(const page_query& q) const {
   if (q.cluster.empty() && q.ns.empty() && q.name.empty()) {
     out.total_num = static_cast<std::int64_t>(v->size());
     for (std::size_t i = offset; i < v->size() && i < offset + limit; ++i)
-      out.jobs.push_back((*v)[i].j);
+      out.jobs.push_back((*v)[i].s->j);
     return out;
   }
   // Filtered: one linear pass counts matches and slices the wanted window.
   std::size_t n = 0;
   for (const auto& e : *v) {
-    if (!matches(*e.j, q)) continue;
-    if (n >= offset && n < offset + limit) out.jobs.push_back(e.j);
+    if (!matches(*e.s->j, q)) continue;
+    if (n >= offset && n < offset + limit) out.jobs.push_back(e.s->j);
     ++n;
   }
   out.total_num = static_cast<std::int64_t>(n);

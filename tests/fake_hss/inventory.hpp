@@ -100,24 +100,32 @@ class inventory {
   std::int64_t last_update_time(std::string_view project_id, std::string_view eps) const;
 
  private:
+  // A job's home: the index owns it; the sorted vectors point here (nodes
+  // of an unordered_map never move), so a modification is one assignment.
+  struct slot {
+    job_ptr j;
+    std::int64_t create_time = 0;
+    std::uint64_t seq = 0;
+  };
   // Ordered by (create_time desc, seq desc); seq is unique, so an entry's
-  // position is found by binary search.
+  // position is found by binary search. Trivially copyable: inserting near
+  // the front of a million entries is one memmove.
   struct entry {
     std::int64_t create_time = 0;
     std::uint64_t seq = 0;
-    job_ptr j;
+    const slot* s = nullptr;
   };
   struct bucket {
     std::vector<entry> all;
     std::map<std::string, std::vector<entry>, std::less<>> by_eps;
     std::map<std::string, std::int64_t, std::less<>> eps_updated;
-    std::unordered_map<std::string, entry> index;
+    std::unordered_map<std::string, slot> index;
     std::int64_t updated = 0;
   };
   static bool before(const entry& a, const entry& b);
   static void place(std::vector<entry>& v, const entry& e);
   static void displace(std::vector<entry>& v, const entry& e);
-  static void swap_job(std::vector<entry>& v, const entry& e);
+  static entry entry_of(const slot& s) { return {s.create_time, s.seq, &s}; }
   const std::vector<entry>* listing(std::string_view project_id, std::string_view eps) const;
   std::int64_t stamp();
   void touch(bucket& b, const std::string& eps, std::int64_t t);

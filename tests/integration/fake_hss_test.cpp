@@ -295,6 +295,15 @@ TEST_F(FakeHss, BulkLoadOrdersLikeSingleInserts) {
   ASSERT_EQ(a.size(), 300u);
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].name, b[i].name);
   EXPECT_EQ(fake_hss::synthetic_jobs("p1", "0", 300, 7), synthetic);  // deterministic
+
+  // A key given twice in one batch ends up once, as its last version.
+  fake_hss::server twice;
+  twice.upsert_many({make_job("a", 1000), make_job("b", 1500), make_job("a", 2000)});
+  const auto got = twice.jobs("p1");
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].name, "a");
+  EXPECT_EQ(got[0].create_time, 2000);
+  EXPECT_EQ(got[1].name, "b");
 }
 
 // ------------------------------------------------------------ validation
