@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -85,6 +86,11 @@ std::string parse(int argc, char** argv, args& a) {
     if (opt == "--churn") { a.churn = true; continue; }
     if (opt == "--any-auth") { a.any_auth = true; continue; }
     if (opt == "--help" || opt == "-h") return "help";
+    constexpr std::string_view with_value[] = {"--port",   "--dir",  "--token", "--token-file",
+                                               "--projects", "--eps", "--jobs",  "--seed",
+                                               "--churn-interval", "--latency"};
+    if (std::find(std::begin(with_value), std::end(with_value), opt) == std::end(with_value))
+      return "unknown option " + std::string(opt);
     if (i + 1 >= argc) return std::string(opt) + " needs a value";
     const std::string_view v = argv[++i];
     bool ok = true;
