@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -118,6 +120,42 @@ std::int64_t clamp_i64(std::uint64_t v) {
   return static_cast<std::int64_t>(std::min(v, max));
 }
 
+// ------------------------------------------------------ test-only hooks
+
+// TEST ONLY. The crash tests (tests/integration/durability_test.cpp) SIGKILL
+// a real daemon inside and right after a commit; a commit of a small delta
+// takes well under a millisecond, too short to hit at random. These
+// environment variables widen the two windows that matter:
+//   HSSJW_TEST_COMMIT_DELAY_MS        sleep after the journal rows are
+//                                     written, before COMMIT (kill = rollback)
+//   HSSJW_TEST_AFTER_COMMIT_DELAY_MS  sleep after COMMIT, before commit()
+//                                     returns (kill = committed, not released)
+// Each sleep is announced on stderr first, so a test can aim its kill.
+// Unset (production), both are 0 and nothing is printed or slept. Read
+// once when the store opens.
+struct test_hooks {
+  std::chrono::milliseconds before_commit{0};
+  std::chrono::milliseconds after_commit{0};
+
+  static std::chrono::milliseconds read_ms(const char* name) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') return std::chrono::milliseconds(0);
+    const long ms = std::strtol(v, nullptr, 10);
+    return std::chrono::milliseconds(std::clamp(ms, 0L, 60'000L));
+  }
+
+  static test_hooks from_env() {
+    return {read_ms("HSSJW_TEST_COMMIT_DELAY_MS"), read_ms("HSSJW_TEST_AFTER_COMMIT_DELAY_MS")};
+  }
+
+  static void pause(std::chrono::milliseconds d, const char* where, std::size_t events) {
+    if (d.count() <= 0) return;
+    std::fprintf(stderr, "hssjw test hook: %s (%zu events), sleeping %lld ms\n", where, events,
+                 static_cast<long long>(d.count()));
+    std::this_thread::sleep_for(d);
+  }
+};
+
 // ------------------------------------------------------------------ store
 
 class sqlite_store_impl final : public sqlite_store {
@@ -171,6 +209,7 @@ class sqlite_store_impl final : public sqlite_store {
   std::string last_error_;
   std::uint64_t last_seq_ = 0;
   std::uint64_t oldest_seq_ = 1;
+  test_hooks hooks_;  // TEST ONLY, see test_hooks
 
   // Declaration order is teardown order reversed: statements are finalized
   // before the connection closes, and the lock is released last.
@@ -207,6 +246,7 @@ store_result<std::int64_t> sqlite_store_impl::query_int(const char* sql, const c
 }
 
 store_result<void> sqlite_store_impl::open() {
+  hooks_ = test_hooks::from_env();
   if (auto r = ensure_state_dir(dir_); !r) return r.error();
   auto lock = lock_state_dir(dir_);
   if (!lock) return lock.error();
@@ -440,7 +480,9 @@ result<void> sqlite_store_impl::commit(const scope_id& scope, const scope_delta&
     // by prune_batch, so commit cost stays proportional to the change.
     auto oldest = prune_in_tx(last_seq_ + events.size(), pruned);
     if (!oldest) return oldest.error();
+    test_hooks::pause(hooks_.before_commit, "transaction written, before COMMIT", events.size());
     if (auto r = finish(); !r) return r.error();
+    test_hooks::pause(hooks_.after_commit, "committed, before release", events.size());
     return oldest;
   };
   // to_json_line may throw (bad_alloc): the contract holds then too.
