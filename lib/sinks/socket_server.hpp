@@ -1,0 +1,73 @@
+// The events socket (SPEC §5): hello, watch (live, since, sync), list,
+// status, filters, bookmarks, scope_status and the errors. Each client is a
+// cursor over the journal with its own coroutine and a bounded buffer, so
+// a slow client costs neither memory nor time to anyone else. Asio stays
+// in socket_server.cpp: this header is included by the daemon's wiring.
+#pragma once
+
+#include "config/config.hpp"
+#include "sinks/sink.hpp"
+#include "sinks/socket_protocol.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+}
+namespace spdlog {
+class logger;
+}
+
+namespace hssjw {
+
+class state_store;
+
+// What the server asks the daemon for: the current in-memory state.
+class socket_source {
+ public:
+  virtual ~socket_source() = default;
+  virtual std::vector<proto::scope_report> report() const = 0;
+  using job_visitor = std::function<void(const scope_id&, const job_key&, const std::string& body)>;
+  // Every job of every scope, as it is now (synchronously).
+  virtual void for_each_job(const job_visitor& visit) const = 0;
+};
+
+struct socket_server_options {
+  config::socket_config socket;
+  std::string server_name;  // "hss-jobwatch/<version>" in hello and status
+};
+
+class socket_server final : public event_sink {
+ public:
+  // Creates (or adopts) the listening socket; the error names the path and
+  // the cause (a live daemon on it, permissions, ...).
+  static boost::system::result<std::unique_ptr<socket_server>, std::string> open(
+      boost::asio::io_context& ioc, socket_server_options opts, state_store& store,
+      const socket_source& source, std::shared_ptr<spdlog::logger> log);
+  ~socket_server() override;
+  socket_server(const socket_server&) = delete;
+  socket_server& operator=(const socket_server&) = delete;
+
+  void start();  // begins accepting
+  // SIGTERM: every client is told shutting_down and closed, the socket
+  // file removed. Synchronous, so it is done even if the loop stops next.
+  void shutdown();
+  std::size_t subscribers() const;
+  std::size_t clients() const;
+
+  void on_events(const scope_id& scope, const std::vector<change_event>& events, bool baseline) override;
+  void on_scope_status(const scope_id& scope, bool failing, const std::string& error) override;
+
+  struct impl;
+
+ private:
+  explicit socket_server(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hssjw
