@@ -6,6 +6,7 @@
 #include "hss/jobs_request.hpp"
 #include "hss/page_decoder.hpp"
 #include "runtime/request_gate.hpp"
+#include "walk/walk_observer.hpp"
 #include "walk/walk_plan.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -96,8 +97,10 @@ asio::awaitable<walker::page_result> walker::async_fetch(walk_run& run, std::int
       co_return out;
     }
     ++run.requests;
+    const auto sent = std::chrono::steady_clock::now();
     auto response = co_await client_.async_request(std::move(req));
     permit.reset();
+    if (observer_) observer_->on_request(t.scope, response ? response->status : 0, std::chrono::steady_clock::now() - sent);
     co_await throw_if_cancelled();
     bool transient = true;
     if (!response) {
@@ -106,6 +109,7 @@ asio::awaitable<walker::page_result> walker::async_fetch(walk_run& run, std::int
       if (run.decoder.decode(response->body, out.page, out.error)) {
         out.ok = true;
         out.api.reset();
+        if (observer_) observer_->on_page(t.scope);
         co_return out;
       }
       out.error += " (X-Request-Id " + response->request_id + ")";
@@ -115,16 +119,23 @@ asio::awaitable<walker::page_result> walker::async_fetch(walk_run& run, std::int
       out.api = e;
       if (is_throttled(e)) {
         gate_.on_throttled(parse_retry_after(response->retry_after));
-        if (++throttled <= 50) continue;  // the gate itself delays the retry
+        if (++throttled <= 50) {  // the gate itself delays the retry
+          if (observer_) observer_->on_retry(t.scope);
+          continue;
+        }
       } else if (is_auth_rejected(e)) {
         auth_.on_rejected(t.scope.project_id, e);
-        if (++auth_retries <= 1) continue;
+        if (++auth_retries <= 1) {
+          if (observer_) observer_->on_retry(t.scope);
+          continue;
+        }
         transient = false;
       } else {
         transient = response->status >= 500;
       }
     }
     if (!transient || attempt >= run.settings.retry.attempts) co_return out;
+    if (observer_) observer_->on_retry(t.scope);
     const auto delay = full_jitter(run.settings.retry, attempt++);
     log_->debug("scope {}: page at offset {} failed ({}); retry {} in {} ms", t.scope.str(), offset,
                 out.error, attempt, delay.count());

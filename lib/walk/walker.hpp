@@ -27,6 +27,7 @@ namespace hssjw {
 class https_client;
 class authenticator;
 class request_gate;
+class walk_observer;
 
 struct walk_target {
   scope_id scope;
@@ -65,6 +66,9 @@ class walker {
   walker(https_client& client, authenticator& auth, request_gate& gate,
          std::shared_ptr<spdlog::logger> log);
 
+  // Requests, pages and retries are reported here (metrics); may be null.
+  void set_observer(walk_observer* observer) { observer_ = observer; }
+
   // Throws system_error(operation_aborted) when cancelled.
   boost::asio::awaitable<walk_outcome> async_walk(walk_target target, walk_settings settings,
                                                   scope_meta previous);
@@ -80,6 +84,7 @@ class walker {
   authenticator& auth_;
   request_gate& gate_;
   std::shared_ptr<spdlog::logger> log_;
+  walk_observer* observer_ = nullptr;
 };
 
 // Whether a walk whose first page says (total, last_update_time) may stop
