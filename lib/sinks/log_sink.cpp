@@ -1,5 +1,8 @@
-// Human-readable event lines.
+// Human-readable event lines, each carrying the structured fields of SPEC
+// §9 (journald fields, JSON keys) so that one kind of record can be selected.
 #include "sinks/log_sink.hpp"
+
+#include "runtime/log_fields.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -19,6 +22,11 @@ std::string describe_event(const change_event& e) {
 void log_sink::on_events(const scope_id& scope, const std::vector<change_event>& events,
                          bool baseline) {
   if (baseline) {
+    auto fields = scope_fields(scope);
+    fields.insert(fields.begin(), {"MESSAGE_ID", message_ids::baseline});
+    fields.push_back({"HSS_EVENT_COUNT", std::to_string(events.size())});
+    if (!events.empty()) fields.push_back({"HSS_SEQ", std::to_string(events.back().seq)});
+    log_fields_scope with(std::move(fields));
     if (events.empty()) {
       log_->info("baseline of {}: no events (baseline_events: false or empty scope)", scope.str());
     } else {
@@ -27,10 +35,16 @@ void log_sink::on_events(const scope_id& scope, const std::vector<change_event>&
     }
     return;
   }
-  for (const auto& e : events) log_->info("{}", describe_event(e));
+  for (const auto& e : events) {
+    log_fields_scope with(event_fields(e));
+    log_->info("{}", describe_event(e));
+  }
 }
 
 void log_sink::on_scope_status(const scope_id& scope, bool failing, const std::string& error) {
+  auto fields = scope_fields(scope);
+  if (!failing) fields.insert(fields.begin(), {"MESSAGE_ID", message_ids::scope_recovered});
+  log_fields_scope with(std::move(fields));
   if (failing)
     log_->warn("scope {} is failing: {}", scope.str(), error);
   else
