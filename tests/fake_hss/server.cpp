@@ -2,7 +2,7 @@
 // TLS connection on the server's own io_context thread. Deciding what to
 // answer (`decide`) is synchronous under the lock; sending it -- possibly
 // late, slowly, partially or not at all, as the faults say -- is the
-// coroutine's job.
+// coroutine's job. IAM logins take a shorter path: no hook, no faults.
 #include "fake_hss/server.hpp"
 
 #include "fake_hss/certs.hpp"
@@ -146,6 +146,9 @@ struct server::impl {
   asio::awaitable<bool> send(Stream& stream, const plan& p);
 
   plan decide(const http::request<http::string_body>& req, std::size_t connection);
+  plan api_plan(const request_record& rec, const request_hook& hook, std::vector<fault>& hit);
+  plan iam_plan(const request_record& rec);
+  std::chrono::system_clock::time_point wall_now() const;  // the fake's clock; mu_ held
   request_record record_of(const http::request<http::string_body>& req, std::size_t connection);
   std::optional<error_reply> authenticate(const request_record& rec);
   std::variant<boost::json::object, error_reply> answer(const request_record& rec);
@@ -178,6 +181,11 @@ struct server::impl {
   std::optional<churner> churner_;
   std::chrono::milliseconds churn_interval_{0};
   std::uint64_t churn_generation_ = 0;
+  gateway_auth gateway_;
+  auth_mode mode_ = auth_mode::token;
+  bool iam_down_ = false;
+  std::size_t login_attempts_ = 0;
+  std::chrono::seconds clock_offset_{0};
 
   // Declared last so they go first: pending coroutines die with the
   // io_context while the state above is still alive.
@@ -192,7 +200,9 @@ server::impl::impl(options o)
       nonce_(std::random_device{}() * 0x100000001ULL ^ std::random_device{}()),
       token_(opts_.token),
       any_auth_(opts_.accept_any_auth),
-      latency_(opts_.latency) {
+      latency_(opts_.latency),
+      mode_(opts_.auth) {
+  gateway_.config().token_lifetime = opts_.token_lifetime;
   own_state_dir_ = opts_.state_dir.empty();
   state_dir_ = own_state_dir_ ? make_temp_dir() : opts_.state_dir;
   fs::create_directories(state_dir_);
@@ -364,20 +374,22 @@ request_record server::impl::record_of(const http::request<http::string_body>& r
   return rec;
 }
 
+std::chrono::system_clock::time_point server::impl::wall_now() const {
+  return std::chrono::system_clock::now() + clock_offset_;
+}
+
 std::optional<error_reply> server::impl::authenticate(const request_record& rec) {
   auth_check check;
-  std::string token;
   {
     std::lock_guard lock(mu_);
     if (any_auth_) return std::nullopt;
     check = auth_;
-    token = token_;
   }
   if (check) return check(rec);
-  auto it = rec.headers.find("x-auth-token");
-  if (it == rec.headers.end()) return missing_token();
-  if (it->second != token) return bad_token();
-  return std::nullopt;
+  const aksk::request signed_view{rec.method, rec.target, rec.headers, rec.body};
+  std::lock_guard lock(mu_);
+  return gateway_.check(mode_, token_, signed_view, rec.project_id, wall_now(),
+                        std::chrono::steady_clock::now());
 }
 
 // The gateway's order: unknown API (404), then authentication (401), then
@@ -473,25 +485,33 @@ void server::impl::apply(const fault& f, std::optional<boost::json::object>& doc
   }
 }
 
-plan server::impl::decide(const http::request<http::string_body>& req, std::size_t connection) {
-  request_record rec = record_of(req, connection);
-  request_hook hook;
-  {
-    std::lock_guard lock(mu_);
-    rec.index = log_base_ + log_.size();
-    rec.request_id = request_id(rec.index);
-    if (opts_.request_log_limit && log_.size() >= opts_.request_log_limit) {
-      const std::size_t drop = std::max<std::size_t>(log_.size() / 2, 1);
-      log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(drop));
-      log_base_ += drop;
-    }
-    log_.push_back(rec);
-    hook = hook_;
+static bool is_iam_login(const request_record& rec) {
+  return rec.method == "POST" && rec.path == "/v3/auth/tokens";
+}
+
+// IAM (HUAWEI-API.md §3): 201 + X-Subject-Token, or IAM's error body.
+plan server::impl::iam_plan(const request_record& rec) {
+  plan p;
+  std::lock_guard lock(mu_);
+  ++login_attempts_;
+  if (iam_down_) {
+    p.r = {503, {}, render_error({503, "APIGW.0613", "IAM service is unavailable", {}}, rec.request_id)};
+    return p;
   }
+  auto it = rec.query.find("nocatalog");
+  const bool catalog = it == rec.query.end() || it->second.empty();
+  iam_reply r = gateway_.login(rec.body, catalog, wall_now());
+  p.r = {r.status, {}, std::move(r.body)};
+  if (!r.subject_token.empty()) p.r.headers.emplace_back("X-Subject-Token", std::move(r.subject_token));
+  return p;
+}
+
+// The jobs API (and any other path): hook, faults, auth, page.
+plan server::impl::api_plan(const request_record& rec, const request_hook& hook,
+                            std::vector<fault>& hit) {
   const bool jobs_request = !rec.project_id.empty();
   if (jobs_request && hook) hook(rec);
 
-  std::vector<fault> hit;
   plan p;
   {
     std::lock_guard lock(mu_);
@@ -515,8 +535,34 @@ plan server::impl::decide(const http::request<http::string_body>& req, std::size
   p.r = err ? reply{err->status, err->headers, render_error(*err, rec.request_id)}
             : reply{200, {}, boost::json::serialize(*doc)};
   if (cut) p.r.body.resize(p.r.body.size() / 2);
+  return p;
+}
+
+plan server::impl::decide(const http::request<http::string_body>& req, std::size_t connection) {
+  request_record rec = record_of(req, connection);
+  request_hook hook;
+  {
+    std::lock_guard lock(mu_);
+    rec.index = log_base_ + log_.size();
+    rec.request_id = request_id(rec.index);
+    if (opts_.request_log_limit && log_.size() >= opts_.request_log_limit) {
+      const std::size_t drop = std::max<std::size_t>(log_.size() / 2, 1);
+      log_.erase(log_.begin(), log_.begin() + static_cast<std::ptrdiff_t>(drop));
+      log_base_ += drop;
+    }
+    log_.push_back(rec);
+    hook = hook_;
+  }
+
+  std::vector<fault> hit;
+  plan p = is_iam_login(rec) ? iam_plan(rec) : api_plan(rec, hook, hit);
   p.r.headers.emplace_back("Content-Type", "application/json;charset=UTF-8");
   p.r.headers.emplace_back("X-Request-Id", rec.request_id);
+  {
+    // What clients compare their clocks with (the probe's skew warning).
+    std::lock_guard lock(mu_);
+    p.r.headers.emplace_back("Date", http_date(wall_now()));
+  }
   p.close = !req.keep_alive();
 
   const bool answered = p.mode != transport::never && p.mode != transport::reset;
@@ -660,6 +706,72 @@ void server::set_auth_check(auth_check check) {
 void server::set_accept_any_auth(bool any) {
   std::lock_guard lock(impl_->mu_);
   impl_->any_auth_ = any;
+}
+
+void server::set_auth_mode(auth_mode mode) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->mode_ = mode;
+}
+
+void server::add_iam_user(std::string domain, std::string user, std::string password) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->gateway_.add_iam_user(std::move(domain), std::move(user), std::move(password));
+}
+
+void server::set_token_lifetime(std::chrono::seconds lifetime) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->gateway_.config().token_lifetime = lifetime;
+}
+
+void server::expire_tokens() {
+  std::lock_guard lock(impl_->mu_);
+  impl_->gateway_.expire_tokens(impl_->wall_now());
+}
+
+void server::set_iam_down(bool down) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->iam_down_ = down;
+}
+
+std::vector<issued_token> server::issued_tokens() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->gateway_.issued();
+}
+
+std::size_t server::login_attempts() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->login_attempts_;
+}
+
+void server::add_access_key(std::string ak, std::string sk) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->gateway_.add_access_key(std::move(ak), std::move(sk));
+}
+
+void server::set_aksk_lockout(unsigned after, std::chrono::seconds lock_for) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->gateway_.config().lock_after = std::max(after, 1u);
+  impl_->gateway_.config().lock_for = lock_for;
+}
+
+std::size_t server::signature_failures(const std::string& ak) const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->gateway_.signature_failures(ak);
+}
+
+bool server::access_key_locked(const std::string& ak) const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->gateway_.locked(ak, std::chrono::steady_clock::now());
+}
+
+void server::set_clock_offset(std::chrono::seconds offset) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->clock_offset_ = offset;
+}
+
+std::chrono::system_clock::time_point server::now() const {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->wall_now();
 }
 
 void server::set_latency(std::chrono::milliseconds latency) {

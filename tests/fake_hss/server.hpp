@@ -1,6 +1,9 @@
 // The fake Huawei Cloud HSS server: `GET /v5/{project_id}/kubernetes/jobs`
 // over HTTPS on 127.0.0.1, faithful to SPEC §2 and HUAWEI-API.md §1.1/§2,
-// with a mutable inventory, fault injection, a request log and churn. The
+// with a mutable inventory, fault injection, a request log and churn, and
+// the credentials side of the cloud: an IAM token endpoint
+// (`POST /v3/auth/tokens` on the same server) and AK/SK verification with
+// the gateway's lock-out (gateway_auth.hpp). The
 // integration tests drive it in-process; `hss-fake` (main.cpp) runs it for
 // the demo. docs/FAKE_HSS.md describes the behaviour in prose.
 //
@@ -18,6 +21,7 @@
 
 #include "fake_hss/churn.hpp"
 #include "fake_hss/faults.hpp"
+#include "fake_hss/gateway_auth.hpp"
 #include "fake_hss/inventory.hpp"
 #include "fake_hss/protocol.hpp"
 
@@ -58,8 +62,12 @@ class server {
     // ca.pem (+ server.pem, server-key.pem) are written here; "" = a fresh
     // temporary directory, removed when the server is destroyed.
     std::string state_dir;
-    std::string token = "test-token";  // the X-Auth-Token accepted
+    std::string token = "test-token";  // the X-Auth-Token accepted (auth_mode::token, any)
     bool accept_any_auth = false;      // skip every auth check
+    // What the jobs API accepts (gateway_auth.hpp); IAM logins are served
+    // in every mode.
+    auth_mode auth = auth_mode::token;
+    std::chrono::seconds token_lifetime{std::chrono::hours(24)};  // IAM tokens
     std::chrono::milliseconds latency{0};
     std::chrono::seconds idle_timeout{60};  // keep-alive connections idle longer are closed
     // Records kept by requests(): past this many the oldest half is dropped
@@ -121,6 +129,32 @@ class server {
   // Replaces the X-Auth-Token check; an empty function restores it.
   void set_auth_check(auth_check check);
   void set_accept_any_auth(bool any);
+
+  void set_auth_mode(auth_mode mode);
+
+  // --- IAM: POST /v3/auth/tokens (password, project scope) ---
+  // Not subject to faults, hooks or latency: IAM is another service. Use
+  // set_iam_down for its failures.
+  void add_iam_user(std::string domain, std::string user, std::string password);
+  void set_token_lifetime(std::chrono::seconds lifetime);  // for tokens issued from now on
+  void expire_tokens();        // every token issued so far expires now (-> APIGW.0307)
+  void set_iam_down(bool down);  // logins answer 503 APIGW.0613
+  std::vector<issued_token> issued_tokens() const;  // successful logins, in order
+  std::size_t login_attempts() const;  // every POST /v3/auth/tokens, also refused ones
+
+  // --- AK/SK: SDK-HMAC-SHA256 verified by aksk_verify.hpp ---
+  void add_access_key(std::string ak, std::string sk);
+  // Lock an access key for `lock_for` after `after` signature failures in
+  // a row (default 5 and 5 minutes, as the gateway does).
+  void set_aksk_lockout(unsigned after, std::chrono::seconds lock_for);
+  std::size_t signature_failures(const std::string& ak) const;  // bad or stale, all so far
+  bool access_key_locked(const std::string& ak) const;
+
+  // --- the fake's clock ---
+  // The fake's wall clock runs `offset` ahead of this host's (negative:
+  // behind): the Date header, X-Sdk-Date checks and token expiry use it.
+  void set_clock_offset(std::chrono::seconds offset);
+  std::chrono::system_clock::time_point now() const;
 
   void set_latency(std::chrono::milliseconds latency);  // before every response
 
