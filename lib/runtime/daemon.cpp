@@ -4,12 +4,15 @@
 #include "runtime/daemon.hpp"
 
 #include "auth/factory.hpp"
+#include "core/version.hpp"
 #include "hss/client.hpp"
 #include "hss/page_decoder.hpp"
+#include "runtime/log_fields.hpp"
 #include "runtime/request_gate.hpp"
 #include "runtime/scope_list.hpp"
 #include "sinks/log_sink.hpp"
 #include "sinks/ndjson_sink.hpp"
+#include "sinks/socket_server.hpp"
 #include "state/sqlite_store.hpp"
 #include "state/store.hpp"
 #include "walk/differ.hpp"
@@ -66,7 +69,7 @@ std::size_t pages_for(std::int64_t total, std::uint32_t page_size) {
   return static_cast<std::size_t>((total - 1 + page_size - 2) / (page_size - 1));
 }
 
-class daemon_runtime {
+class daemon_runtime final : public socket_source {
  public:
   daemon_runtime(const config::config& cfg, const run_options& opts,
                  std::shared_ptr<spdlog::logger> log, event_sink* extra)
@@ -80,7 +83,12 @@ class daemon_runtime {
 
   int run();
 
+  // socket_source: what the events socket reads from the daemon.
+  std::vector<proto::scope_report> report() const override;
+  void for_each_job(const job_visitor& visit) const override;
+
  private:
+  bool open_socket();
   bool open_state();
   bool build_clients();
   void load_scopes(std::vector<stored_scope> stored);
@@ -102,6 +110,7 @@ class daemon_runtime {
   std::vector<event_sink*> sinks_;
 
   asio::io_context ioc_{1};
+  std::unique_ptr<socket_server> socket_;  // destroyed before ioc_
   std::unique_ptr<state_store> store_;
   sqlite_store* sqlite_ = nullptr;  // store_ when persistent: journal retention
   std::unique_ptr<https_client> client_;
@@ -250,11 +259,15 @@ asio::awaitable<void> daemon_runtime::async_walk_once(scope_runtime& s) {
   if (outcome.status == walk_status::complete || outcome.status == walk_status::unchanged)
     s.last_complete_ms = s.last_attempt_ms;
   switch (outcome.status) {
-    case walk_status::failed:
-      log_->debug("scope {}: walk failed after {} requests: {}", id.str(), outcome.requests, outcome.reason);
-      if (!s.failing) log_->warn("scope {}: walk failed: {}", id.str(), outcome.reason);
+    case walk_status::failed: {
+      {  // MESSAGE_ID, scope and request id as journald fields (SPEC §9)
+        log_fields_scope fields(walk_failure_fields(id, outcome.api ? &*outcome.api : nullptr));
+        log_->debug("scope {}: walk failed after {} requests: {}", id.str(), outcome.requests, outcome.reason);
+        if (!s.failing) log_->warn("scope {}: walk failed: {}", id.str(), outcome.reason);
+      }
       set_failing(s, true, outcome.reason);
       co_return;
+    }
     case walk_status::incomplete:
       log_->warn("scope {}: walk incomplete after {} requests ({}); no removals inferred", id.str(),
                  outcome.requests, outcome.reason);
@@ -319,6 +332,7 @@ asio::awaitable<void> daemon_runtime::async_wait_signals() {
 
 void daemon_runtime::stop_all() {
   stopping_ = true;
+  if (socket_) socket_->shutdown();  // clients hear shutting_down now, before the loop stops
   housekeeping_.emit(asio::cancellation_type::terminal);
   for (auto& s : scopes_) s->cancel.emit(asio::cancellation_type::terminal);
   // Cancellation reaches every pending operation at once; bound the wait
@@ -327,6 +341,31 @@ void daemon_runtime::stop_all() {
   guard->async_wait([this, guard](boost::system::error_code ec) {
     if (!ec) ioc_.stop();
   });
+}
+
+std::vector<proto::scope_report> daemon_runtime::report() const {
+  std::vector<proto::scope_report> out;
+  for (const auto& s : scopes_)
+    out.push_back({s->target.scope, s->last_attempt_ms, s->last_complete_ms, s->state.jobs.size(), s->failing,
+                   s->last_error});
+  return out;
+}
+
+void daemon_runtime::for_each_job(const job_visitor& visit) const {
+  for (const auto& s : scopes_)
+    for (const auto& [key, record] : s->state.jobs) visit(s->target.scope, key, record.body);
+}
+
+bool daemon_runtime::open_socket() {
+  auto opened = socket_server::open(ioc_, {cfg_.socket, std::string("hss-jobwatch/") + version}, *store_, *this, log_);
+  if (!opened) {
+    log_->critical("socket: {}", opened.error());
+    return false;
+  }
+  socket_ = std::move(*opened);
+  sinks_.push_back(socket_.get());
+  socket_->start();
+  return true;
 }
 
 int daemon_runtime::run() {
@@ -338,6 +377,7 @@ int daemon_runtime::run() {
   }
   load_scopes(std::move(*stored));
   if (!build_clients()) return 1;
+  if (!opts_.once && !open_socket()) return 1;
   log_->info("watching {} scope(s) at {} every {}s (budget: {})", scopes_.size(), cfg_.endpoint,
              cfg_.poll.interval.count() / 1000.0, describe_rate(cfg_.poll.rate));
   check_budget(true);
