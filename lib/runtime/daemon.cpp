@@ -4,12 +4,16 @@
 #include "runtime/daemon.hpp"
 
 #include "auth/factory.hpp"
+#include "config/loader.hpp"
 #include "core/version.hpp"
 #include "hss/client.hpp"
 #include "hss/page_decoder.hpp"
+#include "runtime/client_setup.hpp"
+#include "runtime/reload_plan.hpp"
 #include "runtime/log_fields.hpp"
 #include "runtime/request_gate.hpp"
 #include "runtime/scope_list.hpp"
+#include "runtime/service.hpp"
 #include "sinks/log_sink.hpp"
 #include "sinks/ndjson_sink.hpp"
 #include "sinks/socket_server.hpp"
@@ -24,8 +28,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -58,11 +64,27 @@ struct scope_runtime {
   scope_state state;
   bool failing = false;
   bool completed = false;  // completed a walk in this run (--once exit code)
+  bool removed = false;    // by a reload: cancelled, freed when its coroutine ends
   std::string last_error;
   std::int64_t last_attempt_ms = 0;   // when the last walk ended, whatever its outcome
   std::int64_t last_complete_ms = 0;  // when the last complete walk ended
+  std::int64_t watched_since_ms = 0;  // start or reload that added it (/healthz grace)
   asio::cancellation_signal cancel;
+  // The timer of the sleep between walks, while sleeping: a reload that
+  // changes poll.interval re-arms it from `walk_started`.
+  asio::steady_timer* sleep = nullptr;
+  std::chrono::steady_clock::time_point walk_started;
 };
+
+const char* status_name(walk_status s) {
+  switch (s) {
+    case walk_status::complete: return "complete";
+    case walk_status::incomplete: return "incomplete";
+    case walk_status::unchanged: return "unchanged";
+    case walk_status::failed: return "failed";
+  }
+  return "failed";
+}
 
 std::size_t pages_for(std::int64_t total, std::uint32_t page_size) {
   if (total <= page_size) return 1;
@@ -79,6 +101,7 @@ class daemon_runtime final : public socket_source {
     else
       sinks_.push_back(&log_sink_);
     if (extra) sinks_.push_back(extra);
+    sinks_.push_back(&service_.metrics());
   }
 
   int run();
@@ -100,6 +123,14 @@ class daemon_runtime final : public socket_source {
   asio::awaitable<void> async_wait_signals();
   asio::awaitable<void> async_prune_journal();
   void stop_all();
+  // SIGHUP (lib/runtime/reload_plan.hpp decides what changes).
+  void start_scope(scope_runtime& s);
+  void reload();
+  bool rebuild_clients(const config::config& next);
+  void add_scopes(std::vector<walk_target> targets);
+  void remove_scopes(const std::vector<scope_id>& ids);
+  asio::awaitable<void> async_sleep(scope_runtime& s, std::chrono::steady_clock::time_point started);
+  service_facts facts() const;
   std::chrono::milliseconds next_delay(std::chrono::steady_clock::time_point started);
 
   config::config cfg_;
@@ -110,6 +141,7 @@ class daemon_runtime final : public socket_source {
   std::vector<event_sink*> sinks_;
 
   asio::io_context ioc_{1};
+  service service_{log_};  // systemd, SIGHUP, metrics: after ioc_, before the sinks use it
   std::unique_ptr<socket_server> socket_;  // destroyed before ioc_
   std::unique_ptr<state_store> store_;
   sqlite_store* sqlite_ = nullptr;  // store_ when persistent: journal retention
@@ -118,6 +150,11 @@ class daemon_runtime final : public socket_source {
   std::unique_ptr<request_gate> gate_;
   std::unique_ptr<walker> walker_;
   std::vector<std::unique_ptr<scope_runtime>> scopes_;
+  // Removed by a reload, cancelled, until their coroutine has ended.
+  std::vector<std::unique_ptr<scope_runtime>> retiring_;
+  // Clients, authenticators and walkers replaced by a reload: walks in
+  // flight still use them, so they live until the daemon exits.
+  std::vector<std::shared_ptr<void>> retired_;
   asio::signal_set signals_{ioc_, SIGINT, SIGTERM};
   asio::cancellation_signal housekeeping_;
   std::size_t running_ = 0;
@@ -168,14 +205,7 @@ void daemon_runtime::load_scopes(std::vector<stored_scope> stored) {
 }
 
 bool daemon_runtime::build_clients() {
-  client_options co;
-  co.endpoint = cfg_.endpoint;
-  co.ca_file = cfg_.tls_ca_file;
-  co.proxy = cfg_.proxy;
-  co.timeout = cfg_.poll.timeout;
-  co.allow_insecure_http = cfg_.allow_insecure_http;
-  co.max_idle_connections = cfg_.poll.max_in_flight;
-  client_ = std::make_unique<https_client>(ioc_.get_executor(), co);
+  client_ = std::make_unique<https_client>(ioc_.get_executor(), client_options_for(cfg_, cfg_.endpoint));
   std::string error;
   auth_ = make_authenticator(cfg_, ioc_.get_executor(), log_, error);
   if (!auth_) {
@@ -184,6 +214,7 @@ bool daemon_runtime::build_clients() {
   }
   gate_ = std::make_unique<request_gate>(ioc_.get_executor(), cfg_.poll.rate, cfg_.poll.max_in_flight);
   walker_ = std::make_unique<walker>(*client_, *auth_, *gate_, log_);
+  walker_->set_observer(&service_.metrics());
   return true;
 }
 
@@ -256,6 +287,7 @@ asio::awaitable<void> daemon_runtime::async_walk_once(scope_runtime& s) {
   const auto& id = s.target.scope;
   auto outcome = co_await walker_->async_walk(s.target, walk_settings_of(cfg_), s.state.meta);
   s.last_attempt_ms = now_ms();
+  service_.metrics().on_walk(id, status_name(outcome.status), std::chrono::steady_clock::now() - s.walk_started);
   if (outcome.status == walk_status::complete || outcome.status == walk_status::unchanged)
     s.last_complete_ms = s.last_attempt_ms;
   switch (outcome.status) {
@@ -287,6 +319,7 @@ asio::awaitable<void> daemon_runtime::async_walk_once(scope_runtime& s) {
 asio::awaitable<void> daemon_runtime::async_run_scope(scope_runtime& s) {
   for (;;) {
     const auto started = std::chrono::steady_clock::now();
+    s.walk_started = started;
     try {
       co_await async_walk_once(s);
     } catch (const boost::system::system_error& e) {
@@ -298,8 +331,8 @@ asio::awaitable<void> daemon_runtime::async_run_scope(scope_runtime& s) {
       set_failing(s, true, e.what());
     }
     if (opts_.once) co_return;
-    asio::steady_timer timer(ioc_, next_delay(started));
-    co_await timer.async_wait(asio::use_awaitable);
+    service_.update_status();
+    co_await async_sleep(s, started);
   }
 }
 
@@ -332,6 +365,7 @@ asio::awaitable<void> daemon_runtime::async_wait_signals() {
 
 void daemon_runtime::stop_all() {
   stopping_ = true;
+  service_.stopping();
   if (socket_) socket_->shutdown();  // clients hear shutting_down now, before the loop stops
   housekeeping_.emit(asio::cancellation_type::terminal);
   for (auto& s : scopes_) s->cancel.emit(asio::cancellation_type::terminal);
@@ -368,6 +402,157 @@ bool daemon_runtime::open_socket() {
   return true;
 }
 
+void daemon_runtime::start_scope(scope_runtime& s) {
+  ++running_;
+  s.watched_since_ms = now_ms();
+  asio::co_spawn(ioc_, async_run_scope(s),
+                 asio::bind_cancellation_slot(s.cancel.slot(), [this, &s](std::exception_ptr e) {
+                   if (e) {
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const boost::system::system_error& se) {
+                       if (se.code() != asio::error::operation_aborted)
+                         log_->error("scope {}: stopped: {}", s.target.scope.str(), se.what());
+                     } catch (const std::exception& ex) {
+                       log_->error("scope {}: stopped: {}", s.target.scope.str(), ex.what());
+                     }
+                   }
+                   // A removed scope is freed once this handler, which lives in it, has returned.
+                   if (s.removed)
+                     asio::post(ioc_, [this, p = &s] { std::erase_if(retiring_, [p](auto& r) { return r.get() == p; }); });
+                   // Only --once and a stop end the loop when no scope runs; a reload
+                   // starts the new scopes before it cancels the removed ones.
+                   if (--running_ == 0 && (opts_.once || stopping_)) {
+                     signals_.cancel();
+                     housekeeping_.emit(asio::cancellation_type::terminal);
+                     ioc_.stop();
+                   }
+                 }));
+}
+
+// Sleeps until the next walk of `s` is due. A reload that changes the
+// interval re-arms the timer, which ends this wait early; the loop then
+// waits for the new expiry. Cancellation (stop, removal) ends it for good.
+asio::awaitable<void> daemon_runtime::async_sleep(scope_runtime& s, std::chrono::steady_clock::time_point started) {
+  asio::steady_timer timer(ioc_, next_delay(started));
+  s.sleep = &timer;
+  struct clear_on_exit {
+    scope_runtime& s;
+    ~clear_on_exit() { s.sleep = nullptr; }
+  } guard{s};
+  for (;;) {
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!ec) co_return;
+    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+      throw boost::system::system_error(asio::error::operation_aborted);
+  }
+}
+
+service_facts daemon_runtime::facts() const {
+  service_facts f;
+  for (const auto& s : scopes_)
+    f.scopes.push_back({s->target.scope, s->failing, s->state.jobs.size(), s->last_complete_ms, s->watched_since_ms,
+                        s->last_error});
+  f.interval = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.poll.interval), warned_interval_);
+  f.last_seq = store_->last_seq();
+  f.oldest_seq = store_->oldest_seq();
+  f.subscribers = socket_ ? socket_->subscribers() : 0;
+  if (sqlite_) f.state_dir = cfg_.state_dir;
+  return f;
+}
+
+// A new client, authenticator and walker for a changed endpoint, TLS,
+// proxy or auth. A bad secret file rejects the whole reload.
+bool daemon_runtime::rebuild_clients(const config::config& next) {
+  std::string error;
+  auto auth = make_authenticator(next, ioc_.get_executor(), log_, error);
+  if (!auth) {
+    log_->error("reload: auth: {}; keeping the running config", error);
+    return false;
+  }
+  retired_.emplace_back(std::move(walker_));
+  retired_.emplace_back(std::move(auth_));
+  retired_.emplace_back(std::move(client_));
+  client_ = std::make_unique<https_client>(ioc_.get_executor(), client_options_for(next, next.endpoint));
+  auth_ = std::move(auth);
+  walker_ = std::make_unique<walker>(*client_, *auth_, *gate_, log_);
+  walker_->set_observer(&service_.metrics());
+  return true;
+}
+
+// Added scopes resume from their stored state if they have one (a scope
+// removed and added back needs no new baseline), else they baseline.
+void daemon_runtime::add_scopes(std::vector<walk_target> targets) {
+  if (targets.empty()) return;
+  std::map<scope_id, scope_state> stored;
+  if (auto all = store_->load_all())
+    for (auto& st : *all) stored.emplace(st.scope, std::move(st.state));
+  page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
+  for (auto& target : targets) {
+    auto s = std::make_unique<scope_runtime>();
+    s->target = std::move(target);
+    if (auto it = stored.find(s->target.scope); it != stored.end()) {
+      s->state = std::move(it->second);
+      for (auto& [key, record] : s->state.jobs) record.fingerprint = decoder.fingerprint_of(record.body);
+    }
+    log_->info("reload: scope {} added ({})", s->target.scope.str(),
+               s->state.jobs.empty() ? "it baselines" : std::to_string(s->state.jobs.size()) + " jobs from state");
+    scopes_.push_back(std::move(s));
+    start_scope(*scopes_.back());
+  }
+}
+
+// Removed scopes stop at once: a walk in flight is cancelled before it
+// commits, nothing is emitted, and their stored state is kept (SPEC §3).
+void daemon_runtime::remove_scopes(const std::vector<scope_id>& ids) {
+  for (const auto& id : ids) {
+    auto it = std::find_if(scopes_.begin(), scopes_.end(), [&](auto& s) { return s->target.scope == id; });
+    if (it == scopes_.end()) continue;
+    log_->info("reload: scope {} removed; its state is kept (hss-jobwatchd --prune deletes it)", id.str());
+    auto& s = **it;
+    s.removed = true;
+    retiring_.push_back(std::move(*it));
+    scopes_.erase(it);
+    s.cancel.emit(asio::cancellation_type::terminal);
+  }
+}
+
+void daemon_runtime::reload() {
+  service_.reloading();
+  auto loaded = config::load_file(cfg_.source_path);
+  if (!loaded) {
+    log_->error("reload: {}; keeping the running config", loaded.error().to_string());
+    service_.reloaded(false);
+    return;
+  }
+  auto next = std::move(*loaded);
+  auto plan = plan_reload(cfg_, next);
+  for (const auto& key : plan.restart_needed)
+    log_->warn("reload: {} changed; that takes effect at the next restart", key);
+  keep_restart_only(cfg_, next);
+  if (plan.rebuild_clients && !rebuild_clients(next)) {
+    service_.reloaded(false);
+    return;
+  }
+  cfg_ = std::move(next);
+  if (plan.log_level) log_->set_level(spdlog::level::from_str(cfg_.log.level));
+  if (plan.budget) gate_->reconfigure(cfg_.poll.rate, cfg_.poll.max_in_flight);
+  if (plan.fingerprints) {
+    page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
+    for (auto& s : scopes_)
+      for (auto& [key, record] : s->state.jobs) record.fingerprint = decoder.fingerprint_of(record.body);
+  }
+  add_scopes(std::move(plan.added));
+  remove_scopes(plan.removed);
+  if (plan.timing)
+    for (auto& s : scopes_)
+      if (s->sleep) s->sleep->expires_after(next_delay(s->walk_started));
+  log_->info("reload: done: {} scope(s) at {} every {}s (budget: {})", scopes_.size(), cfg_.endpoint,
+             cfg_.poll.interval.count() / 1000.0, describe_rate(cfg_.poll.rate));
+  check_budget(true);
+  service_.reloaded(true);
+}
+
 int daemon_runtime::run() {
   if (!open_state()) return 1;
   auto stored = store_->load_all();
@@ -385,27 +570,11 @@ int daemon_runtime::run() {
   if (sqlite_ && !opts_.once)
     asio::co_spawn(ioc_, async_prune_journal(),
                    asio::bind_cancellation_slot(housekeeping_.slot(), asio::detached));
-  for (auto& sp : scopes_) {
-    auto& s = *sp;
-    ++running_;
-    asio::co_spawn(ioc_, async_run_scope(s),
-                   asio::bind_cancellation_slot(s.cancel.slot(), [this, &s](std::exception_ptr e) {
-                     if (e) {
-                       try {
-                         std::rethrow_exception(e);
-                       } catch (const boost::system::system_error& se) {
-                         if (se.code() != asio::error::operation_aborted)
-                           log_->error("scope {}: stopped: {}", s.target.scope.str(), se.what());
-                       } catch (const std::exception& ex) {
-                         log_->error("scope {}: stopped: {}", s.target.scope.str(), ex.what());
-                       }
-                     }
-                     if (--running_ == 0) {
-                       signals_.cancel();
-                       housekeeping_.emit(asio::cancellation_type::terminal);
-                       ioc_.stop();
-                     }
-                   }));
+  for (auto& sp : scopes_) start_scope(*sp);
+  if (!opts_.once) {
+    if (!service_.open_metrics(ioc_, cfg_.metrics.listen)) return 1;
+    // READY=1 only now: config valid, state loaded, socket listening.
+    service_.start(ioc_, [this] { return facts(); }, [this] { reload(); });
   }
   ioc_.run();
   if (stopping_) {
