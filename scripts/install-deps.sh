@@ -9,6 +9,7 @@ packages=(
   libspdlog-dev libyaml-cpp-dev libsqlite3-dev sqlite3 libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 socat jq
+  dpkg-dev file systemd-container
 )
 missing=()
 for p in "${packages[@]}"; do
