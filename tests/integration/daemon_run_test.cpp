@@ -1,0 +1,122 @@
+// The long-running daemon as a real process: liveness under continuous
+// churn (removals are not starved), and prompt shutdown even while a
+// request hangs upstream.
+#include "integration/process.hpp"
+
+#include "fake_hss/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace {
+
+using testing_support::background_process;
+using testing_support::eventually;
+using testing_support::parse_ndjson;
+using testing_support::run_process;
+using testing_support::temp_dir;
+using namespace std::chrono_literals;
+
+struct daemon_run : ::testing::Test {
+  temp_dir dir;
+  fake_hss::server fake{options()};
+
+  fake_hss::server::options options() {
+    fake_hss::server::options o;
+    o.state_dir = dir.file("fake");
+    return o;
+  }
+
+  void write_config(const std::string& poll) {
+    dir.write("token", "test-token\n");
+    dir.write("config.yaml", "endpoint: " + fake.endpoint() +
+                                 "\nauth: {method: token, token_file: token}\n"
+                                 "tls: {ca_file: " + fake.ca_file() + "}\n"
+                                 "projects:\n  - id: p1\n"
+                                 "poll: {" + poll + "}\nstate_dir: state\n"
+                                 "socket: {path: " + dir.file("events.sock") + "}\n");
+  }
+
+  std::vector<std::string> daemon_args() { return {HSSJWD_PATH, "--config", dir.file("config.yaml")}; }
+
+  std::size_t requests() const { return fake.requests().size(); }
+};
+
+std::set<std::string> names_logged(const std::string& log, const std::string& type) {
+  std::set<std::string> out;
+  std::istringstream in(log);
+  std::string line;
+  const std::string marker = " " + type + " ";
+  while (std::getline(in, line)) {
+    auto at = line.find(marker);
+    if (at == std::string::npos) continue;
+    auto path = line.substr(at + marker.size());
+    path = path.substr(0, path.find(' '));
+    out.insert(path.substr(path.rfind('/') + 1));
+  }
+  return out;
+}
+
+TEST_F(daemon_run, churn_never_starves_removals) {
+  fake.populate("p1", "0", 150, 5);
+  write_config("interval: 1s, jitter: 0%, rate: unlimited, page_size: 20, pages_in_flight: 2");
+  std::set<std::string> baseline;
+  for (auto& j : fake.jobs("p1", "0")) baseline.insert(j.name);
+  background_process daemon(daemon_args(), dir.path);
+  ASSERT_TRUE(eventually([&] { return daemon.err().find("baseline of") != std::string::npos; }))
+      << daemon.err();
+
+  // A busy CronJob cluster: jobs appear, change and disappear between and
+  // during walks for a few seconds.
+  std::set<std::string> removed;
+  fake_hss::churn_options churn;
+  churn.adds = 2;
+  churn.modifies = 2;
+  churn.removes = 2;
+  for (int step = 0; step < 30; ++step) {
+    churn.seed = 100 + step;
+    for (auto& c : fake.churn_step(churn))
+      if (c.what == fake_hss::churn_change::kind::removed) removed.insert(c.before.name);
+    std::this_thread::sleep_for(150ms);
+  }
+  // Churn stops; within two walks every deletion must have been reported.
+  std::this_thread::sleep_for(2500ms);
+  daemon.signal(SIGTERM);
+  ASSERT_EQ(daemon.wait(15s), 0) << daemon.err();
+  const auto log = daemon.err();
+  const auto reported_removed = names_logged(log, "removed");
+  const auto reported_added = names_logged(log, "added");
+  for (auto& name : removed) {
+    // A job created and deleted between two walks was never seen: no event owed.
+    if (baseline.contains(name) || reported_added.contains(name))
+      EXPECT_TRUE(reported_removed.contains(name)) << "removal of " << name << " never reported";
+  }
+  for (auto& name : reported_removed) EXPECT_TRUE(removed.contains(name)) << "false removal " << name;
+  EXPECT_GT(reported_removed.size(), 10u);
+
+  // The daemon had converged: a fresh walk finds nothing new.
+  auto r = run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(parse_ndjson(r.out).empty()) << r.out.substr(0, 400);
+}
+
+TEST_F(daemon_run, sigterm_stops_promptly_while_a_request_hangs) {
+  fake.populate("p1", "0", 30, 6);
+  fake.inject(fake_hss::fault::stall().forever());  // never answers
+  write_config("interval: 1s, rate: unlimited, timeout: 10m");
+  background_process daemon(daemon_args(), dir.path);
+  ASSERT_TRUE(eventually([&] { return requests() >= 1; }));
+  std::this_thread::sleep_for(200ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(20s), 0) << daemon.err();
+  // Cancellation, not the 10-minute request timeout, ended the walk.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);
+  EXPECT_NE(daemon.err().find("stopping"), std::string::npos);
+}
+
+}  // namespace
