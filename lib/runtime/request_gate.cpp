@@ -43,7 +43,8 @@ asio::awaitable<request_gate::permit> request_gate::async_acquire(std::string sc
   queue.push_back(&w);
   pump();
   while (!w.granted) {
-    auto [ec] = co_await w.wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    // Granting cancels the timer, so every wake-up ends "aborted".
+    (void)co_await w.wake.async_wait(asio::as_tuple(asio::use_awaitable));
     if (w.granted) break;
     auto cs = co_await asio::this_coro::cancellation_state;
     if (cs.cancelled() != asio::cancellation_type::none) {
