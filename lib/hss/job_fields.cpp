@@ -1,6 +1,8 @@
 // Fingerprints, label order and field comparison for job objects.
 #include "hss/job_fields.hpp"
 
+#include "core/hash.hpp"
+
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -18,21 +20,12 @@ std::string_view str_or_empty(const json::object& o, std::string_view key) {
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
-std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
-
 std::uint64_t hash_value(const json::value& v) {
   std::hash<std::string_view> h;
   switch (v.kind()) {
     case json::kind::string: return h(v.get_string()) ^ 0x5bd1e995ULL;
-    case json::kind::int64: return mix(static_cast<std::uint64_t>(v.get_int64()));
-    case json::kind::uint64: return mix(v.get_uint64() ^ 0x1234567ULL);
+    case json::kind::int64: return mix64(static_cast<std::uint64_t>(v.get_int64()));
+    case json::kind::uint64: return mix64(v.get_uint64() ^ 0x1234567ULL);
     case json::kind::bool_: return v.get_bool() ? 0x77ULL : 0x78ULL;
     case json::kind::null: return 0x79ULL;
     default: return h(json::serialize(v));
@@ -57,7 +50,7 @@ std::uint64_t fingerprint(const json::object& job, const std::vector<std::string
   for (const auto& member : job) {
     std::string_view key = member.key();
     if (std::find(ignore.begin(), ignore.end(), key) != ignore.end()) continue;
-    sum += mix(h(key) * 0x9E3779B97F4A7C15ULL ^ hash_value(member.value()));
+    sum += mix64(h(key) * 0x9E3779B97F4A7C15ULL ^ hash_value(member.value()));
   }
   return sum;
 }

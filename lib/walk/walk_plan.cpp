@@ -1,27 +1,16 @@
 // The walk planner's chain check and repair policy (see walk_plan.hpp).
 #include "walk/walk_plan.hpp"
 
+#include "core/hash.hpp"
+
 #include <algorithm>
 #include <functional>
 
 namespace hssjw {
 
-namespace {
-
-std::uint64_t mix(std::uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
-
-}  // namespace
-
 std::uint64_t listing_identity(const job_key& key, std::optional<std::int64_t> create_time) {
   std::uint64_t id = job_key_hash{}(key);
-  id = mix(id ^ (create_time ? mix(static_cast<std::uint64_t>(*create_time)) : 0x9e3779b9ULL));
+  id = mix64(id ^ (create_time ? mix64(static_cast<std::uint64_t>(*create_time)) : 0x9e3779b9ULL));
   return id == 0 ? 1 : id;  // 0 marks a rejected job
 }
 
