@@ -45,11 +45,15 @@ class request_gate {
   // cancelled.
   boost::asio::awaitable<permit> async_acquire(std::string scope);
 
+  // A throttling answer: the shared budget slows down for every scope
+  // (walk/budget.hpp) and recovers by itself.
   void on_throttled(std::optional<std::chrono::milliseconds> retry_after);
   void reconfigure(config::rate rate, std::uint32_t max_in_flight);
 
   std::uint64_t granted() const { return granted_; }
   const request_budget& budget() const { return budget_; }
+  // Requests per window allowed right now (0 = unlimited), for logs/metrics.
+  std::uint32_t effective_count() const { return budget_.effective_count(request_budget::clock::now()); }
 
  private:
   struct waiter;
