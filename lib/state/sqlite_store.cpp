@@ -229,6 +229,11 @@ store_error sqlite_store_impl::open_failure(int rc, const std::string& what) {
   if (e == errc::state_corrupt) {
     msg += "; the file is left as it is: restore a backup, or move it away to start over "
            "(with a new baseline)";
+  } else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+    // Not our directory lock (that one names the other daemon): another
+    // program, e.g. an sqlite3 shell in a transaction, holds state.db.
+    msg += "; another program holds a lock on the file (an open sqlite3 shell or backup "
+           "tool?): end it and start the daemon again";
   } else {
     msg += "; check that state_dir and state.db* are writable by the daemon's user and the "
            "disk has space";

@@ -757,6 +757,37 @@ TEST_F(durability, foreign_database_is_refused_and_left_byte_identical) {
 
 // ------------------------------------------------ read-only, full, locked
 
+TEST_F(durability, database_locked_by_another_program_is_reported_and_left_alone) {
+  fake.populate("p1", "0", 20, 3);
+  const auto cfg = write_config(config({"p1"}));
+  auto r = once(cfg);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // An operator's sqlite3 shell holding a write transaction open.
+  sqlite3* holder = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &holder), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(holder, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE;", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(holder);
+  fake.upsert(make_job("p1", "while-locked", 1'800'000'000'000));
+  r = once(cfg);
+  sqlite3_exec(holder, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(holder);
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "") << "nothing may be released";
+  EXPECT_NE(r.err.find(db_path), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("locked"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("another program holds a lock"), std::string::npos)
+      << "says what to do, not \"check permissions and disk space\": " << r.err;
+
+  // Lock gone: the change made meanwhile is reported, seq continuing.
+  r = once(cfg);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto events = parse_ndjson(r.out);
+  ASSERT_EQ(events.size(), 1u) << r.out;
+  EXPECT_EQ(events[0].at("seq"), 21);
+}
+
 TEST_F(durability, read_only_state_dir_is_refused_with_the_path) {
   fake.populate("p1", "0", 50, 4);
   const auto cfg = write_config(config({"p1"}));
