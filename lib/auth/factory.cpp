@@ -7,15 +7,13 @@
 #include "auth/token_authenticator.hpp"
 #include "hss/client.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 namespace hssjw {
 namespace {
 
 using config::auth_method;
-
-// Password logins need the X-Subject-Token response header from
-// https_client (http_response::subject_token).
-template <class Response>
-constexpr bool has_subject_token = requires(Response r) { r.subject_token; };
 
 std::string iam_endpoint(const config::config& cfg) {
   if (!cfg.auth.iam_endpoint.empty()) return cfg.auth.iam_endpoint;
@@ -36,6 +34,10 @@ std::unique_ptr<authenticator> make_iam(const config::config& cfg, boost::asio::
   s.domain = cfg.auth.domain;
   s.user = cfg.auth.user;
   s.password_file = cfg.auth.password_file;
+  // A request sent with a rejected token is answered within poll.timeout.
+  s.stale_rejection_grace =
+      std::max(std::chrono::duration_cast<std::chrono::seconds>(cfg.poll.timeout),
+               std::chrono::seconds(1));
   return std::make_unique<iam_authenticator>(ex, iam::https_transport(std::move(client)),
                                              std::move(s), std::move(log));
 }
@@ -106,12 +108,6 @@ std::unique_ptr<authenticator> make_authenticator(const config::config& cfg,
     case auth_method::password:
       if (cfg.region.empty() && a.iam_endpoint.empty()) {
         error_message = "auth.method password needs auth.iam_endpoint (or region)";
-        return nullptr;
-      }
-      if constexpr (!has_subject_token<http_response>) {
-        error_message =
-            "auth.method password is not available in this build: the HTTPS client does not "
-            "return IAM's X-Subject-Token header";
         return nullptr;
       }
       return make_iam(cfg, std::move(ex), std::move(log));

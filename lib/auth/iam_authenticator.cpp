@@ -49,25 +49,13 @@ int digits(std::string_view s, std::size_t pos, std::size_t n) {
   return v;
 }
 
-// Moves the token out of the client's answer. https_client exposes
-// X-Subject-Token as http_response::subject_token once it has that field;
-// until then the token is empty and the login reports it.
-template <class Response>
-secret take_subject_token(Response& r) {
-  if constexpr (requires { r.subject_token; }) {
-    return secret(std::move(r.subject_token));
-  } else {
-    return secret();
-  }
-}
-
 boost::asio::awaitable<result<reply>> send_via(std::shared_ptr<https_client> client,
                                                http_request req) {
   auto r = co_await client->async_request(std::move(req));
   if (!r) co_return r.error();
   reply out;
   out.status = r->status;
-  out.subject_token = take_subject_token(*r);
+  out.subject_token = secret(std::move(r->subject_token));
   out.body = std::move(r->body);
   out.request_id = std::move(r->request_id);
   co_return out;
@@ -185,9 +173,11 @@ struct iam_authenticator::project_state {
   // cancels it when it ends, whatever the outcome.
   std::shared_ptr<boost::asio::steady_timer> login_done;
   std::optional<steady::time_point> last_login;
+  std::optional<steady::time_point> previous_login;  // the one before last_login
+  steady::time_point last_use{};      // the token last went on a request
+  steady::time_point stale_until{};   // rejections before this are the old token's
   steady::time_point retry_not_before{};
   std::chrono::seconds backoff{0};
-  std::optional<file_stamp> refused_password;  // the password file IAM refused
   std::string last_error;
 };
 
@@ -217,14 +207,27 @@ result<void> iam_authenticator::fail(const std::string& project_id, project_stat
   return errc::auth_unavailable;
 }
 
-void iam_authenticator::failed_login(project_state& st, bool refused, steady::time_point now) {
-  if (refused) {
-    st.retry_not_before = now + settings_.refused_wait;
-    return;
-  }
+void iam_authenticator::failed_login(project_state& st, steady::time_point now) {
   st.backoff = st.backoff.count() == 0 ? settings_.retry_initial
                                        : std::min(st.backoff * 2, settings_.retry_max);
   st.retry_not_before = now + st.backoff;
+}
+
+// True while a refused password still stands: not yet `refused_wait` old
+// and the password file unchanged.
+bool iam_authenticator::refusal_holds() {
+  if (!refused_) return false;
+  if (password_.get() && password_.stamp() != refused_->stamp) {
+    // A new password file is worth a try at once.
+    log_->info("auth: password file {} changed; logging in again", password_.path());
+    refused_.reset();
+    return false;
+  }
+  if (steady::now() >= refused_->until) {
+    refused_.reset();
+    return false;
+  }
+  return true;
 }
 
 boost::asio::awaitable<result<void>> iam_authenticator::async_authorize(http_request& req,
@@ -237,6 +240,7 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_authorize(http_req
     if (!st.last_error.empty()) log_->info("auth: project {}: IAM token available again", project_id);
     st.last_error.clear();
     auth_detail::set_header(req, "X-Auth-Token", std::string(st.token->reveal()));
+    st.last_use = steady::now();
     return result<void>{};
   };
   for (;;) {
@@ -256,17 +260,21 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_authorize(http_req
       if (cs.cancelled() != boost::asio::cancellation_type::none) co_return errc::cancelled;
       continue;
     }
-    if (st.refused_password) {
-      // A new password file is worth a try at once.
-      if (password_.get() && password_.stamp() != *st.refused_password) {
-        st.refused_password.reset();
-        st.retry_not_before = {};
-      }
+    if (refusal_holds()) {
+      if (good) co_return use_token();
+      co_return fail(project_id, st, refused_->message);
     }
     if (steady::now() < st.retry_not_before) {
       if (good) co_return use_token();
       co_return fail(project_id, st,
                      st.last_error.empty() ? "waiting before the next IAM login" : st.last_error);
+    }
+    if (first_login_ && !password_proven()) {
+      auto done = first_login_;
+      co_await done->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+      auto cs = co_await boost::asio::this_coro::cancellation_state;
+      if (cs.cancelled() != boost::asio::cancellation_type::none) co_return errc::cancelled;
+      continue;
     }
     auto login = co_await async_login(project_id, st);
     // A failed renewal leaves the old token in use while it lasts.
@@ -279,20 +287,32 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
                                                                     project_state& st) {
   auto pw = password_.get();
   if (!pw) {
-    failed_login(st, false, steady::now());
+    failed_login(st, steady::now());
     co_return fail(project_id, st, pw.error());
   }
   st.logging_in = true;
   st.login_done = std::make_shared<boost::asio::steady_timer>(
       ex_, boost::asio::steady_timer::time_point::max());
+  std::shared_ptr<boost::asio::steady_timer> first;
+  if (!password_proven()) {
+    first = std::make_shared<boost::asio::steady_timer>(ex_, boost::asio::steady_timer::time_point::max());
+    first_login_ = first;
+  }
   // Wakes the waiters on every way out, also when this coroutine is destroyed.
   struct guard {
     project_state& st;
+    std::shared_ptr<boost::asio::steady_timer> first;
+    std::shared_ptr<boost::asio::steady_timer>& first_slot;
     ~guard() {
       st.logging_in = false;
       st.login_done->cancel();
+      if (first) {
+        first->cancel();
+        if (first_slot == first) first_slot.reset();
+      }
     }
-  } wake{st};
+  } wake{st, first, first_login_};
+  const file_stamp password_stamp = password_.stamp();
 
   http_request req;
   req.method = "POST";
@@ -303,6 +323,7 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
     req.body = std::string(body.reveal());
   }
   ++logins_;
+  st.previous_login = st.last_login;
   st.last_login = steady::now();
   const std::string who = "IAM login for project " + project_id + " (user " + settings_.user +
                           ", domain " + settings_.domain + ")";
@@ -310,38 +331,43 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
   auto r = co_await transport_(std::move(req));
   if (!r) {
     if (r.error() == boost::asio::error::operation_aborted) co_return errc::cancelled;
-    failed_login(st, false, steady::now());
+    failed_login(st, steady::now());
     co_return fail(project_id, st, who + " failed: " + r.error().message());
   }
   if (r->status != 201) {
     auto e = parse_api_error(r->status, r->body, r->request_id);
-    bool refused = r->status == 401 || r->status == 403;
-    failed_login(st, refused, steady::now());
-    if (refused) st.refused_password = password_.stamp();
-    co_return fail(project_id, st,
-                   who + " failed: " + auth_detail::describe(e) +
-                       (refused ? "; not retrying for " +
-                                      std::to_string(settings_.refused_wait.count()) +
-                                      "s unless the password file changes"
-                                : ""));
+    if (r->status == 401 || r->status == 403) {
+      // The password is the user's, not the project's: every project stops.
+      auto message = "IAM refused the login of user " + settings_.user + " (domain " +
+                     settings_.domain + "): " + auth_detail::describe(e) +
+                     "; no IAM logins for " + std::to_string(settings_.refused_wait.count()) +
+                     "s unless the password file " + password_.path() + " changes";
+      refused_ = refusal{password_stamp, steady::now() + settings_.refused_wait, message};
+      co_return fail(project_id, st, std::move(message));
+    }
+    failed_login(st, steady::now());
+    co_return fail(project_id, st, who + " failed: " + auth_detail::describe(e));
   }
   if (r->subject_token.empty()) {
-    failed_login(st, false, steady::now());
+    failed_login(st, steady::now());
     co_return fail(project_id, st, who + ": IAM answered 201 without an X-Subject-Token header");
   }
   auto times = iam::parse_token_body(r->body);
   if (!times) {
-    failed_login(st, false, steady::now());
+    failed_login(st, steady::now());
     co_return fail(project_id, st, who + ": " + times.error());
   }
   auto now = iam::wall_clock::now();
+  // Pages still in flight with a rejected token will be rejected too;
+  // those answers must not condemn this one.
+  if (st.token && st.rejected) st.stale_until = st.last_use + settings_.stale_rejection_grace;
   st.token = std::move(r->subject_token);
   st.expires_at = times->expires_at;
   st.renew_at = iam::renew_at(*times, now);
   st.rejected = false;
   st.backoff = std::chrono::seconds{0};
   st.retry_not_before = {};
-  st.refused_password.reset();
+  proven_ = password_stamp;
   log_->info("auth: {} succeeded (request id {}); token expires {}, renewal at {}", who,
              r->request_id.empty() ? "-" : r->request_id, format_time(st.expires_at),
              format_time(st.renew_at));
@@ -357,13 +383,21 @@ void iam_authenticator::on_rejected(const std::string& project_id, const api_err
   auto it = projects_.find(project_id);
   if (it == projects_.end() || !it->second->token || it->second->rejected) return;
   auto& st = *it->second;
-  st.rejected = true;
-  // A token rejected right after a login gets a new login only after
-  // min_login_interval, so a broken scope cannot loop on IAM.
-  if (st.last_login) {
-    st.retry_not_before = std::max(st.retry_not_before, *st.last_login + settings_.min_login_interval);
+  if (steady::now() < st.stale_until) {
+    log_->debug("auth: project {}: a request sent with the previous IAM token was rejected: {}",
+                project_id, auth_detail::describe(err));
+    return;
   }
-  st.last_error = "the API rejected the IAM token; logging in again (at most one login per " +
+  st.rejected = true;
+  // The first rejection is answered by a login at once (a token expires or
+  // is revoked, e.g. after a password change); a second within
+  // min_login_interval of the previous login waits, so a broken scope
+  // cannot loop on IAM.
+  if (st.previous_login) {
+    st.retry_not_before =
+        std::max(st.retry_not_before, *st.previous_login + settings_.min_login_interval);
+  }
+  st.last_error = "the API rejected the IAM token; logging in again (at most two logins per " +
                   std::to_string(settings_.min_login_interval.count()) + "s)";
   log_->warn("auth: project {}: the API rejected the IAM token: {}; logging in again", project_id,
              auth_detail::describe(err));

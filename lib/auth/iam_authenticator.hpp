@@ -3,13 +3,15 @@
 // project id: cached, renewed well before it expires and after the API
 // rejects it, with a single login in flight per project however many
 // requests wait for it. IAM failures back off, so a wrong password cannot
-// lock the IAM user by repetition.
+// lock the IAM user by repetition: a refused password stops logins for
+// every project (it is the user's password) until the file changes.
 #pragma once
 
 #include "auth/authenticator.hpp"
 #include "auth/secret_file.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
 #include <chrono>
@@ -70,9 +72,15 @@ class iam_authenticator final : public authenticator {
     std::string password_file;  // path or credential:NAME
     // A token is not used in its last minute: clocks differ.
     std::chrono::seconds expiry_margin{60};
-    // Logins for one project never come closer than this (a rejected
-    // fresh token must not turn into a login loop).
+    // A token the API rejects is replaced at once, but one project never
+    // logs in more than twice within this interval: a fresh token that is
+    // rejected too must not turn into a login loop.
     std::chrono::seconds min_login_interval{60};
+    // After a rejected token was replaced, rejections arriving within this
+    // long of the old token's last use are answers to requests that still
+    // carried the old token (pages in flight): they do not condemn the new
+    // one. The factory sets it to poll.timeout.
+    std::chrono::seconds stale_rejection_grace{30};
     // After a failed login: first wait, doubling up to max; a refused
     // password waits `refused_wait` (IAM locks users after repeated wrong
     // passwords) unless the password file changes.
@@ -98,11 +106,20 @@ class iam_authenticator final : public authenticator {
  private:
   struct project_state;
   using steady = std::chrono::steady_clock;
+  // IAM refused the password: no project logs in until `until` or until
+  // the password file changes.
+  struct refusal {
+    file_stamp stamp;
+    steady::time_point until;
+    std::string message;
+  };
 
   boost::asio::awaitable<result<void>> async_login(std::string project_id, project_state& st);
   bool usable(const project_state& st, iam::wall_clock::time_point now) const;
   result<void> fail(const std::string& project_id, project_state& st, std::string message);
-  void failed_login(project_state& st, bool refused, steady::time_point now);
+  void failed_login(project_state& st, steady::time_point now);
+  bool refusal_holds();
+  bool password_proven() const { return proven_ && password_.loaded() && *proven_ == password_.stamp(); }
 
   boost::asio::any_io_executor ex_;
   iam::transport transport_;
@@ -110,6 +127,13 @@ class iam_authenticator final : public authenticator {
   std::shared_ptr<spdlog::logger> log_;
   watched_secret password_;
   std::map<std::string, std::unique_ptr<project_state>> projects_;
+  std::optional<refusal> refused_;
+  // The password file version IAM last accepted. Until it has accepted the
+  // current one, logins go one at a time over all projects (`first_login_`
+  // is set while one is in flight): a wrong password costs one attempt per
+  // run, not one per project, against IAM's lock-out.
+  std::optional<file_stamp> proven_;
+  std::shared_ptr<boost::asio::steady_timer> first_login_;
   std::uint64_t logins_ = 0;
 };
 

@@ -132,12 +132,15 @@ struct iam_fixture {
   boost::asio::io_context ctx;
   std::shared_ptr<fake_iam> fake = std::make_shared<fake_iam>();
   std::string password_path = dir.write("password", "correct horse\n");
-  iam_authenticator auth{ctx.get_executor(), std::bind_front(&fake_send, fake),
-                         {.domain = "acct", .user = "bot", .password_file = password_path,
-                          .min_login_interval = 0s},
-                         log.logger};
+  iam_authenticator auth;
 
-  iam_fixture() { fake->body = token_body(24h); }
+  explicit iam_fixture(seconds min_login_interval = 0s, seconds stale_grace = 30s)
+      : auth{ctx.get_executor(), std::bind_front(&fake_send, fake),
+             {.domain = "acct", .user = "bot", .password_file = password_path,
+              .min_login_interval = min_login_interval, .stale_rejection_grace = stale_grace},
+             log.logger} {
+    fake->body = token_body(24h);
+  }
 
   // Runs n concurrent authorizations for `project`; returns their requests.
   std::vector<std::pair<http_request, std::optional<result<void>>>> authorize(
@@ -236,6 +239,80 @@ TEST(AuthIam, ServerErrorsBackOffAndKeepTheMessage) {
   f.authorize("p1", 2);
   EXPECT_EQ(f.fake->calls, 1);  // waits retry_initial before the next attempt
   EXPECT_NE(f.auth.last_error("p1").find("APIGW.0613"), std::string::npos);
+}
+
+// A token rejected right after its login (revoked, or expired early) is
+// replaced at once; a second rejection within min_login_interval of the
+// login before waits, so a token IAM keeps issuing but the API keeps
+// refusing costs at most two logins per interval.
+TEST(AuthIam, RejectedTokenIsReplacedAtOnceButNotInALoop) {
+  iam_fixture f(60s, 0s);
+  f.authorize("p1", 1);
+  f.auth.on_rejected("p1", {401, "APIGW.0307", "The token must be updated", "r1"});
+  auto renewed = f.authorize("p1", 1);
+  EXPECT_EQ(f.fake->calls, 2);
+  EXPECT_EQ(header(renewed[0].first, "X-Auth-Token"), "token-2");
+  f.auth.on_rejected("p1", {401, "APIGW.0307", "The token must be updated", "r2"});
+  auto refused = f.authorize("p1", 2);
+  EXPECT_EQ(f.fake->calls, 2);
+  for (auto& [req, res] : refused) {
+    ASSERT_TRUE(res.has_value());
+    EXPECT_EQ(*res, result<void>(errc::auth_unavailable));
+  }
+  EXPECT_NE(f.auth.last_error("p1").find("at most two logins per 60s"), std::string::npos)
+      << f.auth.last_error("p1");
+}
+
+// Pages in flight with the old token come back rejected after the new one
+// is in place: they must not throw the new token away.
+TEST(AuthIam, LateRejectionsOfTheOldTokenKeepTheNewOne) {
+  iam_fixture f(60s, 30s);
+  f.authorize("p1", 4);
+  f.auth.on_rejected("p1", {401, "APIGW.0307", "The token must be updated", "r1"});
+  f.authorize("p1", 1);
+  EXPECT_EQ(f.fake->calls, 2);
+  f.auth.on_rejected("p1", {401, "APIGW.0307", "The token must be updated", "r2"});
+  f.auth.on_rejected("p1", {401, "APIGW.0307", "The token must be updated", "r3"});
+  auto after = f.authorize("p1", 2);
+  EXPECT_EQ(f.fake->calls, 2);
+  EXPECT_EQ(header(after[1].first, "X-Auth-Token"), "token-2");
+  EXPECT_EQ(f.log.count("warning", "APIGW.0307"), 1) << f.log.text();
+}
+
+// The password belongs to the user, not to a project: one refusal stops
+// the logins of every project (IAM locks users after repeated failures),
+// and projects waiting for an unproven password do not log in alongside.
+TEST(AuthIam, RefusedPasswordStopsEveryProjectAfterOneAttempt) {
+  iam_fixture f;
+  f.fake->status = 401;
+  f.fake->body = R"({"error": {"code": 401, "message": "The username or password is wrong.",
+                   "title": "Unauthorized"}})";
+  std::vector<std::optional<result<void>>> results(3);
+  std::vector<http_request> reqs(3);
+  const char* projects[] = {"p1", "p2", "p3"};
+  for (int i = 0; i < 3; ++i) {
+    boost::asio::co_spawn(f.ctx, f.auth.async_authorize(reqs[i], projects[i], "hss.example"),
+                          [&results, i](std::exception_ptr e, result<void> r) {
+                            if (e) std::rethrow_exception(e);
+                            results[i] = r;
+                          });
+  }
+  f.ctx.run_for(5s);
+  EXPECT_EQ(f.fake->calls, 1);
+  for (auto& r : results) {
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(*r, result<void>(errc::auth_unavailable));
+  }
+  for (auto* p : projects)
+    EXPECT_NE(f.auth.last_error(p).find("username or password is wrong"), std::string::npos) << p;
+
+  // A new password file: one login again, then the others follow.
+  f.fake->status = 201;
+  f.fake->body = token_body(24h);
+  f.dir.write("password", "battery staple\n");
+  f.authorize("p2", 1);
+  f.authorize("p3", 1);
+  EXPECT_EQ(f.fake->calls, 3);
 }
 
 }  // namespace
