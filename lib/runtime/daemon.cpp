@@ -561,7 +561,9 @@ int daemon_runtime::run() {
     return 1;
   }
   load_scopes(std::move(*stored));
-  if (!build_clients()) return 1;
+  // A secret file the config names that cannot be used is a config error:
+  // exit 78 so that systemd does not restart into the same failure.
+  if (!build_clients()) return 78;
   if (!opts_.once && !open_socket()) return 1;
   log_->info("watching {} scope(s) at {} every {}s (budget: {})", scopes_.size(), cfg_.endpoint,
              cfg_.poll.interval.count() / 1000.0, describe_rate(cfg_.poll.rate));

@@ -22,7 +22,8 @@ struct run_options {
 
 // Runs until SIGINT/SIGTERM (or, with `once`, until every scope walked
 // once). Returns the process exit code: 0 ok (with `once`: every scope
-// completed), 1 runtime failure.
+// completed), 1 runtime failure, 78 when the secret files the config
+// names cannot be used (missing, unreadable, open to other users).
 int run_daemon(const config::config& cfg, const run_options& opts,
                std::shared_ptr<spdlog::logger> log, event_sink* extra_sink = nullptr);
 
