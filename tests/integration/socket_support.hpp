@@ -1,0 +1,139 @@
+// Test support for the events socket: a long-running hss-jobwatchd against
+// the fake HSS (a fixture) and a line client with deadlines (every read
+// gives up, so no test can hang on a silent daemon).
+#pragma once
+
+#include "integration/process.hpp"
+
+#include "client/line_client.hpp"
+#include "fake_hss/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace testing_support {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+// One connection: reads the hello on open, then lines on demand.
+struct socket_client {
+  hssjw::cli::line_client conn;
+  json::object hello;
+
+  bool open(const std::string& path) {
+    hssjw::cli::connect_error e;
+    if (!conn.connect(path, 5s, e)) return false;
+    auto h = next(10s);
+    if (!h) return false;
+    hello = *h;
+    return true;
+  }
+  bool send(const std::string& line) { return conn.send_line(line, 5s); }
+  std::optional<std::string> next_raw(std::chrono::milliseconds deadline = 10s) { return conn.read_line(deadline); }
+  std::optional<json::object> next(std::chrono::milliseconds deadline = 10s) {
+    auto l = conn.read_line(deadline);
+    if (!l) return std::nullopt;
+    return json::parse(*l).as_object();
+  }
+  // Lines until one satisfies `stop` (included) or the stream ends.
+  template <class Pred>
+  std::vector<json::object> until(Pred stop, std::chrono::milliseconds deadline = 30s) {
+    std::vector<json::object> out;
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      auto m = next(left);
+      if (!m) break;
+      out.push_back(*m);
+      if (stop(out.back())) break;
+    }
+    return out;
+  }
+};
+
+inline std::string type_of(const json::object& o) {
+  auto* t = o.if_contains("type");
+  return t && t->is_string() ? std::string(t->as_string()) : "";
+}
+
+inline std::uint64_t seq_of(const json::object& o) { return o.at("seq").to_number<std::uint64_t>(); }
+
+inline bool is_event(const json::object& o) { return o.contains("v") && o.contains("seq"); }
+
+// A daemon (interval 1s, unlimited budget) over the fake HSS, its socket in
+// the temporary directory.
+struct daemon_fixture : ::testing::Test {
+  temp_dir dir;
+  fake_hss::server fake{make_options()};
+  std::unique_ptr<background_process> daemon;
+  std::string socket_settings = "stall_timeout: 2s, bookmark_interval: 1s, max_clients: 300";
+  std::string extra_config;
+
+  fake_hss::server::options make_options() {
+    fake_hss::server::options o;
+    o.state_dir = dir.file("fake");
+    o.token = "secret-token-1";
+    return o;
+  }
+
+  void SetUp() override { dir.write("token", "secret-token-1\n"); }
+
+  std::string socket_path() const { return dir.file("run/events.sock"); }
+
+  std::string config_text(const std::string& state_dir = "state") const {
+    return "endpoint: " + fake.endpoint() + "\n" +
+           "auth: {method: token, token_file: " + dir.file("token") + "}\n"
+           "tls: {ca_file: " + fake.ca_file() + "}\n"
+           "projects:\n  - id: p1\n"
+           "poll: {interval: 1s, jitter: 0%, rate: unlimited, page_size: 200, "
+           "retry: {attempts: 1, initial: 10ms, max: 20ms}}\n"
+           "state_dir: " + dir.file(state_dir) + "\n"
+           "socket: {path: " + socket_path() + ", " + socket_settings + "}\n" + extra_config;
+  }
+
+  void write_config(const std::string& name = "config.yaml", const std::string& state_dir = "state") {
+    dir.write(name, config_text(state_dir));
+  }
+
+  // Starts the daemon and waits until its socket answers with a hello
+  // whose seq is at least `min_seq` (the baseline committed).
+  void start_daemon(std::uint64_t min_seq = 1) {
+    write_config();
+    daemon = std::make_unique<background_process>(
+        std::vector<std::string>{HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path);
+    ASSERT_TRUE(eventually([&] {
+      socket_client c;
+      return c.open(socket_path()) && seq_of(c.hello) >= min_seq;
+    }, 30s)) << "daemon did not come up; stderr:\n" << daemon->err();
+  }
+
+  std::uint64_t daemon_seq() {
+    socket_client c;
+    if (!c.open(socket_path())) return 0;
+    return seq_of(c.hello);
+  }
+
+  // A fresh connection with its request sent.
+  std::unique_ptr<socket_client> request(const std::string& line) {
+    auto c = std::make_unique<socket_client>();
+    EXPECT_TRUE(c->open(socket_path()));
+    EXPECT_TRUE(c->send(line));
+    return c;
+  }
+
+  void TearDown() override {
+    if (daemon && daemon->running()) {
+      daemon->signal(SIGTERM);
+      daemon->wait(15s);
+    }
+  }
+};
+
+}  // namespace testing_support

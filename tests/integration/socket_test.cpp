@@ -1,0 +1,467 @@
+// Protocol conformance of the events socket (SPEC §5) against a real
+// hss-jobwatchd over a real Unix socket, with the fake HSS as upstream:
+// every op and error, filters, bookmarks, scope_status, since across a
+// restart, sync racing with commits, 100 clients with one stuck, garbage
+// and half-sent requests, the socket file's life cycle.
+#include "integration/socket_support.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+namespace {
+
+using namespace testing_support;
+using namespace std::chrono_literals;
+
+struct socket_fixture : daemon_fixture {};
+
+std::vector<std::uint64_t> event_seqs(const std::vector<json::object>& lines) {
+  std::vector<std::uint64_t> out;
+  for (auto& l : lines)
+    if (is_event(l)) out.push_back(seq_of(l));
+  return out;
+}
+
+void expect_consecutive(const std::vector<std::uint64_t>& seqs, std::uint64_t first) {
+  for (std::size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], first + i) << "at index " << i;
+}
+
+TEST_F(socket_fixture, hello_status_and_list) {
+  fake.populate("p1", "0", 30, 1);
+  start_daemon(30);
+  socket_client c;
+  ASSERT_TRUE(c.open(socket_path()));
+  EXPECT_EQ(type_of(c.hello), "hello");
+  EXPECT_EQ(c.hello.at("v"), 1);
+  EXPECT_EQ(std::string(c.hello.at("server").as_string()).rfind("hss-jobwatch/", 0), 0u);
+  EXPECT_EQ(seq_of(c.hello), 30u);
+  EXPECT_EQ(c.hello.at("oldest_seq"), 1);
+
+  auto status = request(R"({"op":"status"})");
+  auto s = status->next();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(type_of(*s), "status");
+  EXPECT_EQ(s->at("seq"), 30);
+  EXPECT_EQ(s->at("oldest_seq"), 1);
+  ASSERT_EQ(s->at("scopes").as_array().size(), 1u);
+  const auto& scope = s->at("scopes").as_array()[0].as_object();
+  EXPECT_EQ(scope.at("jobs"), 30);
+  EXPECT_EQ(scope.at("state"), "ok");
+  EXPECT_TRUE(scope.at("last_complete").is_string());
+  EXPECT_TRUE(scope.at("last_attempt").is_string());
+  EXPECT_TRUE(scope.at("last_error").is_null());
+  EXPECT_EQ(scope.at("scope"), (json::object{{"project_id", "p1"}, {"enterprise_project_id", ""}}));
+  EXPECT_FALSE(status->next(5s)) << "status closes after its line";
+
+  auto list = request(R"({"op":"list"})");
+  auto lines = list->until([](auto& o) { return type_of(o) == "end"; });
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(type_of(lines.back()), "end");
+  EXPECT_EQ(lines.back().at("seq"), 30);
+  EXPECT_EQ(lines.size(), 31u);
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+    EXPECT_EQ(type_of(lines[i]), "existing");
+    EXPECT_TRUE(lines[i].at("job").is_object());
+    EXPECT_EQ(lines[i].at("scope").at("project_id"), "p1");
+  }
+  EXPECT_FALSE(list->next(5s)) << "list closes after end";
+
+  // A filtered list holds exactly the matching jobs.
+  const auto one = fake.jobs("p1")[3];
+  auto filtered = request(R"({"op":"list","filter":{"cluster":")" + one.cluster + R"(","name":")" + one.name + R"("}})");
+  lines = filtered->until([](auto& o) { return type_of(o) == "end"; });
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].at("key").at("name"), one.name.c_str());
+}
+
+TEST_F(socket_fixture, watch_live_since_and_filters) {
+  fake.populate("p1", "0", 20, 2);
+  start_daemon(20);
+  auto live = request(R"({"op":"watch"})");
+  const auto live_from = seq_of(live->hello);
+  auto replay = request(R"({"op":"watch","since":10})");
+  auto removed_only = request(R"({"op":"watch","filter":{"types":["removed"]}})");
+
+  auto jobs = fake.jobs("p1");
+  auto changed = jobs[0];
+  changed.status = "Failed";
+  fake.upsert(changed);
+  fake.erase("p1", "0", jobs[1].cluster, jobs[1].ns, jobs[1].name);
+
+  auto got = live->until([](auto& o) { return is_event(o) && o.at("type") == "removed"; });
+  auto seqs = event_seqs(got);
+  ASSERT_EQ(seqs.size(), 2u);
+  expect_consecutive(seqs, live_from + 1);
+
+  got = replay->until([](auto& o) { return is_event(o) && o.at("type") == "removed"; });
+  seqs = event_seqs(got);
+  ASSERT_FALSE(seqs.empty());
+  EXPECT_EQ(seqs.front(), 11u) << "since 10 starts at 11";
+  expect_consecutive(seqs, 11);
+  EXPECT_EQ(seqs.back(), live_from + 2);
+
+  got = removed_only->until([](auto& o) { return is_event(o); });
+  ASSERT_EQ(event_seqs(got).size(), 1u);
+  EXPECT_EQ(got.back().at("type"), "removed");
+  EXPECT_EQ(got.back().at("key").at("name"), jobs[1].name.c_str());
+  EXPECT_FALSE(got.back().contains("job"));
+  EXPECT_TRUE(got.back().contains("previous"));
+}
+
+TEST_F(socket_fixture, bookmarks_when_quiet_carry_the_cursor) {
+  fake.populate("p1", "0", 5, 3);
+  start_daemon(5);
+  // Nothing matches this filter, yet the bookmark tells how far it got.
+  auto c = request(R"({"op":"watch","since":0,"filter":{"name":"no-such-job"}})");
+  auto lines = c->until([](auto& o) { return type_of(o) == "bookmark"; }, 10s);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(type_of(lines.back()), "bookmark");
+  EXPECT_EQ(lines.back().at("seq"), 5);
+  EXPECT_TRUE(event_seqs(lines).empty());
+  lines = c->until([](auto& o) { return type_of(o) == "bookmark"; }, 10s);
+  EXPECT_EQ(type_of(lines.back()), "bookmark") << "and again after another quiet interval";
+}
+
+TEST_F(socket_fixture, scope_status_when_a_scope_fails_and_recovers) {
+  fake.populate("p1", "0", 5, 4);
+  start_daemon(5);
+  auto c = request(R"({"op":"watch"})");
+  fake.inject(fake_hss::fault::internal_error().forever());
+  auto lines = c->until([](auto& o) { return type_of(o) == "scope_status"; });
+  ASSERT_EQ(type_of(lines.back()), "scope_status");
+  EXPECT_EQ(lines.back().at("state"), "failing");
+  EXPECT_TRUE(lines.back().at("error").is_string());
+  EXPECT_EQ(lines.back().at("scope").at("project_id"), "p1");
+  auto status = request(R"({"op":"status"})")->next();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->at("scopes").as_array()[0].at("state"), "failing");
+  fake.clear_faults();
+  lines = c->until([](auto& o) { return type_of(o) == "scope_status"; });
+  ASSERT_EQ(type_of(lines.back()), "scope_status");
+  EXPECT_EQ(lines.back().at("state"), "ok");
+  EXPECT_TRUE(lines.back().at("error").is_null());
+}
+
+TEST_F(socket_fixture, bad_requests_are_answered_then_closed) {
+  fake.populate("p1", "0", 3, 5);
+  start_daemon(3);
+  for (const char* line : {"hello there", R"({"op":"subscribe"})", R"({"op":"watch","since":"5"})",
+                           R"({"op":"watch","filter":{"types":["deleted"]}})", R"([])"}) {
+    auto c = request(line);
+    auto answer = c->next();
+    ASSERT_TRUE(answer) << line;
+    EXPECT_EQ(type_of(*answer), "error") << line;
+    EXPECT_EQ(answer->at("code"), "bad_request") << line;
+    EXPECT_TRUE(answer->at("message").is_string());
+    EXPECT_FALSE(c->next(5s)) << "closed after the error: " << line;
+  }
+}
+
+TEST_F(socket_fixture, a_one_mebibyte_garbage_line_is_refused) {
+  fake.populate("p1", "0", 3, 6);
+  start_daemon(3);
+  socket_client c;
+  ASSERT_TRUE(c.open(socket_path()));
+  // Written from another thread: the server stops reading after 64 KiB,
+  // so the rest may never be taken (send fails once it closes).
+  std::thread writer([&] {
+    std::string garbage(1 << 20, 'x');
+    c.conn.send_line(garbage, 10s);
+  });
+  auto answer = c.next(20s);
+  writer.join();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->at("code"), "bad_request");
+  EXPECT_NE(std::string(answer->at("message").as_string()).find("64 KiB"), std::string::npos);
+  EXPECT_FALSE(c.next(5s));
+  EXPECT_EQ(daemon_seq(), 3u) << "the daemon is still serving";
+}
+
+TEST_F(socket_fixture, clients_that_leave_mid_line_or_send_nothing_harm_nobody) {
+  fake.populate("p1", "0", 3, 7);
+  start_daemon(3);
+  for (int i = 0; i < 20; ++i) {  // half a request, then gone
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, socket_path().c_str());
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const char half[] = R"({"op":"watch","si)";
+    ASSERT_GT(::send(fd, half, sizeof half - 1, MSG_NOSIGNAL), 0);
+    ::close(fd);
+  }
+  // A client that says nothing is told so after stall_timeout.
+  socket_client silent;
+  ASSERT_TRUE(silent.open(socket_path()));
+  auto answer = silent.next(10s);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->at("code"), "bad_request");
+
+  auto status = request(R"({"op":"status"})")->next();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->at("seq"), 3);
+  EXPECT_TRUE(eventually([&] {
+    auto s = request(R"({"op":"status"})")->next();
+    return s && s->at("clients") == 1 && s->at("subscribers") == 0;
+  }, 10s)) << "every departed client was let go";
+}
+
+TEST_F(socket_fixture, busy_over_max_clients) {
+  socket_settings = "stall_timeout: 30s, bookmark_interval: 30s, max_clients: 3";
+  fake.populate("p1", "0", 3, 8);
+  start_daemon(3);
+  std::vector<std::unique_ptr<socket_client>> held;
+  for (int i = 0; i < 3; ++i) held.push_back(request(R"({"op":"watch"})"));
+  ASSERT_TRUE(eventually([&] {
+    socket_client probe;
+    if (!probe.open(socket_path())) return false;
+    auto l = probe.next(2s);
+    return l && type_of(*l) == "error" && l->at("code") == "busy";
+  }, 10s));
+  held.pop_back();
+  EXPECT_TRUE(eventually([&] {
+    auto c = request(R"({"op":"status"})");
+    auto l = c->next(2s);
+    return l && type_of(*l) == "status";
+  }, 10s)) << "a slot frees when a client leaves";
+}
+
+TEST_F(socket_fixture, gone_when_since_is_older_than_the_journal) {
+  extra_config = "journal: {max_events: 5}\n";
+  fake.populate("p1", "0", 20, 9);
+  start_daemon(20);
+  socket_client c;
+  ASSERT_TRUE(c.open(socket_path()));
+  EXPECT_EQ(c.hello.at("oldest_seq"), 16);
+  auto gone = request(R"({"op":"watch","since":0})")->next();
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->at("code"), "gone");
+  EXPECT_EQ(gone->at("oldest_seq"), 16);
+  // since = oldest - 1 is still complete.
+  auto ok = request(R"({"op":"watch","since":15})");
+  auto lines = ok->until([](auto& o) { return is_event(o) && seq_of(o) == 20; });
+  expect_consecutive(event_seqs(lines), 16);
+  // A seq this journal never had (state reset) is gone too, not silence.
+  auto future = request(R"({"op":"watch","since":1000})")->next();
+  ASSERT_TRUE(future);
+  EXPECT_EQ(future->at("code"), "gone");
+}
+
+TEST_F(socket_fixture, since_across_a_daemon_restart_has_no_gap_and_no_duplicate) {
+  fake.populate("p1", "0", 10, 10);
+  start_daemon(10);
+  auto c = request(R"({"op":"watch","since":0})");
+  auto lines = c->until([](auto& o) { return is_event(o) && seq_of(o) == 10; });
+  expect_consecutive(event_seqs(lines), 1);
+
+  daemon->signal(SIGTERM);
+  auto last = c->until([](auto& o) { return type_of(o) == "error"; });
+  ASSERT_FALSE(last.empty());
+  EXPECT_EQ(last.back().at("code"), "shutting_down");
+  ASSERT_EQ(daemon->wait(15s), 0);
+  struct stat st{};
+  EXPECT_NE(::stat(socket_path().c_str(), &st), 0) << "the socket file is removed on a clean stop";
+
+  fake.erase("p1", "0", fake.jobs("p1")[0].cluster, fake.jobs("p1")[0].ns, fake.jobs("p1")[0].name);
+  start_daemon(11);
+  c = request(R"({"op":"watch","since":10})");
+  lines = c->until([](auto& o) { return is_event(o); });
+  auto seqs = event_seqs(lines);
+  ASSERT_EQ(seqs.size(), 1u);
+  EXPECT_EQ(seqs[0], 11u);
+  EXPECT_EQ(lines.back().at("type"), "removed");
+}
+
+// sync while the inventory churns and walks commit: the state it sends
+// plus the events after `synced` must equal the daemon's final state.
+TEST_F(socket_fixture, sync_racing_with_commits_has_no_gap) {
+  // This reader pauses for seconds while events pile up: not a stall.
+  socket_settings = "stall_timeout: 60s, bookmark_interval: 1s";
+  fake.populate("p1", "0", 3000, 11);
+  start_daemon(3000);
+  fake_hss::churn_options churn;
+  churn.interval = 150ms;
+  churn.adds = 3;
+  churn.modifies = 3;
+  churn.removes = 2;
+  fake.start_churn(churn);
+  ASSERT_TRUE(eventually([&] { return daemon_seq() > 3000; }, 20s));
+
+  using key_t = std::tuple<std::string, std::string, std::string>;
+  auto key_of = [](const json::object& o) {
+    const auto& k = o.at("key").as_object();
+    return key_t{std::string(k.at("cluster").as_string()), std::string(k.at("namespace").as_string()),
+                 std::string(k.at("name").as_string())};
+  };
+  std::map<key_t, json::value> state;
+  auto c = request(R"({"op":"watch","sync":true})");
+  std::uint64_t synced = 0;
+  std::size_t read = 0;
+  for (;;) {  // read the snapshot slowly, so that walks commit meanwhile
+    auto l = c->next(20s);
+    ASSERT_TRUE(l);
+    if (++read % 500 == 0) std::this_thread::sleep_for(200ms);
+    if (type_of(*l) == "synced") {
+      synced = seq_of(*l);
+      break;
+    }
+    ASSERT_EQ(type_of(*l), "existing");
+    ASSERT_TRUE(state.emplace(key_of(*l), l->at("job")).second) << "a job sent twice";
+  }
+  std::this_thread::sleep_for(2500ms);
+  fake.stop_churn();
+  // Wait for the daemon to settle (two walks without change), then read up to its seq.
+  std::uint64_t final_seq = 0;
+  ASSERT_TRUE(eventually([&] {
+    auto a = daemon_seq();
+    std::this_thread::sleep_for(2500ms);
+    final_seq = daemon_seq();
+    return a == final_seq;
+  }, 60s));
+  std::uint64_t expected = synced + 1;
+  while (expected <= final_seq) {
+    auto l = c->next(20s);
+    ASSERT_TRUE(l);
+    if (!is_event(*l)) continue;
+    ASSERT_EQ(seq_of(*l), expected) << "a gap or a duplicate after synced " << synced;
+    ++expected;
+    if (l->at("type") == "removed")
+      state.erase(key_of(*l));
+    else
+      state[key_of(*l)] = l->at("job");
+  }
+  EXPECT_GT(final_seq, synced) << "commits happened after the snapshot";
+
+  auto list = request(R"({"op":"list"})");
+  auto lines = list->until([](auto& o) { return type_of(o) == "end"; }, 60s);
+  ASSERT_EQ(type_of(lines.back()), "end");
+  ASSERT_EQ(seq_of(lines.back()), final_seq);
+  std::map<key_t, json::value> truth;
+  for (auto& l : lines)
+    if (type_of(l) == "existing") truth.emplace(key_of(l), l.at("job"));
+  EXPECT_EQ(state.size(), truth.size());
+  EXPECT_TRUE(state == truth) << "sync + events != the daemon's state";
+}
+
+// 100 readers and one client that never reads: the readers get everything
+// (the backlog and new events), the stuck one is cut off with overflow
+// after stall_timeout, its stream ending in whole lines.
+TEST_F(socket_fixture, hundred_clients_and_one_that_never_reads) {
+  socket_settings = "stall_timeout: 1s, bookmark_interval: 30s, max_clients: 200";
+  fake.populate("p1", "0", 2000, 12);
+  start_daemon(2000);
+
+  auto stuck = request(R"({"op":"watch","since":0})");  // never read until the end
+  constexpr int readers = 100;
+  std::vector<std::unique_ptr<socket_client>> clients;
+  for (int i = 0; i < readers; ++i) clients.push_back(request(R"({"op":"watch","since":0})"));
+  const auto victim = fake.jobs("p1")[5];
+  std::atomic<int> backlog_done{0};
+  std::vector<std::string> failures(readers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < readers; ++i) {
+    threads.emplace_back([&, i] {
+      std::uint64_t expected = 1;
+      while (expected <= 2001) {
+        auto l = clients[i]->next(60s);
+        if (!l) {
+          failures[i] = "stream ended at seq " + std::to_string(expected);
+          return;
+        }
+        if (!is_event(*l)) continue;
+        if (seq_of(*l) != expected) {
+          failures[i] = "seq " + std::to_string(seq_of(*l)) + " instead of " + std::to_string(expected);
+          return;
+        }
+        if (expected == 2000) ++backlog_done;
+        ++expected;
+      }
+    });
+  }
+  ASSERT_TRUE(eventually([&] { return backlog_done == readers; }, 120s));
+  // The stuck client is cut off by now or soon; new events still flow.
+  EXPECT_TRUE(eventually([&] { return daemon->err().find("overflow") != std::string::npos; }, 20s)) << daemon->err();
+  fake.erase("p1", "0", victim.cluster, victim.ns, victim.name);
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < readers; ++i) EXPECT_EQ(failures[i], "") << "client " << i;
+
+  std::vector<std::string> raw;
+  while (auto l = stuck->next_raw(5s)) raw.push_back(*l);
+  ASSERT_FALSE(raw.empty());
+  std::uint64_t expected = 1;
+  for (std::size_t i = 0; i + 1 < raw.size(); ++i) {
+    auto o = json::parse(raw[i]).as_object();  // whole lines only
+    ASSERT_TRUE(is_event(o));
+    ASSERT_EQ(seq_of(o), expected++);
+  }
+  auto last = json::parse(raw.back()).as_object();
+  EXPECT_EQ(type_of(last), "error");
+  EXPECT_EQ(last.at("code"), "overflow");
+  EXPECT_LT(expected, 2000u) << "it was cut off before the end of the backlog";
+}
+
+TEST_F(socket_fixture, socket_file_mode_stale_file_and_a_live_daemon) {
+  socket_settings = "mode: \"0600\"";
+  // A stale socket file, as a crash leaves it: bound, nobody listening.
+  std::filesystem::create_directories(dir.file("run"));
+  {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, socket_path().c_str());
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ::close(fd);
+  }
+  fake.populate("p1", "0", 2, 13);
+  start_daemon(2);
+  struct stat st{};
+  ASSERT_EQ(::stat(socket_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // A second daemon (own state) on the same socket path is refused.
+  dir.write("second.yaml", config_text("state2"));
+  auto r = run_process({HSSJWD_PATH, "--config", dir.file("second.yaml")}, 30s);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("in use by another process"), std::string::npos) << r.err;
+  EXPECT_EQ(daemon_seq(), 2u) << "the first daemon keeps its socket";
+
+  // A path that is not a socket is never removed.
+  socket_settings = "";
+  dir.write("third.yaml", config_text("state3"));
+  std::string text = config_text("state3");
+  text.replace(text.find(socket_path()), socket_path().size(), dir.file("not-a-socket"));
+  dir.write("third.yaml", text);
+  dir.write("not-a-socket", "data");
+  r = run_process({HSSJWD_PATH, "--config", dir.file("third.yaml")}, 30s);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is not a socket"), std::string::npos) << r.err;
+}
+
+TEST_F(socket_fixture, systemd_socket_activation_is_used) {
+  if (::access("/usr/bin/systemd-socket-activate", X_OK) != 0)
+    GTEST_SKIP() << "systemd-socket-activate is not installed";
+  fake.populate("p1", "0", 4, 14);
+  const std::string activated = dir.file("activated.sock");
+  write_config();
+  daemon = std::make_unique<background_process>(
+      std::vector<std::string>{"/usr/bin/systemd-socket-activate", "-l", activated, HSSJWD_PATH, "--config",
+                               dir.file("config.yaml")},
+      dir.path);
+  // The daemon starts on the first connection and serves on the passed fd.
+  ASSERT_TRUE(eventually([&] {
+    socket_client c;
+    return c.open(activated) && seq_of(c.hello) >= 4;
+  }, 30s)) << daemon->err();
+  struct stat st{};
+  EXPECT_NE(::stat(socket_path().c_str(), &st), 0) << "socket.path is not created under activation";
+}
+
+}  // namespace
