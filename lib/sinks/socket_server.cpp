@@ -182,9 +182,10 @@ asio::awaitable<void> session::async_drain(std::shared_ptr<session> self) {
     auto [ec, n] = co_await self->sock_.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
     if (self->closed_) co_return;
     if (!ec) continue;  // further input is ignored: one request per connection
-    if (ec == asio::error::eof) {
+    if (ec == asio::error::eof) {  // POLLHUP is reported whatever is asked for
       pollfd p{self->sock_.native_handle(), POLLOUT, 0};
-      if (::poll(&p, 1, 0) == 1 && !(p.revents & (POLLHUP | POLLERR))) co_return;
+      const int rc = ::poll(&p, 1, 0);
+      if (rc == 0 || (rc == 1 && !(p.revents & (POLLHUP | POLLERR)))) co_return;
     }
     if (self->server_) self->server_->log->debug("socket: client {} left", self->id_);
     self->close();

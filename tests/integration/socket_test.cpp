@@ -5,6 +5,7 @@
 // and half-sent requests, the socket file's life cycle.
 #include "integration/socket_support.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -212,6 +213,36 @@ TEST_F(socket_fixture, clients_that_leave_mid_line_or_send_nothing_harm_nobody) 
     auto s = request(R"({"op":"status"})")->next();
     return s && s->at("clients") == 1 && s->at("subscribers") == 0;
   }, 10s)) << "every departed client was let go";
+}
+
+// `echo '{"op":"watch"}' | socat …` half-closes after its request and
+// keeps reading: EOF from a watcher is not a departure.
+TEST_F(socket_fixture, a_half_closed_watcher_keeps_receiving) {
+  fake.populate("p1", "0", 3, 15);
+  start_daemon(3);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, socket_path().c_str());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string req = "{\"op\":\"watch\"}\n";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  ASSERT_EQ(::shutdown(fd, SHUT_WR), 0);
+  std::this_thread::sleep_for(300ms);
+  const auto gone = fake.jobs("p1")[0];
+  fake.erase("p1", "0", gone.cluster, gone.ns, gone.name);
+  std::string got;
+  const auto end = std::chrono::steady_clock::now() + 20s;
+  while (got.find("\"removed\"") == std::string::npos && std::chrono::steady_clock::now() < end) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) != 1) continue;
+    char buf[4096];
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_NE(got.find("\"removed\""), std::string::npos) << got;
 }
 
 TEST_F(socket_fixture, busy_over_max_clients) {
