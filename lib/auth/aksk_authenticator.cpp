@@ -6,6 +6,10 @@
 #include "auth/aksk_signer.hpp"
 #include "auth/auth_util.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 namespace hssjw {
 namespace {
 
@@ -25,13 +29,45 @@ aksk_authenticator::aksk_authenticator(std::string access_key, std::string secre
       log_(std::move(log)),
       opts_(opts) {}
 
+bool aksk_authenticator::proven() const {
+  return proven_stamp_ && secret_key_.loaded() && *proven_stamp_ == secret_key_.stamp();
+}
+
+// The first signature of an unproven key was answered (or not within
+// proof_wait): the requests held back go on.
+void aksk_authenticator::end_probe(bool accepted) {
+  if (!probe_) return;
+  if (accepted) proven_stamp_ = probe_stamp_;
+  probe_->cancel();
+  probe_.reset();
+}
+
 boost::asio::awaitable<result<void>> aksk_authenticator::async_authorize(
     http_request& req, std::string project_id, std::string host) {
-  co_return authorize(req, project_id, host, std::chrono::system_clock::now(), clock::now());
+  while (probe_ && !proven()) {
+    auto probe = probe_;
+    co_await probe->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    auto cs = co_await boost::asio::this_coro::cancellation_state;
+    if (cs.cancelled() != boost::asio::cancellation_type::none) co_return errc::cancelled;
+    // Not cancelled by an answer: nobody reported one in proof_wait, so
+    // presume the key works rather than hold everything back.
+    if (probe_ == probe && clock::now() >= probe->expiry()) end_probe(true);
+  }
+  auto r = authorize(req, project_id, host, std::chrono::system_clock::now(), clock::now());
+  if (r && !proven() && !probe_) {
+    probe_stamp_ = secret_key_.stamp();
+    probe_ = std::make_shared<boost::asio::steady_timer>(co_await boost::asio::this_coro::executor,
+                                                         opts_.proof_wait);
+  }
+  co_return r;
 }
 
 void aksk_authenticator::on_rejected(const std::string& /*project_id*/, const api_error& err) {
   rejected(err, clock::now());
+}
+
+void aksk_authenticator::on_accepted(const std::string& /*project_id*/) {
+  if (!proven()) end_probe(true);
 }
 
 result<void> aksk_authenticator::fail(std::string message) {
@@ -90,6 +126,9 @@ result<void> aksk_authenticator::authorize(http_request& req, const std::string&
 
 void aksk_authenticator::rejected(const api_error& err, clock::time_point now) {
   if (!is_signature_failure(err)) return;
+  // The key no longer counts as working: one request at a time again.
+  proven_stamp_.reset();
+  end_probe(false);
   std::string hint;
   if (err.error_msg.find("signature expired") != std::string::npos) {
     hint = "; the signature was too old: check this host's clock (NTP)";

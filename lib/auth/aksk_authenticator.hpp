@@ -3,12 +3,17 @@
 // target so the query on the wire is byte-identical to the signed one.
 // Signature failures stop signing for a while: the gateway locks a key for
 // 5 minutes after 5 failures in a row, and a daemon retrying in a loop would
-// keep it locked for good.
+// keep it locked for good. For the same reason a key not yet known to work
+// (at start, after the SK file changed, after a rejection) signs one request
+// at a time until it is accepted, rejected, or `proof_wait` passes without
+// an answer: many scopes starting at once with a wrong SK must not spend
+// the gateway's five failures in one burst.
 #pragma once
 
 #include "auth/authenticator.hpp"
 #include "auth/secret_file.hpp"
 
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
 #include <chrono>
@@ -29,6 +34,10 @@ class aksk_authenticator final : public authenticator {
     // Longer than the gateway's 5-minute lock so that the first request
     // after the pause does not land inside it.
     std::chrono::seconds pause{std::chrono::minutes(6)};
+    // How long the other requests wait for the answer to an unproven key's
+    // first signature when nobody reports it (on_accepted): longer than a
+    // normal API round trip.
+    std::chrono::milliseconds proof_wait{1000};
   };
 
   aksk_authenticator(std::string access_key, std::string secret_key_file,
@@ -42,6 +51,7 @@ class aksk_authenticator final : public authenticator {
                                                        std::string project_id,
                                                        std::string host) override;
   void on_rejected(const std::string& project_id, const api_error& err) override;
+  void on_accepted(const std::string& project_id) override;
 
   // The decisions behind the two calls above, with the clocks passed in:
   // `wall` becomes X-Sdk-Date, `now` drives the pause.
@@ -56,6 +66,8 @@ class aksk_authenticator final : public authenticator {
 
  private:
   result<void> fail(std::string message);
+  bool proven() const;
+  void end_probe(bool accepted);
 
   std::string access_key_;
   watched_secret secret_key_;
@@ -67,6 +79,11 @@ class aksk_authenticator final : public authenticator {
   bool gateway_locked_ = false;       // the gateway said so; a new SK will not help
   std::optional<file_stamp> paused_stamp_;  // the SK version that was rejected
   std::string last_error_;
+  // The SK version the gateway accepted (or that went unanswered for
+  // proof_wait); while another is in use, one signed request at a time.
+  std::optional<file_stamp> proven_stamp_;
+  std::optional<file_stamp> probe_stamp_;
+  std::shared_ptr<boost::asio::steady_timer> probe_;  // set while a first signature is out
 };
 
 }  // namespace hssjw

@@ -26,6 +26,11 @@ class authenticator {
   // The upstream rejected the credentials (401, APIGW.0301/0307): a token
   // method drops the token (re-read / renew), a signer backs off.
   virtual void on_rejected(const std::string& project_id, const api_error& err) = 0;
+
+  // The upstream accepted a request authorized for `project_id` (any 2xx).
+  // Optional: AK/SK uses it to stop holding requests back while a new key
+  // is unproven (see aksk_authenticator); without it, it waits a moment.
+  virtual void on_accepted(const std::string& /*project_id*/) {}
 };
 
 }  // namespace hssjw

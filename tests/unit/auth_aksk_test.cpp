@@ -201,5 +201,81 @@ TEST(AuthAksk, AsyncAuthorizeRunsOnAnIoContext) {
   EXPECT_EQ(header(req, "X-Sdk-Date").size(), 16u);
 }
 
+// Several requests at once with a key not yet known to work: one is
+// signed, the others wait for its answer.
+struct gate_fixture {
+  temp_dir dir;
+  captured_log log;
+  std::string sk_path = dir.write("sk", std::string(vector_sk) + "\n");
+  aksk_authenticator auth;
+  boost::asio::io_context ctx;
+  std::vector<http_request> reqs;
+  std::vector<std::optional<result<void>>> results;
+
+  explicit gate_fixture(milliseconds proof_wait)
+      : auth{"EXAMPLEAK0HSS0POLLER", sk_path, log.logger,
+             {.max_rejections = 2, .pause = 360s, .proof_wait = proof_wait}} {}
+
+  void start(int n) {
+    // Each call's requests replace the last call's (all finished by then).
+    reqs.assign(n, jobs_request());
+    results.assign(n, std::nullopt);
+    for (int i = 0; i < n; ++i) {
+      boost::asio::co_spawn(ctx, auth.async_authorize(reqs[i], vector_project, vector_host),
+                            [this, i](std::exception_ptr e, result<void> r) {
+                              if (e) std::rethrow_exception(e);
+                              results[i] = r;
+                            });
+    }
+    run();
+  }
+  void run() {
+    ctx.restart();
+    ctx.run_for(50ms);
+  }
+  int done() const {
+    return static_cast<int>(std::count_if(results.begin(), results.end(),
+                                          [](const auto& r) { return r.has_value(); }));
+  }
+  int signed_ok() const {
+    return static_cast<int>(std::count_if(results.begin(), results.end(),
+                                          [](const auto& r) { return r && r->has_value(); }));
+  }
+};
+
+TEST(AuthAksk, UnprovenKeySignsOneRequestUntilItIsAccepted) {
+  gate_fixture f(10s);
+  f.start(4);
+  EXPECT_EQ(f.done(), 1);
+  f.auth.on_accepted(vector_project);
+  f.run();
+  EXPECT_EQ(f.signed_ok(), 4);
+  // Proven: later requests are not held back.
+  f.start(6);
+  EXPECT_EQ(f.signed_ok(), 6);
+}
+
+TEST(AuthAksk, AWrongKeySpendsTwoSignaturesHoweverManyRequestsWait) {
+  gate_fixture f(10s);
+  f.start(8);
+  EXPECT_EQ(f.done(), 1);
+  f.auth.on_rejected(vector_project, signature_rejected());
+  f.run();
+  EXPECT_EQ(f.signed_ok(), 2);  // the next one goes, alone
+  EXPECT_EQ(f.done(), 2);
+  f.auth.on_rejected(vector_project, signature_rejected());  // the second: pause
+  f.run();
+  EXPECT_EQ(f.done(), 8);
+  EXPECT_EQ(f.signed_ok(), 2);
+}
+
+TEST(AuthAksk, NoAnswerWithinProofWaitLetsTheOthersGo) {
+  gate_fixture f(30ms);
+  f.start(3);
+  f.ctx.restart();
+  f.ctx.run_for(1s);
+  EXPECT_EQ(f.signed_ok(), 3);
+}
+
 }  // namespace
 }  // namespace hssjw
