@@ -355,6 +355,44 @@ TEST_F(aksk_e2e, skewed_clock_gives_0303_and_the_probe_warns) {
   EXPECT_NE(p.out.find("warning: local clock is"), std::string::npos) << p.out;
 }
 
+// Eight scopes start at once with a wrong SK: one signature goes out first
+// and the others wait for its answer, so the run spends 2 failures, not 8
+// (which would lock the key for 5 minutes).
+struct aksk_many_scopes : aksk_e2e {
+  std::string projects;
+  void SetUp() override {
+    aksk_e2e::SetUp();
+    for (int i = 0; i < 8; ++i) {
+      fake.populate("q" + std::to_string(i), "0", 20, 30 + i);
+      projects += "  - id: q" + std::to_string(i) + "\n";
+    }
+    dir.write("sk", wrong_sk_secret + "\n");
+  }
+};
+
+TEST_F(aksk_many_scopes, wrong_sk_with_many_scopes_starting_together_does_not_lock_the_key) {
+  auto r = once(config(aksk_auth(), projects));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_LE(fake.signature_failures(access_key), 2u);
+  EXPECT_FALSE(fake.access_key_locked(access_key));
+  dir.write("sk", sk_secret + "\n");
+  r = once(config(aksk_auth(), projects));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(parse_ndjson(r.out).size(), 160u);
+}
+
+// Known bug, outside lib/auth: lib/runtime/probe.cpp never calls
+// authenticator::on_rejected (nor on_accepted), so the AK/SK pause never
+// engages during --probe and each scope spends one failure: 5 or more
+// scopes with a wrong SK lock the key. Enable once probe.cpp reports
+// answers to the authenticator.
+TEST_F(aksk_many_scopes, DISABLED_probe_with_a_wrong_sk_does_not_lock_the_key) {
+  auto p = probe(config(aksk_auth(), projects));
+  EXPECT_EQ(p.exit_code, 1);
+  EXPECT_LE(fake.signature_failures(access_key), 2u);
+  EXPECT_FALSE(fake.access_key_locked(access_key));
+}
+
 // ------------------------------------------------------------ secrets
 
 // Each method through --check-config, --probe and --once, succeeding and
