@@ -82,7 +82,16 @@ asio::awaitable<void> probe_scope(probe_env& env, walk_target t) {
     env.all_ok = false;
     co_return;
   }
-  print_result(env, t, co_await env.client.async_request(std::move(req)));
+  auto response = co_await env.client.async_request(std::move(req));
+  // Tell the authenticator how it went, as the walker does: an AK/SK key
+  // that is being rejected must stop signing before the gateway locks it.
+  if (response && response->status < 300) {
+    env.auth.on_accepted(t.scope.project_id);
+  } else if (response) {
+    auto e = parse_api_error(response->status, response->body, response->request_id);
+    if (is_auth_rejected(e)) env.auth.on_rejected(t.scope.project_id, e);
+  }
+  print_result(env, t, response);
 }
 
 asio::awaitable<void> probe_all(probe_env& env) {

@@ -93,7 +93,7 @@ asio::awaitable<walker::page_result> walker::async_fetch(walk_run& run, std::int
     req.target = list_target(*t.resource, t.scope, t.filters, offset, run.settings.page_size);
     auto authorized = co_await auth_.async_authorize(req, t.scope.project_id, client_.host_header());
     if (!authorized) {
-      out.error = "no usable credentials: " + authorized.error().message();
+      out.error = "no usable credentials (the auth log line above says why)";
       co_return out;
     }
     ++run.requests;
@@ -106,6 +106,7 @@ asio::awaitable<walker::page_result> walker::async_fetch(walk_run& run, std::int
     if (!response) {
       out.error = response.error().message();
     } else if (response->status == 200) {
+      auth_.on_accepted(t.scope.project_id);
       if (run.decoder.decode(response->body, out.page, out.error)) {
         out.ok = true;
         out.api.reset();

@@ -386,7 +386,7 @@ TEST_F(aksk_many_scopes, wrong_sk_with_many_scopes_starting_together_does_not_lo
 // engages during --probe and each scope spends one failure: 5 or more
 // scopes with a wrong SK lock the key. Enable once probe.cpp reports
 // answers to the authenticator.
-TEST_F(aksk_many_scopes, DISABLED_probe_with_a_wrong_sk_does_not_lock_the_key) {
+TEST_F(aksk_many_scopes, probe_with_a_wrong_sk_does_not_lock_the_key) {
   auto p = probe(config(aksk_auth(), projects));
   EXPECT_EQ(p.exit_code, 1);
   EXPECT_LE(fake.signature_failures(access_key), 2u);
