@@ -3,6 +3,7 @@
 #include "hss/page_decoder.hpp"
 
 #include "hss/job_fields.hpp"
+#include "hss/page_hazards.hpp"
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
@@ -16,11 +17,21 @@ namespace hssjw {
 
 namespace json = boost::json;
 
+// Real pages nest four levels (page, list, job, label); the limit stops a
+// hostile body from exhausting the stack or the arena.
+constexpr std::size_t max_json_depth = 32;
+
 struct page_decoder::impl {
   const resource_def& resource;
   std::vector<std::string> ignore;
-  std::array<unsigned char, 64 * 1024> first_block{};
-  json::monotonic_resource arena{first_block.data(), first_block.size()};
+  // One arena per page over a first block reused for every page, sized so
+  // that a 200-job page (~200 KB of DOM) never needs memory from upstream.
+  // Not monotonic_resource::release(): in Boost 1.81 it frees the blocks
+  // but keeps doubling the size of the next one, so the k-th page over
+  // 64 KB asked for 2^k x 64 KB and a 40-page walk ended in bad_alloc.
+  static constexpr std::size_t first_block_size = 1024 * 1024;
+  std::unique_ptr<unsigned char[]> first_block{new unsigned char[first_block_size]};
+  std::optional<json::monotonic_resource> arena;
 
   impl(const resource_def& r, std::vector<std::string> ig) : resource(r), ignore(std::move(ig)) {}
 
@@ -61,6 +72,10 @@ bool check_field(const field_def& f, json::value& v, std::string& why) {
       break;
     case field_kind::int64:
       if (as_int64(v)) return true;
+      if (v.is_uint64()) {
+        why = std::string(f.name) + " is out of range";
+        return false;
+      }
       break;
     case field_kind::label_list:
       return check_labels(v, why);
@@ -105,11 +120,11 @@ page_decoder& page_decoder::operator=(page_decoder&&) noexcept = default;
 
 bool page_decoder::decode(std::string_view body, decoded_page& out, std::string& error) {
   out = decoded_page{};
-  impl_->arena.release();
+  auto& arena = impl_->arena.emplace(impl_->first_block.get(), impl::first_block_size);
   json::parse_options opts;
-  opts.max_depth = 32;
+  opts.max_depth = max_json_depth;
   json::parser p(json::storage_ptr(), opts);
-  p.reset(json::storage_ptr(&impl_->arena));
+  p.reset(json::storage_ptr(&arena));
   boost::system::error_code ec;
   p.write(body.data(), body.size(), ec);  // a complete text, or an error
   if (ec) {
@@ -120,6 +135,11 @@ bool page_decoder::decode(std::string_view body, decoded_page& out, std::string&
   auto* obj = root.if_object();
   if (!obj) {
     error = "response is not a JSON object";
+    return false;
+  }
+  const page_hazards hazards = find_page_hazards(body, impl_->resource.list_field, max_json_depth);
+  if (!hazards.root.empty()) {
+    error = "response has a " + hazards.root + " at the top level";
     return false;
   }
   const json::value* total = obj->if_contains(impl_->resource.total_field);
@@ -139,10 +159,13 @@ bool page_decoder::decode(std::string_view body, decoded_page& out, std::string&
     return false;
   }
   out.jobs.reserve(list->get_array().size());
+  std::size_t index = 0;
   for (auto& item : list->get_array()) {
     keyed_job job;
     std::string why;
-    if (impl_->decode_job(item, job, why)) {
+    const auto hazard = hazards.items.find(index++);
+    if (hazard != hazards.items.end()) why = "list item has a " + hazard->second;
+    if (why.empty() && impl_->decode_job(item, job, why)) {
       out.jobs.push_back(std::move(job));
     } else if (out.rejected++ == 0) {
       out.reject_reason = std::move(why);
