@@ -341,6 +341,12 @@ struct exchange_outcome {
   http::response<http::string_body> res;
 };
 
+// The limits every response is read under, live or in parse_http_response.
+void limit_parser(http::response_parser<http::string_body>& parser, std::size_t body_limit) {
+  parser.header_limit(header_limit);
+  parser.body_limit(body_limit);
+}
+
 template <class Stream>
 asio::awaitable<exchange_outcome> exchange_on(Stream& s, connection& c,
                                               const http::request<http::string_body>& req,
@@ -362,8 +368,7 @@ asio::awaitable<exchange_outcome> exchange_on(Stream& s, connection& c,
     co_return out;
   }
   http::response_parser<http::string_body> parser;
-  parser.header_limit(header_limit);
-  parser.body_limit(body_limit);
+  limit_parser(parser, body_limit);
   parser.skip(req.method() == http::verb::head);
   c.tcp().expires_at(deadline);
   auto [ec, n] = co_await http::async_read(s, c.buffer, parser, as_value);
@@ -506,6 +511,28 @@ asio::awaitable<result<http_response>> run_request(std::shared_ptr<client_state>
 }
 
 }  // namespace
+
+// Like http::async_read over a stream that ends after `bytes`: the parser
+// takes what it can, and the end of input is the peer closing.
+result<http_response> parse_http_response(std::string_view bytes, std::size_t body_limit) {
+  http::response_parser<http::string_body> parser;
+  limit_parser(parser, body_limit);
+  parser.eager(true);
+  for (;;) {
+    error_code ec;
+    const std::size_t used = parser.put(asio::buffer(bytes.data(), bytes.size()), ec);
+    bytes.remove_prefix(used);
+    if (!ec && parser.is_done()) break;
+    if (ec && ec != http::error::need_more) return public_error(ec);
+    if (ec || used == 0) {  // needs more than there is: the peer closed here
+      if (!parser.got_some()) return make_error_code(http::error::end_of_stream);
+      parser.put_eof(ec);
+      if (ec) return public_error(ec);
+      break;
+    }
+  }
+  return to_response(parser.release(), steady::duration::zero());
+}
 
 struct https_client::impl {
   std::shared_ptr<client_state> state;

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace hssjw {
 
@@ -51,5 +52,10 @@ class https_client {
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+// The response half of an exchange on its own: `bytes` as read from the
+// wire until the peer closed, parsed under the same header and body limits
+// as a live request. For fuzzing and tests; requests read incrementally.
+result<http_response> parse_http_response(std::string_view bytes, std::size_t body_limit);
 
 }  // namespace hssjw
