@@ -1,0 +1,224 @@
+// The daemon (real process, --once) reaching the fake HSS through an HTTP
+// CONNECT proxy: configured with `proxy:` and from HTTPS_PROXY with basic
+// auth in the URL (the password never appears in the daemon's output, not
+// even when the proxy refuses it), TLS verified inside the tunnel (a wrong
+// CA fails although the tunnel is up), and NO_PROXY bypassing the proxy.
+//
+// The proxy is test-local: a few dozen lines of Asio on its own thread,
+// counting tunnels and recording the Proxy-Authorization it receives.
+#include "integration/process.hpp"
+
+#include "fake_hss/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <mutex>
+#include <thread>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+using testing_support::parse_ndjson;
+using testing_support::run_process;
+using testing_support::temp_dir;
+
+constexpr auto as_value = asio::as_tuple(asio::use_awaitable);
+
+class connect_proxy {
+ public:
+  // `expected_auth`: the Proxy-Authorization value required ("" = none).
+  explicit connect_proxy(std::string expected_auth = {})
+      : expected_auth_(std::move(expected_auth)),
+        acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    asio::co_spawn(ioc_, accept_loop(), asio::detached);
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~connect_proxy() {
+    ioc_.stop();
+    thread_.join();
+  }
+
+  std::string url(const std::string& userinfo = {}) const {
+    return "http://" + (userinfo.empty() ? "" : userinfo + "@") + "127.0.0.1:" +
+           std::to_string(acceptor_.local_endpoint().port());
+  }
+  std::vector<std::string> targets() const {
+    std::lock_guard lock(mutex_);
+    return targets_;
+  }
+  std::vector<std::string> authorizations() const {
+    std::lock_guard lock(mutex_);
+    return authorizations_;
+  }
+
+ private:
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, sock] = co_await acceptor_.async_accept(as_value);
+      if (ec) co_return;
+      asio::co_spawn(ioc_, session(std::move(sock)), asio::detached);
+    }
+  }
+
+  static asio::awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
+    std::array<char, 16384> buf;
+    for (;;) {
+      auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), as_value);
+      if (ec) break;
+      if (auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf, n), as_value); wec) break;
+    }
+    boost::system::error_code ignored;
+    to.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::awaitable<void> session(tcp::socket client) {
+    boost::beast::flat_buffer buffer;
+    http::request<http::empty_body> req;
+    if (auto [ec, n] = co_await http::async_read(client, buffer, req, as_value); ec) co_return;
+    const auto auth = req.find(http::field::proxy_authorization);
+    const std::string got = auth == req.end() ? "" : std::string(auth->value());
+    {
+      std::lock_guard lock(mutex_);
+      targets_.emplace_back(req.target());
+      authorizations_.push_back(got);
+    }
+    if (req.method() != http::verb::connect || got != expected_auth_) {
+      const std::string no = "HTTP/1.1 407 Proxy Authentication Required\r\n"
+                             "Proxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n"
+                             "Connection: close\r\n\r\n";
+      co_await asio::async_write(client, asio::buffer(no), as_value);
+      co_return;
+    }
+    const std::string target(req.target());
+    const auto port = static_cast<std::uint16_t>(std::stoi(target.substr(target.rfind(':') + 1)));
+    tcp::socket upstream(ioc_);
+    auto [cec] = co_await upstream.async_connect({asio::ip::make_address("127.0.0.1"), port}, as_value);
+    if (cec) co_return;
+    const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
+    if (auto [wec, wn] = co_await asio::async_write(client, asio::buffer(ok), as_value); wec) co_return;
+    co_await (pipe(client, upstream) && pipe(upstream, client));
+  }
+
+  std::string expected_auth_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> targets_;
+  std::vector<std::string> authorizations_;
+};
+
+// base64("jobwatch:pr0xy-s3cret")
+constexpr const char* user = "jobwatch";
+constexpr const char* password = "pr0xy-s3cret";
+constexpr const char* basic = "Basic am9id2F0Y2g6cHIweHktczNjcmV0";
+
+class proxy_e2e : public ::testing::Test {
+ protected:
+  temp_dir dir;
+  fake_hss::server fake;
+
+  void SetUp() override {
+    dir.write("token", "test-token\n");
+    fake.populate("p1", "0", 30, 5);
+  }
+
+  void write_config(const std::string& proxy_line, const std::string& ca_file = {}) {
+    dir.write("config.yaml",
+              "endpoint: " + fake.endpoint() + "\nauth: {method: token, token_file: token}\n" +
+                  "tls: {ca_file: " + (ca_file.empty() ? fake.ca_file() : ca_file) + "}\n" +
+                  proxy_line + "projects:\n  - id: p1\n" +
+                  "poll: {rate: unlimited, page_size: 10, timeout: 5s, "
+                  "retry: {attempts: 1, initial: 10ms, max: 20ms}}\n"
+                  "log: {level: debug}\nstate_dir: state\n");
+  }
+
+  testing_support::process_result once(std::map<std::string, std::string> env = {}) {
+    for (const char* name : {"HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"}) env.try_emplace(name, "");
+    return run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"},
+                       std::chrono::seconds(60), env);
+  }
+
+  std::string fake_authority() const { return "localhost:" + std::to_string(fake.port()); }
+};
+
+TEST_F(proxy_e2e, config_proxy_tunnels_every_request) {
+  connect_proxy proxy;
+  write_config("proxy: " + proxy.url() + "\n");
+  auto r = once();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(parse_ndjson(r.out).size(), 30u);
+  const auto targets = proxy.targets();
+  ASSERT_FALSE(targets.empty());
+  for (const auto& t : targets) EXPECT_EQ(t, fake_authority());
+  EXPECT_GE(fake.requests().size(), 3u);  // 30 jobs in pages of 10
+}
+
+TEST_F(proxy_e2e, https_proxy_with_basic_auth_never_shows_the_password) {
+  connect_proxy proxy(basic);
+  write_config("");
+  auto r = once({{"HTTPS_PROXY", proxy.url(std::string(user) + ":" + password)}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(parse_ndjson(r.out).size(), 30u);
+  const auto auths = proxy.authorizations();
+  ASSERT_FALSE(auths.empty());
+  for (const auto& a : auths) EXPECT_EQ(a, basic);
+  for (const std::string& secret : {std::string(password), std::string(basic).substr(6)}) {
+    EXPECT_EQ(r.out.find(secret), std::string::npos);
+    EXPECT_EQ(r.err.find(secret), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(proxy_e2e, refused_proxy_credentials_fail_without_showing_them) {
+  connect_proxy proxy(basic);
+  write_config("proxy: " + proxy.url(std::string(user) + ":wr0ng-pw") + "\n");
+  auto r = once();
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(parse_ndjson(r.out).empty());
+  EXPECT_FALSE(proxy.authorizations().empty());
+  EXPECT_TRUE(fake.requests().empty());
+  EXPECT_EQ(r.err.find("wr0ng-pw"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("wr0ng-pw"), std::string::npos);
+  EXPECT_NE(r.err.find("offset 0"), std::string::npos) << r.err;  // the failure is logged
+}
+
+TEST_F(proxy_e2e, tls_is_verified_inside_the_tunnel) {
+  connect_proxy proxy;
+  fake_hss::server other;  // another CA: it never signed the fake's certificate
+  write_config("proxy: " + proxy.url() + "\n", other.ca_file());
+  auto r = once();
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(parse_ndjson(r.out).empty());
+  EXPECT_FALSE(proxy.targets().empty()) << "the tunnel was never asked for";
+  EXPECT_TRUE(fake.requests().empty()) << "a request went through an unverified tunnel";
+  EXPECT_NE(r.err.find("certificate verify failed"), std::string::npos) << r.err;
+}
+
+TEST_F(proxy_e2e, no_proxy_bypasses_the_proxy) {
+  connect_proxy proxy;
+  write_config("");
+  auto r = once({{"HTTPS_PROXY", proxy.url()}, {"NO_PROXY", "example.com, .localhost,localhost"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(parse_ndjson(r.out).size(), 30u);
+  EXPECT_TRUE(proxy.targets().empty());
+  // The same with a NO_PROXY that does not match: through the proxy.
+  r = once({{"HTTPS_PROXY", proxy.url()}, {"NO_PROXY", "example.com"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(proxy.targets().empty());
+}
+
+}  // namespace
