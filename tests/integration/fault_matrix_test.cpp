@@ -25,6 +25,24 @@ enum class expect {
   recovers,    // the walk copes (throttling, odd totals): everything, exit 0
 };
 
+// For docs/FAULTS.md (scripts/fault-table.sh reads these from the JSON
+// test report): what was expected and what the daemon did.
+const char* outcome_name(expect e) {
+  switch (e) {
+    case expect::fails: return "walk fails";
+    case expect::incomplete: return "walk incomplete";
+    case expect::recovers: return "walk recovers";
+  }
+  return "?";
+}
+
+std::string observed(int exit_code, const std::set<std::string>& reported, bool removal) {
+  std::string s = "exit " + std::to_string(exit_code) + ", ";
+  s += reported.empty() ? "no event" : std::to_string(reported.size()) + " of 3 changes";
+  if (!reported.empty()) s += removal ? " incl. the removal" : ", no removal";
+  return s;
+}
+
 struct fault_case {
   std::string name;
   std::function<fake_hss::fault()> make;
@@ -118,6 +136,11 @@ TEST_P(fault_matrix, no_false_event_and_exact_recovery) {
   std::size_t hit = 0;
   for (auto& r : fake.requests()) hit += !r.faults.empty();
   EXPECT_GE(hit, 1u) << "the fault never applied";
+  RecordProperty("fault", p.fault.name);
+  RecordProperty("page", p.where);
+  RecordProperty("expected", outcome_name(p.fault.outcome));
+  RecordProperty("log", p.fault.log_mentions);
+  RecordProperty("observed", observed(faulty.exit_code, reported, reported.contains("removed " + gone.name)));
   switch (p.fault.outcome) {
     case expect::fails:
       EXPECT_EQ(faulty.exit_code, 1);
@@ -143,6 +166,7 @@ TEST_P(fault_matrix, no_false_event_and_exact_recovery) {
     reported.insert(d);
   }
   EXPECT_EQ(reported, truth);
+  RecordProperty("recovery", reported == truth ? "exact" : "inexact");
 }
 
 std::vector<fault_case> fault_cases() {
