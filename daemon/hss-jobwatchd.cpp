@@ -34,8 +34,34 @@ emits one event per real change (added, removed, modified, replaced).
   --version        print the version
   --help           this text
 
-Exit codes: 0 ok, 1 runtime failure, 2 usage, 78 bad config.
-Signals: SIGTERM/SIGINT stop cleanly.
+EXIT STATUS
+  0 ok, 1 runtime failure, 2 usage, 78 bad config (or a secret file it names
+  that cannot be used; the systemd unit does not restart on 78).
+
+SIGNALS
+  SIGTERM, SIGINT  stop: walks cancelled, nothing half-committed, socket
+                   clients told shutting_down; exits within 10 s
+  SIGHUP           reload the config: scopes added (baseline) or removed (no
+                   removal events, state kept), intervals, budget, log level,
+                   auth; a bad config is logged with file:line:col and the
+                   running one kept. Subscribers stay connected.
+
+SYSTEMD
+  hss-jobwatch.service is Type=notify: READY=1 once the config is valid, the
+  state loaded and the events socket listening; STATUS= lines; WATCHDOG=1
+  from the event loop when WatchdogSec= is set; RELOADING=1/READY=1 around
+  SIGHUP; STOPPING=1. The events socket may be passed by hss-jobwatch.socket.
+  Logs go to journald with HSS_* fields when run by systemd.
+
+FILES
+  /etc/hss-jobwatch/config.yaml     configuration (SPEC section 6)
+  /etc/hss-jobwatch/credentials/    secrets, passed as credentials hss_<name>
+  /var/lib/hss-jobwatch/state.db    snapshots and the event journal
+  /run/hss-jobwatch/events.sock     the events socket (group hss-jobwatch)
+  metrics.listen                    /metrics (Prometheus) and /healthz
+
+SEE ALSO
+  hss-jobwatch --help, /usr/share/doc/hss-jobwatch/README.md
 )";
 
 struct arguments {

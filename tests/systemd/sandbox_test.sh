@@ -135,6 +135,9 @@ write_config() { # write_config PROJECTS_YAML
 in_sb sh -c 'printf "sandbox-token\n" >/etc/hss-jobwatch/credentials/token && chmod 0600 /etc/hss-jobwatch/credentials/token &&
     cp /root/ca.pem /usr/local/share/hss-fake-ca.pem && useradd -M -G hss-jobwatch consumer && useradd -M outsider'
 write_config "  - id: p1"
+probe() { in_sb systemd-run -q -P --wait -p User=hss-jobwatch -p LoadCredential=hss:/etc/hss-jobwatch/credentials \
+    hss-jobwatchd --check-config --probe >"$work/probe.out" 2>&1; }
+check "the README's probe (service user and credentials) succeeds" probe
 
 echo "== socket activation"
 in_sb systemctl start hss-jobwatch.socket

@@ -1,0 +1,392 @@
+// hss-jobwatchd as a service, out of systemd: /metrics scraped during a
+// churning run (counters move with events; the text passes a strict
+// exposition-format check), /healthz 200 and 503, SIGHUP reloads (scope
+// added and removed, bad config kept out) and a bounded SIGTERM.
+#include "integration/process.hpp"
+
+#include "fake_hss/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <csignal>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace {
+
+using namespace std::chrono_literals;
+using testing_support::background_process;
+using testing_support::eventually;
+using testing_support::temp_dir;
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+struct http_result {
+  int status = 0;  // 0: no answer
+  std::string headers, body;
+};
+
+// A blocking HTTP/1.0 GET with a 5 s receive timeout: enough for a test.
+http_result http_get(std::uint16_t port, const std::string& path) {
+  http_result r;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return r;
+  }
+  std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string all;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  auto split = all.find("\r\n\r\n");
+  if (all.rfind("HTTP/1.", 0) != 0 || split == std::string::npos) return r;
+  r.status = std::stoi(all.substr(9, 3));
+  r.headers = all.substr(0, split);
+  r.body = all.substr(split + 4);
+  return r;
+}
+
+// ---------------------------------------------------------------- parser
+
+// One sample: the full name, its labels and value.
+struct sample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+
+struct exposition {
+  std::map<std::string, std::string> type;  // family -> counter|gauge|histogram|...
+  std::vector<sample> samples;
+  double get(const std::string& name, const std::map<std::string, std::string>& labels = {}) const {
+    for (const auto& s : samples)
+      if (s.name == name && s.labels == labels) return s.value;
+    return NAN;
+  }
+  double sum(const std::string& name) const {
+    double t = 0;
+    for (const auto& s : samples)
+      if (s.name == name) t += s.value;
+    return t;
+  }
+};
+
+// A strict reading of the text format 0.0.4: every line is HELP, TYPE or a
+// sample; names and label names are valid; label values use only the three
+// escapes; each family has one HELP and one TYPE before its samples, and
+// its samples are contiguous; no series twice; histograms have cumulative
+// buckets ending in +Inf equal to _count, and _sum; counters end in _total.
+// Failures are reported as test failures naming the line.
+void parse_strict(const std::string& text, exposition& out) {
+  static const std::regex name_re("[a-zA-Z_:][a-zA-Z0-9_:]*");
+  static const std::regex label_re("[a-zA-Z_][a-zA-Z0-9_]*");
+  EXPECT_TRUE(!text.empty() && text.back() == '\n') << "must end with a newline";
+  std::set<std::string> helped, seen_series, finished;
+  std::string current;  // the family whose samples we are in
+  auto family_of = [&](const std::string& n) {
+    for (auto suffix : {"_bucket", "_sum", "_count"}) {
+      std::string s = suffix;
+      if (n.size() > s.size() && n.compare(n.size() - s.size(), s.size(), s) == 0) {
+        auto base = n.substr(0, n.size() - s.size());
+        if (out.type.count(base) && out.type[base] == "histogram") return base;
+      }
+    }
+    return n;
+  };
+  std::istringstream in(text);
+  std::string line;
+  int no = 0;
+  while (std::getline(in, line)) {
+    ++no;
+    SCOPED_TRACE("line " + std::to_string(no) + ": " + line);
+    if (line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) {
+      std::string rest = line.substr(7);
+      auto sp = rest.find(' ');
+      ASSERT_NE(sp, std::string::npos) << "HELP/TYPE without text";
+      std::string name = rest.substr(0, sp), what = rest.substr(sp + 1);
+      EXPECT_TRUE(std::regex_match(name, name_re));
+      EXPECT_FALSE(finished.count(name)) << "family split";
+      if (line[2] == 'H') {
+        EXPECT_TRUE(helped.insert(name).second) << "second HELP";
+        for (std::size_t i = 0; i < what.size(); ++i)
+          if (what[i] == '\\') EXPECT_TRUE(i + 1 < what.size() && (what[i + 1] == '\\' || what[i + 1] == 'n')), ++i;
+      } else {
+        EXPECT_FALSE(out.type.count(name)) << "second TYPE";
+        EXPECT_TRUE(what == "counter" || what == "gauge" || what == "histogram" || what == "summary" ||
+                    what == "untyped");
+        out.type[name] = what;
+        if (what == "counter") EXPECT_TRUE(name.size() > 6 && name.substr(name.size() - 6) == "_total") << name;
+      }
+      if (current != name && !current.empty()) finished.insert(current);
+      current = name;
+      continue;
+    }
+    ASSERT_FALSE(line.empty() || line[0] == '#') << "stray comment or blank line";
+    sample s;
+    std::size_t i = 0;
+    while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
+    s.name = line.substr(0, i);
+    EXPECT_TRUE(std::regex_match(s.name, name_re));
+    if (i < line.size() && line[i] == '{') {
+      ++i;
+      while (i < line.size() && line[i] != '}') {
+        auto eq = line.find('=', i);
+        ASSERT_NE(eq, std::string::npos);
+        std::string lname = line.substr(i, eq - i);
+        EXPECT_TRUE(std::regex_match(lname, label_re)) << lname;
+        ASSERT_EQ(line[eq + 1], '"');
+        std::string v;
+        std::size_t j = eq + 2;
+        for (; j < line.size() && line[j] != '"'; ++j) {
+          if (line[j] == '\\') {
+            ++j;
+            ASSERT_TRUE(j < line.size() && (line[j] == '\\' || line[j] == '"' || line[j] == 'n')) << "bad escape";
+            v += line[j] == 'n' ? '\n' : line[j];
+          } else {
+            v += line[j];
+          }
+        }
+        ASSERT_LT(j, line.size()) << "unterminated label value";
+        EXPECT_TRUE(s.labels.emplace(lname, v).second) << "label twice";
+        i = j + 1;
+        if (line[i] == ',') ++i;
+      }
+      ASSERT_LT(i, line.size());
+      ++i;  // '}'
+    }
+    ASSERT_EQ(line[i], ' ') << "no value";
+    std::string value = line.substr(i + 1);
+    if (auto sp = value.find(' '); sp != std::string::npos) value = value.substr(0, sp);  // timestamp
+    if (value == "+Inf") s.value = INFINITY;
+    else if (value == "-Inf") s.value = -INFINITY;
+    else if (value == "NaN") s.value = NAN;
+    else {
+      std::size_t used = 0;
+      s.value = std::stod(value, &used);
+      EXPECT_EQ(used, value.size()) << "bad value";
+    }
+    const auto family = family_of(s.name);
+    EXPECT_EQ(family, current) << "sample outside its family's block";
+    EXPECT_TRUE(helped.count(family) && out.type.count(family)) << "sample before HELP/TYPE";
+    std::string key = s.name;
+    for (auto& [k, v] : s.labels) key += "|" + k + "=" + v;
+    EXPECT_TRUE(seen_series.insert(key).second) << "series twice";
+    out.samples.push_back(std::move(s));
+  }
+  // Histograms: cumulative buckets, +Inf == _count, a _sum.
+  for (const auto& [family, type] : out.type) {
+    if (type != "histogram") continue;
+    std::map<std::map<std::string, std::string>, std::vector<std::pair<double, double>>> buckets;
+    for (const auto& s : out.samples) {
+      if (s.name != family + "_bucket") continue;
+      auto l = s.labels;
+      EXPECT_TRUE(l.count("le")) << family;
+      double le = l["le"] == "+Inf" ? INFINITY : std::stod(l["le"]);
+      l.erase("le");
+      buckets[l].push_back({le, s.value});
+    }
+    for (auto& [labels, bs] : buckets) {
+      for (std::size_t k = 1; k < bs.size(); ++k) {
+        EXPECT_LT(bs[k - 1].first, bs[k].first) << family << " bucket order";
+        EXPECT_LE(bs[k - 1].second, bs[k].second) << family << " not cumulative";
+      }
+      ASSERT_FALSE(bs.empty());
+      EXPECT_TRUE(std::isinf(bs.back().first)) << family << " has no +Inf bucket";
+      EXPECT_EQ(bs.back().second, out.get(family + "_count", labels)) << family;
+      EXPECT_FALSE(std::isnan(out.get(family + "_sum", labels))) << family << " has no _sum";
+    }
+  }
+}
+
+exposition parse(const std::string& text) {
+  exposition out;
+  parse_strict(text, out);
+  return out;
+}
+
+// ---------------------------------------------------------------- fixture
+
+struct service_fixture : ::testing::Test {
+  temp_dir dir;
+  fake_hss::server fake{make_options()};
+  std::uint16_t metrics_port = free_port();
+  std::unique_ptr<background_process> daemon;
+
+  fake_hss::server::options make_options() {
+    fake_hss::server::options o;
+    o.state_dir = dir.file("fake");
+    o.token = "service-token";
+    return o;
+  }
+
+  void SetUp() override { dir.write("token", "service-token\n"); }
+
+  void write_config(const std::string& projects, const std::string& extra = "") {
+    dir.write("config.yaml",
+              "endpoint: " + fake.endpoint() + "\n" +
+                  "auth: {method: token, token_file: token}\n"
+                  "tls: {ca_file: " + fake.ca_file() + "}\n"
+                  "projects:\n" + projects +
+                  "poll: {interval: 1s, jitter: 0%, rate: unlimited, page_size: 10,"
+                  " retry: {attempts: 1, initial: 10ms, max: 20ms}}\n"
+                  "state_dir: state\n"
+                  "socket: {path: " + dir.file("events.sock") + "}\n"
+                  "metrics: {listen: 127.0.0.1:" + std::to_string(metrics_port) + "}\n" + extra,
+              0640);
+  }
+
+  void start() {
+    daemon = std::make_unique<background_process>(
+        std::vector<std::string>{HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path);
+    eventually([&] { return !daemon->running() || http_get(metrics_port, "/healthz").status == 200; }, 20s);
+    ASSERT_TRUE(daemon->running()) << daemon->err();
+    ASSERT_EQ(http_get(metrics_port, "/healthz").status, 200) << daemon->err();
+  }
+
+  exposition scrape() {
+    auto r = http_get(metrics_port, "/metrics");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_NE(r.headers.find("text/plain; version=0.0.4"), std::string::npos) << r.headers;
+    return parse(r.body);
+  }
+
+  void TearDown() override {
+    if (daemon && daemon->running()) {
+      daemon->signal(SIGTERM);
+      daemon->wait(15s);
+    }
+  }
+};
+
+TEST_F(service_fixture, metrics_move_with_a_churning_inventory_and_parse_strictly) {
+  fake.populate("p1", "0", 35, 21);
+  write_config("  - id: p1\n");
+  start();
+  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 35; }, 20s));
+  auto first = scrape();
+  EXPECT_EQ(first.type.at("hss_jobwatch_walk_duration_seconds"), "histogram");
+  EXPECT_EQ(first.type.at("hss_jobwatch_request_duration_seconds"), "histogram");
+  EXPECT_EQ(first.get("hss_jobwatch_events_total", {{"type", "added"}}), 35);
+  EXPECT_EQ(first.get("hss_jobwatch_scope_failing", {{"scope", "p1/-"}}), 0);
+  EXPECT_GE(first.get("hss_jobwatch_pages_total", {{"scope", "p1/-"}}), 4);
+  EXPECT_GE(first.get("hss_jobwatch_requests_total", {{"status", "200"}}), 4);
+  EXPECT_EQ(first.get("hss_jobwatch_last_seq"), 35);
+  EXPECT_EQ(first.get("hss_jobwatch_journal_events"), 35);
+  EXPECT_GT(first.get("hss_jobwatch_state_db_bytes"), 0);
+  EXPECT_GT(first.get("hss_jobwatch_last_complete_walk_timestamp_seconds", {{"scope", "p1/-"}}), 1.6e9);
+  EXPECT_EQ(first.get("hss_jobwatch_subscribers"), 0);
+
+  // Churn: every kind of change, several steps; counters follow.
+  for (int step = 0; step < 3; ++step) fake.churn_step({.seed = 7u + step, .adds = 2, .modifies = 2, .removes = 1});
+  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_events_total", {{"type", "removed"}}) >= 3; }, 20s));
+  auto second = scrape();
+  EXPECT_EQ(second.get("hss_jobwatch_events_total", {{"type", "added"}}), 35 + 6);
+  EXPECT_GE(second.get("hss_jobwatch_events_total", {{"type", "modified"}}), 1);
+  EXPECT_EQ(second.get("hss_jobwatch_jobs", {{"scope", "p1/-"}}), 35 + 6 - 3);
+  EXPECT_EQ(second.get("hss_jobwatch_last_seq"), second.sum("hss_jobwatch_events_total"));
+  EXPECT_GT(second.get("hss_jobwatch_walks_total", {{"scope", "p1/-"}, {"outcome", "complete"}}),
+            first.get("hss_jobwatch_walks_total", {{"scope", "p1/-"}, {"outcome", "complete"}}));
+  EXPECT_GT(second.get("hss_jobwatch_walk_duration_seconds_count", {{"scope", "p1/-"}}),
+            first.get("hss_jobwatch_walk_duration_seconds_count", {{"scope", "p1/-"}}));
+  EXPECT_GT(second.get("hss_jobwatch_request_duration_seconds_count"),
+            first.get("hss_jobwatch_request_duration_seconds_count"));
+
+  // Failures are counted by status and as retries.
+  fake.set_token("rotated-elsewhere");
+  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_scope_failing", {{"scope", "p1/-"}}) == 1; }, 20s));
+  auto third = scrape();
+  EXPECT_GE(third.get("hss_jobwatch_requests_total", {{"status", "401"}}), 1);
+  EXPECT_GE(third.sum("hss_jobwatch_retries_total"), 1);
+  EXPECT_GE(third.get("hss_jobwatch_walks_total", {{"scope", "p1/-"}, {"outcome", "failed"}}), 1);
+
+  EXPECT_EQ(http_get(metrics_port, "/nope").status, 404);
+}
+
+TEST_F(service_fixture, healthz_turns_503_naming_the_scope_and_back_to_200) {
+  fake.populate("p1", "0", 12, 3);
+  fake.populate("p2", "0", 12, 4);
+  write_config("  - id: p1\n  - id: p2\n");
+  start();
+  auto ok = http_get(metrics_port, "/healthz");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "ok\n");
+  // p2 starts failing: after 3 x 1s without a complete walk it is unhealthy.
+  fake.set_auth_check([](const fake_hss::request_view& r) -> std::optional<fake_hss::error_reply> {
+    if (r.project_id != "p2") return std::nullopt;
+    return fake_hss::error_reply{500, "HSS.0001", "internal error"};
+  });
+  ASSERT_TRUE(eventually([&] { return http_get(metrics_port, "/healthz").status == 503; }, 20s));
+  auto bad = http_get(metrics_port, "/healthz");
+  EXPECT_NE(bad.body.find("p2/-"), std::string::npos) << bad.body;
+  EXPECT_NE(bad.body.find("HSS.0001"), std::string::npos) << bad.body;
+  EXPECT_EQ(bad.body.find("p1/-"), std::string::npos) << bad.body;
+  fake.set_auth_check({});
+  EXPECT_TRUE(eventually([&] { return http_get(metrics_port, "/healthz").status == 200; }, 20s));
+}
+
+TEST_F(service_fixture, sighup_adds_and_removes_scopes_and_keeps_the_old_config_when_bad) {
+  fake.populate("p1", "0", 15, 5);
+  fake.populate("p2", "0", 25, 6);
+  write_config("  - id: p1\n");
+  start();
+  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 15; }, 20s));
+
+  write_config("  - id: p1\n  - id: p2\n");
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_jobs", {{"scope", "p2/-"}}) == 25; }, 20s))
+      << daemon->err();
+  EXPECT_EQ(scrape().get("hss_jobwatch_events_total", {{"type", "added"}}), 15 + 25);  // p2 baselined
+  EXPECT_EQ(scrape().get("hss_jobwatch_reloads_total", {{"result", "ok"}}), 1);
+
+  dir.write("config.yaml", "projects: [{id: p1}\n", 0640);  // broken YAML
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_reloads_total", {{"result", "rejected"}}) == 1; }, 20s));
+  EXPECT_NE(daemon->err().find("config.yaml:"), std::string::npos);
+  EXPECT_NE(daemon->err().find("keeping the running config"), std::string::npos);
+  EXPECT_EQ(scrape().get("hss_jobwatch_jobs", {{"scope", "p2/-"}}), 25);  // still watched
+
+  // p2 removed: its walks stop, nothing is emitted for it, its gauge goes.
+  write_config("  - id: p1\n");
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return std::isnan(scrape().get("hss_jobwatch_jobs", {{"scope", "p2/-"}})); }, 20s));
+  const auto events = scrape().sum("hss_jobwatch_events_total");
+  fake.clear_requests();
+  for (const auto& j : fake.jobs("p2", "0")) fake.erase("p2", "0", j.cluster, j.ns, j.name);  // p2 emptied upstream
+  ASSERT_TRUE(eventually([&] { return fake.requests().size() >= 3; }, 20s));
+  for (const auto& r : fake.requests()) EXPECT_NE(r.project_id, "p2") << "removed scope still walked";
+  EXPECT_EQ(scrape().sum("hss_jobwatch_events_total"), events) << "no removal flood for p2";
+
+  // SIGTERM: a clean exit, promptly.
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(15s), 0) << daemon->err();
+  EXPECT_NE(daemon->err().find("stopped"), std::string::npos);
+}
+
+}  // namespace
