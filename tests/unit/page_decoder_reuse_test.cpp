@@ -1,0 +1,46 @@
+// One page_decoder decodes every page of a walk: thousands of full 200-job
+// pages through one decoder must keep working (Boost 1.81's
+// monotonic_resource::release() doubled the next block at every page until
+// bad_alloc after ~40 pages) and give the same jobs every time.
+#include "hss/page_decoder.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace hssjw {
+namespace {
+
+std::string big_page(std::size_t jobs) {
+  std::string out = R"({"total_num":1000000,"last_update_time":77,"job_info_list":[)";
+  for (std::size_t i = 0; i < jobs; ++i) {
+    out += (i ? "," : "");
+    out += R"({"cluster_name":"cluster-01","namespace_name":"batch","name":"report-)" +
+           std::to_string(28'000'000 + i) +
+           R"(","status":"Running","pods_num":1,"image_name":"registry.example/report:1.4.2",)"
+           R"("match_labels":[{"key":"app","val":"report"},{"key":"controller-uid","val":"6f1c2c9e-2b1a-4c55-9a55-)" +
+           std::to_string(100'000'000'000 + i) + R"("}],"create_time":1720765124000,"execute_time":1720765125000})";
+  }
+  return out + "]}";
+}
+
+TEST(PageDecoderReuse, ThousandsOfFullPagesThroughOneDecoder) {
+  const std::string body = big_page(200);
+  page_decoder dec(jobs_resource(), {});
+  decoded_page first, page;
+  std::string err;
+  ASSERT_TRUE(dec.decode(body, first, err)) << err;
+  ASSERT_EQ(first.jobs.size(), 200u);
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(dec.decode(body, page, err)) << "page " << i << ": " << err;
+    ASSERT_EQ(page.jobs.size(), 200u);
+  }
+  for (std::size_t i = 0; i < page.jobs.size(); ++i) {
+    EXPECT_EQ(page.jobs[i].key, first.jobs[i].key);
+    EXPECT_EQ(page.jobs[i].record.body, first.jobs[i].record.body);
+    EXPECT_EQ(page.jobs[i].record.fingerprint, first.jobs[i].record.fingerprint);
+  }
+}
+
+}  // namespace
+}  // namespace hssjw
