@@ -24,7 +24,7 @@ std::optional<std::int64_t> walk_plan::next_request() {
     offset = 0;
   } else if (!planned_.empty()) {
     offset = planned_.front();
-    planned_.erase(planned_.begin());
+    planned_.pop_front();
   } else {
     return std::nullopt;
   }
@@ -42,9 +42,10 @@ void walk_plan::on_page(std::int64_t offset, std::int64_t total_num,
     why_ = "total_num " + std::to_string(total_num) + " is beyond what offset can reach";
     return;
   }
-  pages_.emplace(offset, page{total_num, std::move(ids)});
+  auto added = pages_.emplace(offset, page{total_num, std::move(ids)});
+  if (total_num == 0 && added->second.ids.empty()) saw_empty_ = true;
   if (offset == 0 && !first_total_) plan_from_first(total_num);
-  evaluate();
+  evaluate(added);
 }
 
 void walk_plan::plan_from_first(std::int64_t total) {
@@ -61,9 +62,16 @@ std::uint32_t walk_plan::repair_limit() const {
   return planned + 4;
 }
 
-bool walk_plan::links(const std::set<std::uint64_t>& chain, const page& p) const {
+bool walk_plan::links(const page& p) const {
   return std::any_of(p.ids.begin(), p.ids.end(),
-                     [&](std::uint64_t id) { return id != 0 && chain.contains(id); });
+                     [&](std::uint64_t id) { return id != 0 && chain_ids_.contains(id); });
+}
+
+void walk_plan::join(page_it p) {
+  p->second.in_chain = true;
+  for (auto id : p->second.ids)
+    if (id != 0) chain_ids_.insert(id);
+  if (reaches_end(p->first, p->second)) complete_ = true;
 }
 
 // A page reaches the end when it ends exactly at its total_num, or is a
@@ -76,52 +84,48 @@ bool walk_plan::reaches_end(std::int64_t offset, const page& p) const {
   return end == p.total || (end > p.total && count < page_size_);
 }
 
-void walk_plan::evaluate() {
+// Called once per page, so each step is proportional to that page (plus
+// the pages that did not link yet, which only a shifting list leaves).
+void walk_plan::evaluate(page_it added) {
   if (complete_ || gave_up_ || stopped_ || too_large_) return;
-  if (pages_.find(0) == pages_.end()) return;
-  for (const auto& [offset, p] : pages_) {
-    if (p.total == 0 && p.ids.empty()) {  // the list was empty at that moment
-      complete_ = true;
-      return;
-    }
+  if (!chain_started_ && added->first == 0) {  // the first page at offset 0 starts the chain
+    chain_started_ = true;
+    join(added);
+  } else if (chain_started_ && links(added->second)) {
+    join(added);
+  } else {
+    loose_.push_back(added);
+    if (!chain_started_) return;
   }
-  // Grow the chain from the first page: every page sharing a job with it.
-  std::set<std::uint64_t> chain;
-  std::vector<bool> in_chain(pages_.size(), false);
-  std::vector<std::pair<std::int64_t, const page*>> all;
-  for (const auto& [offset, p] : pages_) all.emplace_back(offset, &p);
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    if (all[i].first == 0) {
-      in_chain[i] = true;
-      for (auto id : all[i].second->ids) chain.insert(id);
-      break;
-    }
-  }
+  // A page that joined may link pages that came before it.
   for (bool grew = true; grew;) {
     grew = false;
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      if (in_chain[i] || !links(chain, *all[i].second)) continue;
-      in_chain[i] = grew = true;
-      for (auto id : all[i].second->ids) chain.insert(id);
+    for (auto it = loose_.begin(); it != loose_.end();) {
+      if (!links((*it)->second)) {
+        ++it;
+        continue;
+      }
+      join(*it);
+      it = loose_.erase(it);
+      grew = true;
     }
   }
-  std::size_t frontier = 0;
-  std::int64_t frontier_end = -1;
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    if (!in_chain[i]) continue;
-    if (reaches_end(all[i].first, *all[i].second)) {
-      complete_ = true;
-      return;
-    }
-    const std::int64_t end = all[i].first + static_cast<std::int64_t>(all[i].second->ids.size());
-    if (end > frontier_end) frontier_end = end, frontier = i;
-  }
+  if (saw_empty_) complete_ = true;  // the list was empty at that moment
+  if (complete_) return;
   if (!planned_.empty() || !outstanding_.empty()) return;  // wait for the planned pages
-  bool gap = false;
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    if (!in_chain[i] && all[i].first > all[frontier].first && !all[i].second->ids.empty()) gap = true;
+  // The chain's frontier: the chain page that ends last (the first such in
+  // offset order); a gap is a page beyond it that did not link.
+  const std::pair<const std::int64_t, page>* frontier = nullptr;
+  std::int64_t frontier_end = -1;
+  for (const auto& entry : pages_) {
+    if (!entry.second.in_chain) continue;
+    const std::int64_t end = entry.first + static_cast<std::int64_t>(entry.second.ids.size());
+    if (end > frontier_end) frontier_end = end, frontier = &entry;
   }
-  request_repair(all[frontier].first, *all[frontier].second, gap);
+  bool gap = false;
+  for (const auto& [offset, p] : pages_)
+    if (!p.in_chain && offset > frontier->first && !p.ids.empty()) gap = true;
+  request_repair(frontier->first, frontier->second, gap);
 }
 
 // Re-reads around the chain's frontier. Deletions before the frontier move

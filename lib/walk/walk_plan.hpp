@@ -13,7 +13,10 @@
 
 #include "hss/job.hpp"
 
+#include <boost/unordered/unordered_flat_set.hpp>
+
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -59,19 +62,29 @@ class walk_plan {
   struct page {
     std::int64_t total = 0;
     std::vector<std::uint64_t> ids;
+    bool in_chain = false;
   };
+  using page_it = std::multimap<std::int64_t, struct page>::iterator;
   void plan_from_first(std::int64_t total);
-  void evaluate();
-  bool links(const std::set<std::uint64_t>& chain, const page& p) const;
+  void evaluate(page_it added);
+  void join(page_it p);
+  bool links(const page& p) const;
   bool reaches_end(std::int64_t offset, const page& p) const;
   void request_repair(std::int64_t frontier_offset, const page& frontier, bool gap);
   std::uint32_t repair_limit() const;
 
   std::uint32_t page_size_;
   std::uint32_t max_repairs_;
-  std::vector<std::int64_t> planned_;   // not yet issued, ascending
+  std::deque<std::int64_t> planned_;    // not yet issued, ascending
   std::set<std::int64_t> outstanding_;
   std::multimap<std::int64_t, page> pages_;  // by offset; re-reads are kept too
+  // The chain, grown as pages arrive (a full rebuild per page made a walk
+  // quadratic in its pages): the first page at offset 0 and every page
+  // sharing a job with it, transitively; `loose_` holds the others.
+  boost::unordered_flat_set<std::uint64_t> chain_ids_;
+  std::vector<page_it> loose_;
+  bool chain_started_ = false;
+  bool saw_empty_ = false;  // a page said the list was empty
   std::optional<std::int64_t> first_total_;
   std::int64_t latest_total_ = 0;
   std::uint32_t issued_ = 0;
