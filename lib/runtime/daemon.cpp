@@ -391,7 +391,9 @@ void daemon_runtime::for_each_job(const job_visitor& visit) const {
 }
 
 bool daemon_runtime::open_socket() {
-  auto opened = socket_server::open(ioc_, {cfg_.socket, std::string("hss-jobwatch/") + version}, *store_, *this, log_);
+  socket_server_options so{cfg_.socket, std::string("hss-jobwatch/") + version,
+                           [this](std::string_view reason) { service_.metrics().on_subscriber_dropped(reason); }};
+  auto opened = socket_server::open(ioc_, std::move(so), *store_, *this, log_);
   if (!opened) {
     log_->critical("socket: {}", opened.error());
     return false;

@@ -428,6 +428,7 @@ bool session::fill_events() {
 }
 
 void session::overflow() {
+  if (server_ && server_->opts.on_dropped) server_->opts.on_dropped("overflow");
   if (server_)
     server_->log->warn("socket: client {} accepted nothing for {} ms while events waited; cut off (overflow)", id_,
                        stall_timeout().count());
@@ -498,6 +499,7 @@ void socket_server::impl::admit(stream::socket sock) {
   const bool busy = clients >= opts.socket.max_clients;
   auto s = std::make_shared<session>(std::move(sock), *this, busy);
   if (busy) log->warn("socket: refusing a client: {} clients connected (socket.max_clients)", clients);
+  if (busy && opts.on_dropped) opts.on_dropped("busy");
   auto l = log;
   asio::co_spawn(ioc, session::async_run(std::move(s)),
                  [l](std::exception_ptr e) { log_task_exception(l, "client", e); });

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace boost::asio {
@@ -40,6 +41,9 @@ class socket_source {
 struct socket_server_options {
   config::socket_config socket;
   std::string server_name;  // "hss-jobwatch/<version>" in hello and status
+  // Told each time a client is cut off ("overflow") or refused ("busy"),
+  // for the dropped-subscribers metric; may be empty.
+  std::function<void(std::string_view reason)> on_dropped;
 };
 
 class socket_server final : public event_sink {

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -71,6 +72,27 @@ http_result http_get(std::uint16_t port, const std::string& path) {
   r.headers = all.substr(0, split);
   r.body = all.substr(split + 4);
   return r;
+}
+
+// A connected Unix-socket client (fd), or -1.
+int unix_connect(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string read_some(int fd) {
+  char buf[4096];
+  auto n = ::recv(fd, buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
 }
 
 // ---------------------------------------------------------------- parser
@@ -238,6 +260,7 @@ struct service_fixture : ::testing::Test {
   fake_hss::server fake{make_options()};
   std::uint16_t metrics_port = free_port();
   std::unique_ptr<background_process> daemon;
+  std::string socket_extra;  // more socket: keys
 
   fake_hss::server::options make_options() {
     fake_hss::server::options o;
@@ -257,7 +280,7 @@ struct service_fixture : ::testing::Test {
                   "poll: {interval: 1s, jitter: 0%, rate: unlimited, page_size: 10,"
                   " retry: {attempts: 1, initial: 10ms, max: 20ms}}\n"
                   "state_dir: state\n"
-                  "socket: {path: " + dir.file("events.sock") + "}\n"
+                  "socket: {path: " + dir.file("events.sock") + socket_extra + "}\n"
                   "metrics: {listen: 127.0.0.1:" + std::to_string(metrics_port) + "}\n" + extra,
               0640);
   }
@@ -387,6 +410,29 @@ TEST_F(service_fixture, sighup_adds_and_removes_scopes_and_keeps_the_old_config_
   daemon->signal(SIGTERM);
   EXPECT_EQ(daemon->wait(15s), 0) << daemon->err();
   EXPECT_NE(daemon->err().find("stopped"), std::string::npos);
+}
+
+TEST_F(service_fixture, subscribers_and_refused_clients_are_counted) {
+  fake.populate("p1", "0", 5, 8);
+  socket_extra = ", max_clients: 1";
+  write_config("  - id: p1\n");
+  start();
+  int watcher = unix_connect(dir.file("events.sock"));
+  ASSERT_GE(watcher, 0);
+  EXPECT_NE(read_some(watcher).find("\"hello\""), std::string::npos);
+  const std::string watch = "{\"op\":\"watch\"}\n";
+  ASSERT_EQ(::send(watcher, watch.data(), watch.size(), MSG_NOSIGNAL), static_cast<ssize_t>(watch.size()));
+  EXPECT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_subscribers") == 1; }, 10s));
+  int second = unix_connect(dir.file("events.sock"));
+  ASSERT_GE(second, 0);
+  std::string got;
+  eventually([&] { return (got += read_some(second)).find("busy") != std::string::npos; }, 10s);
+  EXPECT_NE(got.find("\"busy\""), std::string::npos) << got;
+  EXPECT_TRUE(eventually(
+      [&] { return scrape().get("hss_jobwatch_subscribers_dropped_total", {{"reason", "busy"}}) == 1; }, 10s));
+  ::close(second);
+  ::close(watcher);
+  EXPECT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_subscribers") == 0; }, 10s));
 }
 
 }  // namespace
