@@ -24,7 +24,9 @@ for f in daemon/hss-jobwatchd daemon/hss-jobwatch tests/fake_hss/hss-fake CPackC
     [ -e "$build/$f" ] || { echo "FAIL: $build/$f missing: build first"; exit 1; }
 done
 
-export SYSTEMD_SANDBOX_NAME=hssjw-$$
+# One fixed name: a run left over by a killed test is taken down first.
+export SYSTEMD_SANDBOX_NAME=${HSSJW_SANDBOX_NAME:-hssjw-test}
+"$sb" down >/dev/null 2>&1 || true
 unset SYSTEMD_SANDBOX_NSPAWN_ARGS SYSTEMD_SANDBOX_ROOTFS
 work=$(mktemp -d)
 fake_pid=
