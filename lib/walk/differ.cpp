@@ -6,9 +6,9 @@
 #include "hss/job_fields.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 
 #include <algorithm>
-#include <unordered_set>
 
 namespace hssjw {
 
@@ -45,6 +45,7 @@ class differ {
   diff_outcome run(const walk_observation& seen) {
     out_.baseline = !prev_.meta.has_baseline;
     if (out_.baseline && !seen.complete) return std::move(out_);
+    seen_.reserve(std::min(prev_.jobs.size(), seen.jobs.size()));
     for (const auto& job : seen.jobs) visit_seen(job);
     if (seen.complete) infer_removals(seen);
     out_.delta.meta = prev_.meta;
@@ -58,9 +59,10 @@ class differ {
 
  private:
   void visit_seen(const keyed_job& job) {
-    seen_keys_.insert(&job.key);
-    if (prev_.pending.contains(job.key)) out_.delta.pending_cleared.push_back(job.key);
+    if (!prev_.pending.empty() && prev_.pending.contains(job.key))
+      out_.delta.pending_cleared.push_back(job.key);
     auto it = prev_.jobs.find(job.key);
+    if (it != prev_.jobs.end()) seen_.insert(&it->second);
     if (it == prev_.jobs.end()) {
       if (!out_.baseline || opts_.baseline_events) {
         auto e = make_event(event_type::added, scope_, job.key, now_);
@@ -88,18 +90,14 @@ class differ {
     out_.delta.upserts.push_back(job);
   }
 
-  struct key_ptr_hash {
-    std::size_t operator()(const job_key* k) const noexcept { return job_key_hash{}(*k); }
-  };
-  struct key_ptr_eq {
-    bool operator()(const job_key* a, const job_key* b) const noexcept { return *a == *b; }
-  };
-
   void infer_removals(const walk_observation& seen) {
+    // Every previous job seen (seen_ holds distinct snapshot entries): no
+    // removal to infer, and no scan of the snapshot (the steady case).
+    if (seen_.size() == prev_.jobs.size()) return;
     std::vector<std::pair<const job_key*, pending_removal>> due;
     std::size_t fresh = 0;
     for (const auto& [key, record] : prev_.jobs) {
-      if (seen_keys_.contains(&key)) continue;
+      if (seen_.contains(&record)) continue;
       pending_removal p;
       if (auto pit = prev_.pending.find(key); pit != prev_.pending.end()) p = pit->second;
       ++p.misses;
@@ -139,7 +137,10 @@ class differ {
   const diff_options& opts_;
   std::int64_t now_;
   diff_outcome out_;
-  std::unordered_set<const job_key*, key_ptr_hash, key_ptr_eq> seen_keys_;
+  // The snapshot entries seen in this walk, by address (nodes of an
+  // unordered_map do not move): one pointer hash per job, instead of
+  // hashing the three key strings again for the removal scan.
+  boost::unordered_flat_set<const job_record*> seen_;
 };
 
 }  // namespace

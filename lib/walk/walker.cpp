@@ -191,6 +191,10 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
       if (first && r.offset == 0) {
         first = false;
         out.observation.last_update_time = page.last_update_time;
+        // Sized once from the first total (bounded by what offset paging can
+        // reach): rehashing a million keys mid-walk costs more than the walk.
+        seen.reserve(static_cast<std::size_t>(
+            std::clamp<std::int64_t>(page.total_num, 0, walk_plan::max_offset + settings.page_size)));
         if (may_trust_first_page(settings, previous, page.total_num, page.last_update_time))
           plan.stop_after_first_page();
       }
