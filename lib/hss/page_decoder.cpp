@@ -36,6 +36,7 @@ struct page_decoder::impl {
   impl(const resource_def& r, std::vector<std::string> ig) : resource(r), ignore(std::move(ig)) {}
 
   bool decode_job(json::value& v, keyed_job& out, std::string& why) const;
+  std::uint64_t fingerprint_of_body(std::string_view canonical_body) const;
 };
 
 namespace {
@@ -44,6 +45,18 @@ std::optional<std::int64_t> as_int64(const json::value& v) {
   if (v.is_int64()) return v.get_int64();
   if (v.is_uint64()) return std::nullopt;  // beyond int64: out of range
   return std::nullopt;
+}
+
+bool has_double(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: return true;
+    case json::kind::array:
+      return std::any_of(v.get_array().begin(), v.get_array().end(), has_double);
+    case json::kind::object:
+      return std::any_of(v.get_object().begin(), v.get_object().end(),
+                         [](const json::key_value_pair& kv) { return has_double(kv.value()); });
+    default: return false;
+  }
 }
 
 bool check_labels(json::value& v, std::string& why) {
@@ -107,8 +120,12 @@ bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, std::string&
   out.key = job_key{std::string(*keys[0]), std::string(*keys[1]), std::string(*keys[2])};
   out.record.create_time.reset();
   if (auto* ct = obj->if_contains(resource.replace_field)) out.record.create_time = as_int64(*ct);
-  out.record.fingerprint = fingerprint(*obj, ignore);
   out.record.body = json::serialize(*obj);
+  // Boost 1.81 parses decimals imprecisely, so a double may not survive
+  // serialise -> parse: hash it as a restart will read it back, or the
+  // job would look modified after every restart (found by fuzzing).
+  out.record.fingerprint = has_double(v) ? fingerprint_of_body(out.record.body)
+                                         : fingerprint(*obj, ignore);
   return true;
 }
 
@@ -174,11 +191,21 @@ bool page_decoder::decode(std::string_view body, decoded_page& out, std::string&
   return true;
 }
 
+// Runs once per stored job at start-up (READY waits for it): the parse
+// goes into a stack arena, so a typical body costs no heap allocation.
 std::uint64_t page_decoder::fingerprint_of(std::string_view canonical_body) const {
+  return impl_->fingerprint_of_body(canonical_body);
+}
+
+std::uint64_t page_decoder::impl::fingerprint_of_body(std::string_view canonical_body) const {
+  unsigned char block[16 * 1024];
+  json::monotonic_resource arena(block, sizeof block);
+  json::parse_options opts;
+  opts.max_depth = max_json_depth;
   boost::system::error_code ec;
-  json::value v = json::parse(canonical_body, ec);
+  json::value v = json::parse(canonical_body, ec, json::storage_ptr(&arena), opts);
   if (ec || !v.is_object()) return 0;
-  return fingerprint(v.get_object(), impl_->ignore);
+  return fingerprint(v.get_object(), ignore);
 }
 
 }  // namespace hssjw
