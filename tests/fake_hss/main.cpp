@@ -26,7 +26,7 @@ namespace {
 constexpr std::string_view usage =
     "usage: hss-fake [--port N] [--dir DIR] [--token T | --token-file F | --any-auth]\n"
     "                [--projects p1,p2] [--eps a,b] [--jobs N] [--seed S]\n"
-    "                [--churn] [--churn-interval 2s] [--latency 50ms]\n";
+    "                [--churn] [--churn-interval 2s] [--latency 50ms] [--prerender]\n";
 
 struct args {
   std::uint16_t port = 18443;
@@ -40,6 +40,7 @@ struct args {
   bool churn = false;
   std::chrono::milliseconds churn_interval{2000};
   std::chrono::milliseconds latency{0};
+  bool prerender = false;
 };
 
 std::vector<std::string> split(std::string_view s) {
@@ -85,6 +86,7 @@ std::string parse(int argc, char** argv, args& a) {
     const std::string_view opt = argv[i];
     if (opt == "--churn") { a.churn = true; continue; }
     if (opt == "--any-auth") { a.any_auth = true; continue; }
+    if (opt == "--prerender") { a.prerender = true; continue; }
     if (opt == "--help" || opt == "-h") return "help";
     constexpr std::string_view with_value[] = {"--port",   "--dir",  "--token", "--token-file",
                                                "--projects", "--eps", "--jobs",  "--seed",
@@ -152,6 +154,7 @@ int main(int argc, char** argv) {
   o.state_dir = a.dir;
   o.accept_any_auth = a.any_auth;
   o.latency = a.latency;
+  o.prerender = a.prerender;
   o.request_log_limit = 10'000;  // nobody reads it here; bound the memory
   if (a.token) o.token = *a.token;
   if (a.token_file) {

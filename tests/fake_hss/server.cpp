@@ -31,6 +31,7 @@
 #include <random>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 
 namespace fake_hss {
@@ -151,7 +152,9 @@ struct server::impl {
   std::chrono::system_clock::time_point wall_now() const;  // the fake's clock; mu_ held
   request_record record_of(const http::request<http::string_body>& req, std::size_t connection);
   std::optional<error_reply> authenticate(const request_record& rec);
+  std::variant<page, error_reply> list_page(const request_record& rec);
   std::variant<boost::json::object, error_reply> answer(const request_record& rec);
+  std::variant<std::string, error_reply> answer_prerendered(const request_record& rec);
   void apply_shift(const request_record& rec, const fault& f);
   void apply(const fault& f, std::optional<boost::json::object>& doc,
              std::optional<error_reply>& err, plan& p, bool& cut);
@@ -186,6 +189,13 @@ struct server::impl {
   bool iam_down_ = false;
   std::size_t login_attempts_ = 0;
   std::chrono::seconds clock_offset_{0};
+  // options::prerender: rendered bodies by query, each with the page it
+  // was rendered from (holding the jobs keeps their addresses unique).
+  struct rendered_page {
+    page pg;
+    std::string body;
+  };
+  std::unordered_map<std::string, rendered_page> rendered_;
 
   // Declared last so they go first: pending coroutines die with the
   // io_context while the state above is still alive.
@@ -285,6 +295,10 @@ asio::awaitable<void> server::impl::accept_loop() {
 }
 
 asio::awaitable<void> server::impl::session(tcp::socket socket, std::size_t connection) {
+  // A page leaves as several TLS records; with Nagle the last, short one
+  // waited for the client's delayed ACK: ~40 ms per response on loopback.
+  boost::system::error_code nodelay_ec;
+  socket.set_option(tcp::no_delay(true), nodelay_ec);
   beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), tls_);
   beast::get_lowest_layer(stream).expires_after(10s);
   auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, tuple_awaitable);
@@ -394,17 +408,55 @@ std::optional<error_reply> server::impl::authenticate(const request_record& rec)
 
 // The gateway's order: unknown API (404), then authentication (401), then
 // the service's own parameter checks (400), then the page.
-std::variant<boost::json::object, error_reply> server::impl::answer(const request_record& rec) {
+std::variant<page, error_reply> server::impl::list_page(const request_record& rec) {
   if (rec.project_id.empty()) return not_found();
   if (auto denied = authenticate(rec)) return std::move(*denied);
   auto parsed = parse_jobs_query(rec.project_id, rec.query);
   if (auto* e = std::get_if<error_reply>(&parsed)) return std::move(*e);
-  page pg;
+  std::lock_guard lock(mu_);
+  return inventory_.list(std::get<page_query>(parsed));
+}
+
+std::variant<boost::json::object, error_reply> server::impl::answer(const request_record& rec) {
+  auto listed = list_page(rec);
+  if (auto* e = std::get_if<error_reply>(&listed)) return std::move(*e);
+  return page_json(std::get<page>(listed));  // rendered unlocked: the page holds immutable jobs
+}
+
+namespace {
+
+// Jobs are immutable and a change replaces the job object, so a page with
+// the same total, last_update_time and job objects renders the same text.
+bool same_page(const page& a, const page& b) {
+  return a.total_num == b.total_num && a.last_update_time == b.last_update_time &&
+         std::equal(a.jobs.begin(), a.jobs.end(), b.jobs.begin(), b.jobs.end(),
+                    [](const job_ptr& x, const job_ptr& y) { return x.get() == y.get(); });
+}
+
+std::string query_key(const request_record& rec) {
+  std::string key = rec.project_id;
+  for (const auto& [k, v] : rec.query) key += '\n' + k + '=' + v;
+  return key;
+}
+
+}  // namespace
+
+// options::prerender: the same answer as answer(), rendered at most once
+// per distinct page.
+std::variant<std::string, error_reply> server::impl::answer_prerendered(const request_record& rec) {
+  auto listed = list_page(rec);
+  if (auto* e = std::get_if<error_reply>(&listed)) return std::move(*e);
+  page& pg = std::get<page>(listed);
+  const std::string key = query_key(rec);
   {
     std::lock_guard lock(mu_);
-    pg = inventory_.list(std::get<page_query>(parsed));
+    if (auto it = rendered_.find(key); it != rendered_.end() && same_page(it->second.pg, pg))
+      return it->second.body;
   }
-  return page_json(pg);  // rendered unlocked: the page holds immutable jobs
+  std::string body = boost::json::serialize(page_json(pg));
+  std::lock_guard lock(mu_);
+  rendered_.insert_or_assign(key, rendered_page{std::move(pg), body});
+  return body;
 }
 
 // Called with mu_ held.
@@ -524,16 +576,27 @@ plan server::impl::api_plan(const request_record& rec, const request_hook& hook,
 
   std::optional<boost::json::object> doc;
   std::optional<error_reply> err;
-  auto outcome = answer(rec);
-  if (auto* e = std::get_if<error_reply>(&outcome)) {
-    err = std::move(*e);
+  std::optional<std::string> rendered;  // options::prerender, no fault
+  if (opts_.prerender && hit.empty()) {
+    auto outcome = answer_prerendered(rec);
+    if (auto* e = std::get_if<error_reply>(&outcome)) {
+      err = std::move(*e);
+    } else {
+      rendered = std::move(std::get<std::string>(outcome));
+    }
   } else {
-    doc = std::move(std::get<boost::json::object>(outcome));
+    auto outcome = answer(rec);
+    if (auto* e = std::get_if<error_reply>(&outcome)) {
+      err = std::move(*e);
+    } else {
+      doc = std::move(std::get<boost::json::object>(outcome));
+    }
   }
   bool cut = false;
   for (const auto& f : hit) apply(f, doc, err, p, cut);
-  p.r = err ? reply{err->status, err->headers, render_error(*err, rec.request_id)}
-            : reply{200, {}, boost::json::serialize(*doc)};
+  p.r = err        ? reply{err->status, err->headers, render_error(*err, rec.request_id)}
+        : rendered ? reply{200, {}, std::move(*rendered)}
+                   : reply{200, {}, boost::json::serialize(*doc)};
   if (cut) p.r.body.resize(p.r.body.size() / 2);
   return p;
 }

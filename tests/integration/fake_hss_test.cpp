@@ -241,6 +241,44 @@ TEST_F(FakeHss, PagesCoverTheListingNewestFirst) {
   EXPECT_EQ(names_of(jobs(3).doc()).front(), expected[3].name);
 }
 
+// options::prerender (benchmarks) serves the same bytes as rendering each
+// time, follows every change, and leaves faulted answers alone.
+TEST(FakeHssServer, PrerenderedPagesAreTheRenderedOnesAndFollowChanges) {
+  fake_hss::server::options o;
+  o.prerender = true;
+  fake_hss::server pre(o);
+  fake_hss::server plain;
+  client cp{pre.port(), pre.ca_file()}, cr{plain.port(), plain.ca_file()};
+  const auto synthetic = fake_hss::synthetic_jobs("p1", "0", 45);
+  pre.upsert_many(synthetic);
+  plain.upsert_many(synthetic);
+  auto same = [&](const std::string& target) {
+    const response a = cp.get(target), b = cr.get(target);
+    EXPECT_EQ(a.status, b.status);
+    EXPECT_EQ(a.doc().as_object().at("job_info_list"), b.doc().as_object().at("job_info_list"));
+    EXPECT_EQ(a.doc().as_object().at("total_num"), b.doc().as_object().at("total_num"));
+    return a;
+  };
+  const auto first = same(jobs_target("p1", 10));
+  EXPECT_EQ(cp.get(jobs_target("p1", 10)).body, first.body);  // served again, unchanged
+  job changed = synthetic[12];
+  changed.status = "Failed";
+  pre.upsert(changed);
+  plain.upsert(changed);
+  const auto after = same(jobs_target("p1", 10));
+  EXPECT_NE(after.body, first.body);
+  EXPECT_EQ(after.doc().at("last_update_time").as_int64(), pre.last_update_time("p1"));
+  pre.erase("p1", "0", synthetic[0].cluster, synthetic[0].ns, synthetic[0].name);
+  plain.erase("p1", "0", synthetic[0].cluster, synthetic[0].ns, synthetic[0].name);
+  same(jobs_target("p1", 10));
+  same(jobs_target("p1", 0, 10, "&cluster_name=" + synthetic[3].cluster));
+  pre.inject(fault::missing_field("name", 0).on_offset(10));
+  const response faulted = cp.get(jobs_target("p1", 10));
+  EXPECT_FALSE(faulted.doc().at("job_info_list").at(0).as_object().contains("name"));
+  EXPECT_EQ(cp.get(jobs_target("p1", 10, 5)).status, 400u);  // limit < 10: still validated
+  EXPECT_EQ(cp.get("/v5/p1/kubernetes/jobs?limit=10", std::nullopt).status, 401u);
+}
+
 TEST_F(FakeHss, JobRenderingIsTheDocumentedShapeWithExtraFieldsPassedThrough) {
   job j = make_job("cceaddon-npd", 1720765124000, "0", "glz-2451", "kube-system");
   j.pods_num = 6;
