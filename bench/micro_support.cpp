@@ -1,0 +1,82 @@
+// Builds the micro-benchmarks' inputs from the fake HSS's synthetic jobs.
+#include "micro_support.hpp"
+
+#include "fake_hss/churn.hpp"
+#include "fake_hss/protocol.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+
+namespace hssjw::bench {
+
+namespace {
+
+const std::vector<fake_hss::job>& synthetic(std::size_t n) {
+  static std::map<std::size_t, std::vector<fake_hss::job>> cache;
+  auto it = cache.find(n);
+  if (it == cache.end()) it = cache.emplace(n, fake_hss::synthetic_jobs("p1", "0", n)).first;
+  return it->second;
+}
+
+std::string render(const std::vector<fake_hss::job>& all, std::size_t offset, std::size_t per_page) {
+  fake_hss::page pg;
+  pg.total_num = static_cast<std::int64_t>(all.size());
+  pg.last_update_time = 1'720'765'124'000;
+  for (std::size_t i = offset; i < all.size() && i < offset + per_page; ++i)
+    pg.jobs.push_back(std::make_shared<const fake_hss::job>(all[i]));
+  return boost::json::serialize(fake_hss::page_json(pg));
+}
+
+void decode_into(page_decoder& dec, const std::string& body, std::vector<keyed_job>& out) {
+  decoded_page page;
+  std::string err;
+  if (!dec.decode(body, page, err)) throw std::runtime_error("bench page did not decode: " + err);
+  for (auto& j : page.jobs) out.push_back(std::move(j));
+}
+
+}  // namespace
+
+std::string page_body(std::size_t total, std::size_t offset, std::size_t per_page) {
+  return render(synthetic(total), offset, per_page);
+}
+
+const std::vector<keyed_job>& decoded_jobs(std::size_t n) {
+  static std::map<std::size_t, std::vector<keyed_job>> cache;
+  if (auto it = cache.find(n); it != cache.end()) return it->second;
+  page_decoder dec(jobs_resource(), {});
+  std::vector<keyed_job> out;
+  out.reserve(n);
+  const auto& all = synthetic(n);
+  for (std::size_t off = 0; off < n; off += 200) decode_into(dec, render(all, off, 200), out);
+  return cache.emplace(n, std::move(out)).first->second;
+}
+
+scope_state snapshot_of(const std::vector<keyed_job>& jobs) {
+  scope_state s;
+  s.jobs.reserve(jobs.size());
+  for (const auto& j : jobs) s.jobs.emplace(j.key, j.record);
+  s.meta.has_baseline = true;
+  s.meta.last_total_num = static_cast<std::int64_t>(jobs.size());
+  return s;
+}
+
+std::vector<keyed_job> with_changes(const std::vector<keyed_job>& jobs, std::size_t every) {
+  std::vector<fake_hss::job> changed;
+  const auto& all = synthetic(jobs.size());
+  for (std::size_t i = 0; i < all.size(); i += every) {
+    auto j = all[i];
+    j.status = j.status == "Running" ? "Failed" : "Running";
+    changed.push_back(std::move(j));
+  }
+  page_decoder dec(jobs_resource(), {});
+  std::vector<keyed_job> fresh;
+  for (std::size_t off = 0; off < changed.size(); off += 200) decode_into(dec, render(changed, off, 200), fresh);
+  std::vector<keyed_job> out = jobs;
+  for (std::size_t k = 0; k < fresh.size(); ++k) out[k * every] = std::move(fresh[k]);
+  return out;
+}
+
+}  // namespace hssjw::bench
