@@ -168,7 +168,8 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
   walk_run run{target, settings, page_decoder(*target.resource, settings.ignore_fields)};
   walk_plan plan(settings.page_size);
   walk_outcome out;
-  std::unordered_map<job_key, keyed_job, job_key_hash> seen;
+  // Each key once, the last version fetched (pages overlap, repairs re-read).
+  std::unordered_map<job_key, job_record, job_key_hash> seen;
   bool first = true;
   for (;;) {
     std::vector<std::int64_t> batch;
@@ -205,8 +206,7 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
       ids.reserve(page.jobs.size() + page.rejected);
       for (auto& job : page.jobs) {
         ids.push_back(listing_identity(job.key, job.record.create_time));
-        auto key = job.key;
-        seen.insert_or_assign(std::move(key), std::move(job));
+        seen.insert_or_assign(std::move(job.key), std::move(job.record));
       }
       ids.resize(ids.size() + page.rejected, 0);
       plan.on_page(r.offset, page.total_num, std::move(ids));
@@ -222,7 +222,10 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
   out.requests = run.requests;
   out.repairs = plan.repairs_issued();
   out.observation.jobs.reserve(seen.size());
-  for (auto& [key, job] : seen) out.observation.jobs.push_back(std::move(job));
+  while (!seen.empty()) {  // moved out node by node: no key is copied
+    auto node = seen.extract(seen.begin());
+    out.observation.jobs.push_back(keyed_job{std::move(node.key()), std::move(node.mapped())});
+  }
   if (plan.complete() && out.rejected == 0) {
     out.status = walk_status::complete;
     out.observation.complete = true;
