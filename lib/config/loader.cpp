@@ -185,8 +185,10 @@ error_opt parser::parse_map(const entry& e, std::initializer_list<field> fields)
   for (const auto& f : fields) allowed.push_back(f.key);
   std::map<std::string, YAML::Mark> met;
   for (auto it = e.value.begin(); it != e.value.end(); ++it) {
-    const YAML::Node& key = it->first;
-    const YAML::Node& value = it->second;
+    // Copies, not references: yaml-cpp's it-> returns a temporary proxy,
+    // so a reference to its first/second dangles (ASan, found by fuzz_config).
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
     std::string where = e.path.empty() ? std::string("top level") : e.path;
     if (!key.IsScalar()) return error_at(key.Mark(), "a key in " + where + " must be a plain name");
     const std::string& name = key.Scalar();
@@ -711,6 +713,23 @@ error_opt parser::finish(config& c) {
   return std::nullopt;
 }
 
+// yaml-cpp 0.7 (Debian 12) allocates without end when a node starts with
+// the flow indicator ',' in block context (",x", "- a\n,"): the daemon
+// would exhaust memory on a mistyped file or reload. Found by fuzz_config;
+// such a line is never valid here, so it is refused before yaml-cpp sees it.
+std::optional<load_error> runaway_guard(std::string_view yaml, const std::string& file_name) {
+  int line = 1;
+  for (std::size_t i = 0; i < yaml.size(); ++line) {
+    const std::size_t end = std::min(yaml.find('\n', i), yaml.size());
+    const std::size_t first = yaml.find_first_not_of(" \t", i);
+    if (first < end && yaml[first] == ',')
+      return load_error{file_name, line, static_cast<int>(first - i) + 1,
+                        "invalid YAML: a line may not start with ','"};
+    i = end + 1;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 boost::system::result<config, load_error> load_string(std::string_view yaml,
@@ -719,6 +738,7 @@ boost::system::result<config, load_error> load_string(std::string_view yaml,
   fs::path absolute = fs::absolute(file_name, ec);
   fs::path base_dir = ec ? fs::path(file_name).parent_path() : absolute.parent_path();
 
+  if (auto err = runaway_guard(yaml, file_name)) return *err;
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(yaml));
