@@ -5,6 +5,8 @@
 // that no other file pays for them.
 #include "hss/client.hpp"
 
+#include "hss/response_parse.hpp"
+
 #include "core/version.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -43,8 +45,10 @@ using steady = std::chrono::steady_clock;
 // Errors are expected here (network, peers, deadlines): get them as values.
 constexpr auto as_value = asio::as_tuple(asio::use_awaitable);
 
-// HSS headers are small; a longer header block is a broken or hostile peer.
-constexpr std::uint32_t header_limit = 64 * 1024;
+using detail::limit_parser;
+using detail::public_error;
+using detail::to_response;
+
 // close_notify is a courtesy: never let it hold up shutdown for long.
 constexpr auto tls_shutdown_timeout = std::chrono::seconds(1);
 
@@ -283,7 +287,7 @@ asio::awaitable<error_code> open_tunnel(connection& c, const origin& to, const p
 
   http::response_parser<http::empty_body> parser;
   parser.skip(true);  // a 2xx answer to CONNECT has no body: the tunnel follows
-  parser.header_limit(header_limit);
+  parser.header_limit(detail::response_header_limit);
   beast::flat_buffer buffer;
   if (auto [ec, n] = co_await http::async_read(c.tcp(), buffer, parser, as_value); ec) co_return ec;
   const unsigned status = parser.get().result_int();
@@ -340,12 +344,6 @@ struct exchange_outcome {
   bool got_bytes = false;  // any response byte: the server did see the request
   http::response<http::string_body> res;
 };
-
-// The limits every response is read under, live or in parse_http_response.
-void limit_parser(http::response_parser<http::string_body>& parser, std::size_t body_limit) {
-  parser.header_limit(header_limit);
-  parser.body_limit(body_limit);
-}
 
 template <class Stream>
 asio::awaitable<exchange_outcome> exchange_on(Stream& s, connection& c,
@@ -431,31 +429,6 @@ result<http::request<http::string_body>> build_request(const client_state& st, h
   return r;
 }
 
-std::string header(const http::response<http::string_body>& res, http::field f) {
-  auto it = res.find(f);
-  return it == res.end() ? std::string{} : std::string(it->value());
-}
-
-http_response to_response(http::response<http::string_body>&& res, steady::duration latency) {
-  http_response out;
-  out.status = res.result_int();
-  auto id = res.find("X-Request-Id");  // Beast compares names case-insensitively
-  out.request_id = id == res.end() ? std::string{} : std::string(id->value());
-  out.retry_after = header(res, http::field::retry_after);
-  out.date = header(res, http::field::date);
-  out.content_type = header(res, http::field::content_type);
-  if (auto st = res.find("X-Subject-Token"); st != res.end()) out.subject_token = std::string(st->value());
-  out.body = std::move(res.body());
-  out.latency = std::chrono::duration_cast<std::chrono::milliseconds>(latency);
-  return out;
-}
-
-error_code public_error(error_code ec) {
-  if (ec == beast::error::timeout) return make_error_code(errc::timeout);
-  if (ec == http::error::body_limit) return make_error_code(errc::body_too_large);
-  return ec;
-}
-
 // A pooled connection the server closed while idle fails before any
 // response byte; only then is a second attempt safe, and only for methods
 // without side effects.
@@ -505,34 +478,16 @@ asio::awaitable<result<http_response>> run_request(std::shared_ptr<client_state>
     conn->close();  // its state is unknown: never reuse it
     co_return public_error(out.ec);
   }
+  if (auto bad = detail::check_response(out.res)) {
+    conn->close();
+    co_return bad;
+  }
   const bool reusable = out.res.keep_alive() && !out.res.need_eof();
   release(*st, std::move(conn), reusable);
   co_return to_response(std::move(out.res), steady::now() - start);
 }
 
 }  // namespace
-
-// Like http::async_read over a stream that ends after `bytes`: the parser
-// takes what it can, and the end of input is the peer closing.
-result<http_response> parse_http_response(std::string_view bytes, std::size_t body_limit) {
-  http::response_parser<http::string_body> parser;
-  limit_parser(parser, body_limit);
-  parser.eager(true);
-  for (;;) {
-    error_code ec;
-    const std::size_t used = parser.put(asio::buffer(bytes.data(), bytes.size()), ec);
-    bytes.remove_prefix(used);
-    if (!ec && parser.is_done()) break;
-    if (ec && ec != http::error::need_more) return public_error(ec);
-    if (ec || used == 0) {  // needs more than there is: the peer closed here
-      if (!parser.got_some()) return make_error_code(http::error::end_of_stream);
-      parser.put_eof(ec);
-      if (ec) return public_error(ec);
-      break;
-    }
-  }
-  return to_response(parser.release(), steady::duration::zero());
-}
 
 struct https_client::impl {
   std::shared_ptr<client_state> state;

@@ -63,5 +63,16 @@ TEST(parse_http_response, garbage_is_an_error) {
     EXPECT_FALSE(parse_http_response(bad, 1024)) << bad;
 }
 
+// fuzz_http_response, crash-85ea87cc: Beast takes any three digits as a
+// status; "000" reached the walker as status 0, which means "no response".
+TEST(parse_http_response, status_outside_http_is_a_bad_response) {
+  for (std::string status : {"000", "099", "600", "999"}) {
+    auto r = parse_http_response("HTTP/1.1 " + status + " x\r\nContent-Length: 2\r\n\r\n{}", 1024);
+    ASSERT_FALSE(r) << status;
+    EXPECT_EQ(r.error(), make_error_code(errc::bad_response));
+  }
+  EXPECT_TRUE(parse_http_response("HTTP/1.1 599 x\r\nContent-Length: 0\r\n\r\n", 1024));
+}
+
 }  // namespace
 }  // namespace hssjw

@@ -1,0 +1,39 @@
+// How an HTTP response is read, shared by the live client (client.cpp) and
+// parse_http_response (response_parse.cpp): the parser limits, the
+// conversion to http_response and the errors callers see. Internal to
+// lib/hss: it pulls in Beast's HTTP headers.
+#pragma once
+
+#include "core/error.hpp"
+#include "hss/http.hpp"
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace hssjw::detail {
+
+// HSS headers are small; a longer header block is a broken or hostile peer.
+inline constexpr std::uint32_t response_header_limit = 64 * 1024;
+
+// The limits every response is read under.
+void limit_parser(boost::beast::http::response_parser<boost::beast::http::string_body>& parser,
+                  std::size_t body_limit);
+
+http_response to_response(boost::beast::http::response<boost::beast::http::string_body>&& res,
+                          std::chrono::steady_clock::duration latency);
+
+// What Beast accepts but HTTP does not: a status outside 100..599 ("000"
+// would read as "no response" everywhere else). errc::bad_response.
+boost::system::error_code check_response(
+    const boost::beast::http::response<boost::beast::http::string_body>& res);
+
+// Beast's timeout and body-limit errors as the project's (errc::timeout,
+// errc::body_too_large); anything else unchanged.
+boost::system::error_code public_error(boost::system::error_code ec);
+
+}  // namespace hssjw::detail
