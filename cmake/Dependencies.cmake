@@ -8,3 +8,6 @@ find_package(SQLite3 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+
+# Sanitizer and fuzzing variants (compile options for every target below).
+include(${CMAKE_CURRENT_LIST_DIR}/Hardening.cmake)

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 socat jq
   dpkg-dev file systemd-container
+  clang-14 libclang-rt-14-dev llvm-14  # libFuzzer, sanitizer runtimes, symbolizer (scripts/fuzz.sh)
 )
 missing=()
 for p in "${packages[@]}"; do
