@@ -347,6 +347,9 @@ struct durability : ::testing::Test {
     out += "poll: {rate: unlimited, page_size: 200, interval: 1s, jitter: 0%,"
            " retry: {attempts: 2, initial: 10ms, max: 20ms}}\n"
            "log: {level: info, target: stderr}\n"
+           // A socket of its own: the default under /run is shared by every
+           // long-running daemon that tests start side by side.
+           "socket: {path: " + dir.file("events.sock") + "}\n"
            "state_dir: " + (state.empty() ? state_dir : state) + "\n" + extra;
     return out;
   }
