@@ -17,7 +17,7 @@ namespace {
 // live in a temporary proxy: stack-use-after-scope on every mapping.
 TEST(fuzz_regression, config_mapping_keys_outlive_the_iterator_proxy) {
   auto r = config::load_string(
-      "projects:\n  - id: p1\nauth: {method: token, token_file: /run/token}\n"
+      "region: cn-north-4\nprojects:\n  - id: p1\nauth: {method: token, token_file: /run/token}\n"
       "proxy: http://u:pw@proxy:3128\npoll: {rate: 5/min, interval: 30s, retry: {attempts: 3}}\n",
       "/etc/hss-jobwatch/config.yaml");
   ASSERT_TRUE(r) << r.error().to_string();
@@ -34,7 +34,8 @@ TEST(fuzz_regression, config_line_starting_with_a_comma_is_refused_before_yaml_c
     ASSERT_FALSE(r) << yaml;
     EXPECT_NE(r.error().message.find("may not start with ','"), std::string::npos) << r.error().to_string();
   }
-  auto r = config::load_string("projects: [{id: p1,}]\nauth: {method: token, token_file: /t}\n", "/c.yaml");
+  auto r = config::load_string("region: cn-north-4\nprojects: [{id: p1,}]\nauth: {method: token, token_file: /t}\n",
+                               "/c.yaml");
   EXPECT_TRUE(r) << r.error().to_string();
 }
 
