@@ -391,7 +391,13 @@ TEST_F(socket_fixture, hundred_clients_and_one_that_never_reads) {
   start_daemon(2000);
 
   auto stuck = request(R"({"op":"watch","since":0})");  // never read until the end
+#if defined(__SANITIZE_ADDRESS__)
+  // Under ASan every line costs several times more: the release run checks
+  // 100 readers; the sanitizer run checks the same behaviour with 25.
+  constexpr int readers = 25;
+#else
   constexpr int readers = 100;
+#endif
   std::vector<std::unique_ptr<socket_client>> clients;
   for (int i = 0; i < readers; ++i) clients.push_back(request(R"({"op":"watch","since":0})"));
   const auto victim = fake.jobs("p1")[5];
@@ -417,7 +423,8 @@ TEST_F(socket_fixture, hundred_clients_and_one_that_never_reads) {
       }
     });
   }
-  ASSERT_TRUE(eventually([&] { return backlog_done == readers; }, 120s));
+  // EXPECT, not ASSERT: the reader threads must be joined either way.
+  EXPECT_TRUE(eventually([&] { return backlog_done == readers; }, 180s));
   // The stuck client is cut off by now or soon; new events still flow.
   EXPECT_TRUE(eventually([&] { return daemon->err().find("overflow") != std::string::npos; }, 20s)) << daemon->err();
   fake.erase("p1", "0", victim.cluster, victim.ns, victim.name);

@@ -184,9 +184,10 @@ TEST(AuthAksk, SecretKeyFileProblemsAreAuthUnavailable) {
 }
 
 TEST(AuthAksk, AsyncAuthorizeRunsOnAnIoContext) {
+  // The context outlives the authenticator: its timers are bound to it.
+  boost::asio::io_context ctx;
   fixture f;
   auto req = jobs_request();
-  boost::asio::io_context ctx;
   std::optional<result<void>> got;
   boost::asio::co_spawn(ctx, f.auth.async_authorize(req, vector_project, vector_host),
                         [&](std::exception_ptr e, result<void> r) {
@@ -207,8 +208,8 @@ struct gate_fixture {
   temp_dir dir;
   captured_log log;
   std::string sk_path = dir.write("sk", std::string(vector_sk) + "\n");
+  boost::asio::io_context ctx;  // declared first: destroyed after the authenticator
   aksk_authenticator auth;
-  boost::asio::io_context ctx;
   std::vector<http_request> reqs;
   std::vector<std::optional<result<void>>> results;
 
