@@ -2,7 +2,7 @@
 // a middle and the last page, against the real daemon (--once). For each:
 // no false event, the daemon exits normally, the next good walk reports
 // exactly the real changes not yet reported, and the log names the fault.
-#include "integration/process.hpp"
+#include "integration/fault_scenario.hpp"
 
 #include "fake_hss/server.hpp"
 
@@ -13,35 +13,14 @@
 
 namespace {
 
-namespace json = boost::json;
+using testing_support::check_faulty_run;
+using testing_support::check_recovery;
+using testing_support::expect;
+using testing_support::fault_under_test;
+using testing_support::make_real_changes;
 using testing_support::parse_ndjson;
 using testing_support::run_process;
 using testing_support::temp_dir;
-
-// What the faulty walk may conclude.
-enum class expect {
-  fails,       // the page fails after the retry: nothing emitted, exit 1
-  incomplete,  // a job is rejected: changes it saw, never a removal, exit 1
-  recovers,    // the walk copes (throttling, odd totals): everything, exit 0
-};
-
-// For docs/FAULTS.md (scripts/fault-table.sh reads these from the JSON
-// test report): what was expected and what the daemon did.
-const char* outcome_name(expect e) {
-  switch (e) {
-    case expect::fails: return "walk fails";
-    case expect::incomplete: return "walk incomplete";
-    case expect::recovers: return "walk recovers";
-  }
-  return "?";
-}
-
-std::string observed(int exit_code, const std::set<std::string>& reported, bool removal) {
-  std::string s = "exit " + std::to_string(exit_code) + ", ";
-  s += reported.empty() ? "no event" : std::to_string(reported.size()) + " of 3 changes";
-  if (!reported.empty()) s += removal ? " incl. the removal" : ", no removal";
-  return s;
-}
 
 struct fault_case {
   std::string name;
@@ -88,10 +67,6 @@ class fault_matrix : public ::testing::TestWithParam<matrix_param> {
                        std::chrono::seconds(60));
   }
 
-  static std::string describe(const json::object& e) {
-    return std::string(e.at("type").as_string()) + " " +
-           std::string(e.at("key").as_object().at("name").as_string());
-  }
 };
 
 // 300 jobs, pages of 50 overlapping by one: offsets 0, 49, ..., 294.
@@ -104,69 +79,20 @@ TEST_P(fault_matrix, no_false_event_and_exact_recovery) {
   ASSERT_EQ(base.exit_code, 0) << base.err;
   ASSERT_EQ(parse_ndjson(base.out).size(), 300u);
 
-  // The real changes: one removed, one modified, one added.
-  auto jobs = fake.jobs("p1", "0");
-  auto gone = jobs[120];
-  fake.erase("p1", "0", gone.cluster, gone.ns, gone.name);
-  auto changed = jobs[200];
-  changed.status = "Failed";
-  fake.upsert(changed);
-  fake_hss::job fresh;
-  fresh.project_id = "p1";
-  fresh.cluster = "c9";
-  fresh.ns = "default";
-  fresh.name = "fresh-job";
-  fresh.create_time = 1'900'000'000'000;
-  fake.upsert(fresh);
-  const std::set<std::string> truth{"removed " + gone.name, "modified " + changed.name,
-                                    "added fresh-job"};
+  auto changes = make_real_changes(fake, 120, 200);
+  const fault_under_test fault{p.fault.name, p.where, p.fault.log_mentions, p.fault.outcome};
 
   fake.inject(p.fault.make().on_offset(p.offset).repeat(p.fault.repeat));
   auto faulty = once();
   EXPECT_NE(faulty.exit_code, -1) << "daemon hung";
   EXPECT_TRUE(faulty.exit_code == 0 || faulty.exit_code == 1) << faulty.exit_code << faulty.err;
-  std::set<std::string> reported;
-  for (auto& e : parse_ndjson(faulty.out)) {
-    auto d = describe(e);
-    EXPECT_TRUE(truth.contains(d)) << "false event under " << p.fault.name << ": " << d;
-    reported.insert(d);
-  }
-  if (!p.fault.log_mentions.empty())
-    EXPECT_NE(faulty.err.find(p.fault.log_mentions), std::string::npos) << faulty.err;
   std::size_t hit = 0;
   for (auto& r : fake.requests()) hit += !r.faults.empty();
   EXPECT_GE(hit, 1u) << "the fault never applied";
-  RecordProperty("fault", p.fault.name);
-  RecordProperty("page", p.where);
-  RecordProperty("expected", outcome_name(p.fault.outcome));
-  RecordProperty("log", p.fault.log_mentions);
-  RecordProperty("observed", observed(faulty.exit_code, reported, reported.contains("removed " + gone.name)));
-  switch (p.fault.outcome) {
-    case expect::fails:
-      EXPECT_EQ(faulty.exit_code, 1);
-      EXPECT_TRUE(reported.empty());
-      break;
-    case expect::incomplete:
-      EXPECT_EQ(faulty.exit_code, 1);
-      EXPECT_FALSE(reported.contains("removed " + gone.name));
-      break;
-    case expect::recovers:
-      EXPECT_EQ(faulty.exit_code, 0) << faulty.err;
-      EXPECT_EQ(reported, truth);
-      break;
-  }
+  auto reported = check_faulty_run(faulty, changes, fault);
 
   fake.clear_faults();
-  auto good = once();
-  ASSERT_EQ(good.exit_code, 0) << good.err;
-  for (auto& e : parse_ndjson(good.out)) {
-    auto d = describe(e);
-    EXPECT_TRUE(truth.contains(d)) << "false event after " << p.fault.name << ": " << d;
-    EXPECT_FALSE(reported.contains(d)) << "reported twice: " << d;
-    reported.insert(d);
-  }
-  EXPECT_EQ(reported, truth);
-  RecordProperty("recovery", reported == truth ? "exact" : "inexact");
+  check_recovery(once(), changes, std::move(reported), fault);
 }
 
 std::vector<fault_case> fault_cases() {

@@ -7,7 +7,7 @@
 // non-UTF-8 and lone surrogates, duplicated keys. For each, as in the fault
 // matrix: no false event, the expected outcome, the log names the fault,
 // and the next good walk reports exactly the real changes.
-#include "integration/process.hpp"
+#include "integration/fault_scenario.hpp"
 
 #include "fake_hss/server.hpp"
 
@@ -39,6 +39,11 @@ namespace http = boost::beast::http;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
+using testing_support::check_faulty_run;
+using testing_support::check_recovery;
+using testing_support::expect;
+using testing_support::fault_under_test;
+using testing_support::make_real_changes;
 using testing_support::parse_ndjson;
 using testing_support::run_process;
 using testing_support::temp_dir;
@@ -225,26 +230,6 @@ rewriter fixed(rewrite r) {
   return [=](const http::response<http::string_body>&) -> std::optional<rewrite> { return r; };
 }
 
-enum class expect { fails, incomplete, recovers };
-
-// For docs/FAULTS.md (scripts/fault-table.sh reads these from the JSON
-// test report): what was expected and what the daemon did.
-const char* outcome_name(expect e) {
-  switch (e) {
-    case expect::fails: return "walk fails";
-    case expect::incomplete: return "walk incomplete";
-    case expect::recovers: return "walk recovers";
-  }
-  return "?";
-}
-
-std::string observed(int exit_code, const std::set<std::string>& reported, bool removal) {
-  std::string s = "exit " + std::to_string(exit_code) + ", ";
-  s += reported.empty() ? "no event" : std::to_string(reported.size()) + " of 3 changes";
-  if (!reported.empty()) s += removal ? " incl. the removal" : ", no removal";
-  return s;
-}
-
 struct hostile_case {
   std::string name;
   std::function<rewriter()> make;
@@ -325,9 +310,6 @@ class hostile_response : public ::testing::TestWithParam<param> {
   testing_support::process_result once() {
     return run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"}, 60s);
   }
-  static std::string describe(const json::object& e) {
-    return std::string(e.at("type").as_string()) + " " + std::string(e.at("key").as_object().at("name").as_string());
-  }
 };
 
 // 100 jobs in pages of 25 overlapping by one: offsets 0, 24, 48, 72, 96.
@@ -343,64 +325,17 @@ TEST_P(hostile_response, no_false_event_and_exact_recovery) {
   ASSERT_EQ(base.exit_code, 0) << base.err;
   ASSERT_EQ(parse_ndjson(base.out).size(), 100u);
 
-  auto jobs = fake.jobs("p1", "0");
-  auto gone = jobs[30];
-  fake.erase("p1", "0", gone.cluster, gone.ns, gone.name);
-  auto changed = jobs[60];
-  changed.status = "Failed";
-  fake.upsert(changed);
-  fake_hss::job fresh;
-  fresh.project_id = "p1";
-  fresh.cluster = "c9";
-  fresh.ns = "default";
-  fresh.name = "fresh-job";
-  fresh.create_time = 1'900'000'000'000;
-  fake.upsert(fresh);
-  const std::set<std::string> truth{"removed " + gone.name, "modified " + changed.name, "added fresh-job"};
+  auto changes = make_real_changes(fake, 30, 60);
+  const fault_under_test fault{p.hc.name, p.where, p.hc.log_mentions, p.hc.outcome};
 
   front.set(p.offset, p.hc.make());
   auto faulty = once();
   ASSERT_NE(faulty.exit_code, -1) << "daemon hung: the deadline did not hold";
   EXPECT_GE(front.applied(), 1u) << "the rewrite never applied";
-  std::set<std::string> reported;
-  for (auto& e : parse_ndjson(faulty.out)) {
-    auto d = describe(e);
-    EXPECT_TRUE(truth.contains(d)) << "false event under " << p.hc.name << ": " << d;
-    reported.insert(d);
-  }
-  if (!p.hc.log_mentions.empty())
-    EXPECT_NE(faulty.err.find(p.hc.log_mentions), std::string::npos) << faulty.err;
-  RecordProperty("fault", p.hc.name);
-  RecordProperty("page", p.where);
-  RecordProperty("expected", outcome_name(p.hc.outcome));
-  RecordProperty("log", p.hc.log_mentions);
-  RecordProperty("observed", observed(faulty.exit_code, reported, reported.contains("removed " + gone.name)));
-  switch (p.hc.outcome) {
-    case expect::fails:
-      EXPECT_EQ(faulty.exit_code, 1) << faulty.err;
-      EXPECT_TRUE(reported.empty());
-      break;
-    case expect::incomplete:
-      EXPECT_EQ(faulty.exit_code, 1) << faulty.err;
-      EXPECT_FALSE(reported.contains("removed " + gone.name));
-      break;
-    case expect::recovers:
-      EXPECT_EQ(faulty.exit_code, 0) << faulty.err;
-      EXPECT_EQ(reported, truth);
-      break;
-  }
+  auto reported = check_faulty_run(faulty, changes, fault);
 
   front.clear();
-  auto good = once();
-  ASSERT_EQ(good.exit_code, 0) << good.err;
-  for (auto& e : parse_ndjson(good.out)) {
-    auto d = describe(e);
-    EXPECT_TRUE(truth.contains(d)) << "false event after " << p.hc.name << ": " << d;
-    EXPECT_FALSE(reported.contains(d)) << "reported twice: " << d;
-    reported.insert(d);
-  }
-  EXPECT_EQ(reported, truth);
-  RecordProperty("recovery", reported == truth ? "exact" : "inexact");
+  check_recovery(once(), changes, std::move(reported), fault);
 }
 
 std::vector<param> matrix() {
