@@ -2,6 +2,8 @@
 // HUAWEI-API.md §4.2; where the official SDKs differ we follow python-v3.
 #include "auth/aksk_signer.hpp"
 
+#include "core/utc.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -230,16 +232,10 @@ sign_output sign(const sign_input& in) {
 }
 
 std::string format_sdk_date(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  auto secs = floor<seconds>(t);
-  auto day = floor<days>(secs);
-  year_month_day ymd{day};
-  hh_mm_ss hms{secs - day};
+  const auto u = to_utc_parts(t);
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d%02u%02uT%02d%02d%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
+  std::snprintf(buf, sizeof buf, "%04d%02u%02uT%02d%02d%02dZ", u.year, u.month, u.day, u.hour,
+                u.minute, u.second);
   return buf;
 }
 

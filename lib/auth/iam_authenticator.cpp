@@ -3,6 +3,8 @@
 // IAM's answer, never a credential.
 #include "auth/iam_authenticator.hpp"
 
+#include "core/utc.hpp"
+
 #include "auth/auth_util.hpp"
 #include "hss/client.hpp"
 
@@ -148,16 +150,10 @@ transport https_transport(std::shared_ptr<https_client> client) {
 namespace {
 
 std::string format_time(iam::wall_clock::time_point t) {
-  using namespace std::chrono;
-  auto secs = floor<seconds>(t);
-  auto day = floor<days>(secs);
-  year_month_day ymd{day};
-  hh_mm_ss hms{secs - day};
+  const auto u = to_utc_parts(t);
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", u.year, u.month, u.day, u.hour,
+                u.minute, u.second);
   return buf;
 }
 

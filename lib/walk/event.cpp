@@ -2,12 +2,13 @@
 // canonical JSON text, so they are embedded as they are, not re-serialised.
 #include "walk/event.hpp"
 
+#include "core/utc.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/string_view.hpp>
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 
 namespace hssjw {
 
@@ -33,17 +34,10 @@ bool parse_event_type(std::string_view s, event_type& out) {
 }
 
 std::string format_utc_ms(std::int64_t epoch_ms) {
-  std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
-  int millis = static_cast<int>(epoch_ms % 1000);
-  if (millis < 0) {
-    millis += 1000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
+  const auto u = to_utc_parts(std::chrono::system_clock::time_point(std::chrono::milliseconds(epoch_ms)));
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", u.year, u.month, u.day,
+                u.hour, u.minute, u.second, u.millisecond);
   return buf;
 }
 
