@@ -39,6 +39,29 @@ TEST(fuzz_regression, config_line_starting_with_a_comma_is_refused_before_yaml_c
   EXPECT_TRUE(r) << r.error().to_string();
 }
 
+// fuzz_config, timeout-be0dfa8b (and CI run 9): yaml-cpp 0.7's LoadAll
+// loops without end when ',' follows a root node that is quoted or a flow
+// collection. The documents are now counted with a bound: a clear error
+// with the position, in milliseconds.
+TEST(fuzz_regression, config_content_after_the_root_node_is_refused) {
+  struct bad {
+    std::string yaml;
+    int line, column;
+  };
+  for (const bad& b : std::vector<bad>{{"\"ab\", c\n", 1, 5},
+                                       {"'a', b\n", 1, 4},
+                                       {"[a], b\n", 1, 4},
+                                       {"{a: 1}, b\n", 1, 7},
+                                       {"&x \"a\" , b\n", 1, 8},
+                                       {"\" a\nb\", team-a]\npo_info\n", 2, 3}}) {
+    auto r = config::load_string(b.yaml, "/etc/hss-jobwatch/config.yaml");
+    ASSERT_FALSE(r) << b.yaml;
+    EXPECT_EQ(r.error().message, "invalid YAML: ',' after the end of the document") << b.yaml;
+    EXPECT_EQ(r.error().line, b.line) << b.yaml;
+    EXPECT_EQ(r.error().column, b.column) << b.yaml;
+  }
+}
+
 // fuzz_page_decoder, crash-884f5f19: an integer beyond uint64 parses as a
 // double, imprecisely in Boost 1.81, and does not survive serialise ->
 // parse; the stored body then fingerprinted differently after a restart,
