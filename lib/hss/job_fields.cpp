@@ -67,13 +67,21 @@ void sort_labels(json::array& labels) {
   });
 }
 
+std::uint64_t field_name_hash(std::string_view name) { return std::hash<std::string_view>()(name); }
+
+std::uint64_t fingerprint_share(std::uint64_t name_hash, const json::value& value) {
+  return mix64(name_hash * 0x9E3779B97F4A7C15ULL ^ hash_value(value));
+}
+
+std::uint64_t fingerprint_share(const json::key_value_pair& field) {
+  return fingerprint_share(field_name_hash(field.key()), field.value());
+}
+
 std::uint64_t fingerprint(const json::object& job, const std::vector<std::string>& ignore) {
-  std::hash<std::string_view> h;
   std::uint64_t sum = 0;
   for (const auto& member : job) {
-    std::string_view key = member.key();
-    if (std::find(ignore.begin(), ignore.end(), key) != ignore.end()) continue;
-    sum += mix64(h(key) * 0x9E3779B97F4A7C15ULL ^ hash_value(member.value()));
+    if (std::find(ignore.begin(), ignore.end(), member.key()) != ignore.end()) continue;
+    sum += fingerprint_share(member);
   }
   return sum;
 }

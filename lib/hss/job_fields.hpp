@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hssjw {
@@ -18,6 +19,14 @@ void sort_labels(boost::json::array& labels);
 // A 64-bit fingerprint over every top-level field not in `ignore`,
 // independent of field order.
 std::uint64_t fingerprint(const boost::json::object& job, const std::vector<std::string>& ignore);
+
+// One field's share of that fingerprint (the fingerprint is the sum of
+// the shares of the fields not ignored), for a caller already walking
+// the fields.
+std::uint64_t fingerprint_share(const boost::json::key_value_pair& field);
+// The same, with the hash of the field's name computed once beforehand.
+std::uint64_t fingerprint_share(std::uint64_t name_hash, const boost::json::value& value);
+std::uint64_t field_name_hash(std::string_view name);
 
 // Every top-level field whose value differs (present in one only, or
 // different), sorted by name.

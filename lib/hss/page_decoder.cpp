@@ -1,5 +1,6 @@
-// Page decoding: one parse into a reused monotonic arena, validation
-// against the resource table, and one serialisation per job.
+// Page decoding: one parse into a reused monotonic arena (finding the
+// hazards in the same pass), validation against the resource table, and
+// one serialisation per job.
 #include "hss/page_decoder.hpp"
 
 #include "hss/job_fields.hpp"
@@ -7,11 +8,11 @@
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <array>
+#include <limits>
 
 namespace hssjw {
 
@@ -32,9 +33,28 @@ struct page_decoder::impl {
   static constexpr std::size_t first_block_size = 1024 * 1024;
   std::unique_ptr<unsigned char[]> first_block{new unsigned char[first_block_size]};
   std::optional<json::monotonic_resource> arena;
+  json::value_stack dom;  // its working stack is reused from page to page
 
-  impl(const resource_def& r, std::vector<std::string> ig) : resource(r), ignore(std::move(ig)) {}
+  // What the decoder does with a top-level field of a job; every field of
+  // the table (known, key, replace) has one, found by name.
+  struct field_role {
+    std::string_view name;
+    const field_def* known = nullptr;  // type-checked
+    int known_rank = 0;                // its place in the table: the first failure is reported
+    int key_index = -1;                // 0..2: cluster, namespace, name
+    bool replace = false;              // create_time: a different value means "replaced"
+    bool ignored = false;              // in poll.ignore_fields: not in the fingerprint
+    std::uint64_t name_hash = 0;       // for the fingerprint, computed once
+  };
+  std::vector<field_role> roles;
 
+  impl(const resource_def& r, std::vector<std::string> ig) : resource(r), ignore(std::move(ig)) {
+    build_roles();
+  }
+
+  void build_roles();
+  const field_role* role_of(std::string_view name) const;
+  bool is_ignored(std::string_view name) const;
   bool decode_job(json::value& v, keyed_job& out, std::string& why) const;
   std::uint64_t fingerprint_of_body(std::string_view canonical_body) const;
 };
@@ -99,6 +119,35 @@ bool check_field(const field_def& f, json::value& v, std::string& why) {
 
 }  // namespace
 
+void page_decoder::impl::build_roles() {
+  auto role = [&](std::string_view name) -> field_role& {
+    for (auto& r : roles)
+      if (r.name == name) return r;
+    return roles.emplace_back(field_role{name});
+  };
+  int rank = 0;
+  for (const auto& f : resource.known_fields) {
+    auto& r = role(f.name);
+    r.known = &f;
+    r.known_rank = rank++;
+  }
+  for (int i = 0; i < 3; ++i) role(resource.key_fields[i]).key_index = i;
+  role(resource.replace_field).replace = true;
+  for (auto& r : roles) {
+    r.ignored = is_ignored(r.name);
+    r.name_hash = field_name_hash(r.name);
+  }
+}
+
+const page_decoder::impl::field_role* page_decoder::impl::role_of(std::string_view name) const {
+  for (const auto& r : roles)
+    if (r.name.size() == name.size() && r.name == name) return &r;
+  return nullptr;
+}
+
+// One walk over the job's fields does the checks, finds the key and
+// create_time, and sums the fingerprint: a per-field lookup into the
+// object (a dozen of them per job) cost more than the whole parse.
 bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, std::string& why) const {
   auto* obj = v.if_object();
   if (!obj) {
@@ -106,27 +155,52 @@ bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, std::string&
     return false;
   }
   std::array<const json::string*, 3> keys{};
+  const json::value* created = nullptr;
+  int bad_rank = std::numeric_limits<int>::max();
+  std::string bad_why;
+  bool doubles = false;
+  std::uint64_t fp = 0;
+  for (auto& field : *obj) {
+    json::value& value = field.value();
+    const field_role* role = role_of(field.key());
+    if (role) {
+      std::string field_why;
+      if (role->known && role->known_rank < bad_rank && !check_field(*role->known, value, field_why)) {
+        bad_rank = role->known_rank;
+        bad_why = std::move(field_why);
+      }
+      if (role->key_index >= 0) keys[role->key_index] = value.if_string();
+      if (role->replace) created = &value;
+    }
+    doubles = doubles || has_double(value);
+    if (role)
+      fp += role->ignored ? 0 : fingerprint_share(role->name_hash, value);
+    else if (!is_ignored(field.key()))
+      fp += fingerprint_share(field);
+  }
   for (std::size_t i = 0; i < 3; ++i) {
-    const json::value* k = obj->if_contains(resource.key_fields[i]);
-    if (!k || !k->is_string()) {
+    if (!keys[i]) {
       why = std::string("missing or non-string key field ") + std::string(resource.key_fields[i]);
       return false;
     }
-    keys[i] = &k->get_string();
   }
-  for (const auto& f : resource.known_fields) {
-    if (auto* fv = obj->if_contains(f.name); fv && !check_field(f, *fv, why)) return false;
+  if (bad_rank != std::numeric_limits<int>::max()) {
+    why = std::move(bad_why);
+    return false;
   }
   out.key = job_key{std::string(*keys[0]), std::string(*keys[1]), std::string(*keys[2])};
   out.record.create_time.reset();
-  if (auto* ct = obj->if_contains(resource.replace_field)) out.record.create_time = as_int64(*ct);
+  if (created) out.record.create_time = as_int64(*created);
   out.record.body = json::serialize(*obj);
   // Boost 1.81 parses decimals imprecisely, so a double may not survive
   // serialise -> parse: hash it as a restart will read it back, or the
   // job would look modified after every restart (found by fuzzing).
-  out.record.fingerprint = has_double(v) ? fingerprint_of_body(out.record.body)
-                                         : fingerprint(*obj, ignore);
+  out.record.fingerprint = doubles ? fingerprint_of_body(out.record.body) : fp;
   return true;
+}
+
+bool page_decoder::impl::is_ignored(std::string_view name) const {
+  return std::find(ignore.begin(), ignore.end(), name) != ignore.end();
 }
 
 page_decoder::page_decoder(const resource_def& resource, std::vector<std::string> ignore_fields)
@@ -138,23 +212,20 @@ page_decoder& page_decoder::operator=(page_decoder&&) noexcept = default;
 bool page_decoder::decode(std::string_view body, decoded_page& out, std::string& error) {
   out = decoded_page{};
   auto& arena = impl_->arena.emplace(impl_->first_block.get(), impl::first_block_size);
-  json::parse_options opts;
-  opts.max_depth = max_json_depth;
-  json::parser p(json::storage_ptr(), opts);
-  p.reset(json::storage_ptr(&arena));
+  impl_->dom.reset(json::storage_ptr(&arena));
+  page_hazards hazards;
   boost::system::error_code ec;
-  p.write(body.data(), body.size(), ec);  // a complete text, or an error
+  json::value root =
+      parse_page(body, impl_->resource.list_field, max_json_depth, impl_->dom, hazards, ec);
   if (ec) {
     error = "response is not valid JSON: " + ec.message();
     return false;
   }
-  json::value root = p.release();
   auto* obj = root.if_object();
   if (!obj) {
     error = "response is not a JSON object";
     return false;
   }
-  const page_hazards hazards = find_page_hazards(body, impl_->resource.list_field, max_json_depth);
   if (!hazards.root.empty()) {
     error = "response has a " + hazards.root + " at the top level";
     return false;

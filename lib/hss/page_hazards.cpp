@@ -1,10 +1,14 @@
-// The hazard scan: Boost.JSON's SAX parser with a handler that keeps, per
-// open object, the keys seen so far, and knows which list item it is in.
+// One SAX pass of Boost.JSON's basic_parser whose handler finds the
+// hazards and, when asked, builds the DOM too (what json::parser's own
+// handler does, with a value_stack), so a page is read once, not twice.
 #include "hss/page_hazards.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/value_stack.hpp>
 
 #include <cmath>
+#include <cstring>
+#include <memory>
 #include <unordered_set>
 #include <vector>
 
@@ -16,14 +20,65 @@ using boost::system::error_code;
 
 constexpr std::size_t none = static_cast<std::size_t>(-1);
 
+// The keys of the open objects, innermost last, in one reused buffer: a
+// job's object has a dozen short keys, so a linear scan over the frame's
+// own keys beats hashing each into a set. An object with many keys (only
+// a hostile page has them) moves to a hash set so that a scan cannot go
+// quadratic.
+class open_keys {
+ public:
+  static constexpr std::size_t scan_limit = 32;
+
+  void open() { frames_.push_back(frame{spans_.size(), bytes_.size(), nullptr}); }
+  void close() {
+    spans_.resize(frames_.back().first_span);
+    bytes_.resize(frames_.back().first_byte);
+    frames_.pop_back();
+  }
+  // False when `key` is already a key of the innermost open object.
+  bool insert(std::string_view key) {
+    frame& f = frames_.back();
+    if (f.many) return f.many->insert(std::string(key)).second;
+    for (std::size_t i = f.first_span; i < spans_.size(); ++i) {
+      const span& s = spans_[i];
+      if (s.size == key.size() && std::memcmp(bytes_.data() + s.offset, key.data(), key.size()) == 0)
+        return false;
+    }
+    if (spans_.size() - f.first_span == scan_limit) {
+      f.many = std::make_shared<std::unordered_set<std::string>>();
+      for (std::size_t i = f.first_span; i < spans_.size(); ++i)
+        f.many->emplace(bytes_.data() + spans_[i].offset, spans_[i].size);
+      f.many->emplace(key);
+      return true;
+    }
+    spans_.push_back(span{bytes_.size(), key.size()});
+    bytes_.append(key);
+    return true;
+  }
+
+ private:
+  struct span {
+    std::size_t offset, size;
+  };
+  struct frame {
+    std::size_t first_span, first_byte;
+    std::shared_ptr<std::unordered_set<std::string>> many;
+  };
+  std::vector<frame> frames_;
+  std::vector<span> spans_;
+  std::string bytes_;
+};
+
 class hazard_handler {
  public:
-  static constexpr std::size_t max_array_size = -1;
-  static constexpr std::size_t max_object_size = -1;
-  static constexpr std::size_t max_string_size = -1;
-  static constexpr std::size_t max_key_size = -1;
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
 
-  explicit hazard_handler(std::string_view list_field) : list_field_(list_field) {}
+  // `dom` null: scan only.
+  hazard_handler(std::string_view list_field, json::value_stack* dom)
+      : list_field_(list_field), dom_(dom) {}
 
   page_hazards result;
 
@@ -32,39 +87,69 @@ class hazard_handler {
   bool on_array_begin(error_code&) {
     begin_value();
     const bool is_list = frames_.size() == 1 && root_key_is_list_;
-    frames_.push_back(frame{false, is_list, 0, {}});
+    frames_.push_back(frame{false, is_list, 0});
     if (is_list) list_depth_ = frames_.size() - 1;
     return true;
   }
-  bool on_array_end(std::size_t, error_code&) { return end_container(); }
+  bool on_array_end(std::size_t n, error_code&) {
+    if (dom_) dom_->push_array(n);
+    return end_container();
+  }
   bool on_object_begin(error_code&) {
     begin_value();
-    frames_.push_back(frame{true, false, 0, {}});
+    frames_.push_back(frame{true, false, 0});
+    keys_.open();
     return true;
   }
-  bool on_object_end(std::size_t, error_code&) { return end_container(); }
-  bool on_string_part(json::string_view, std::size_t, error_code&) { return true; }
-  bool on_string(json::string_view, std::size_t, error_code&) { return scalar(); }
+  bool on_object_end(std::size_t n, error_code&) {
+    if (dom_) dom_->push_object(n);
+    keys_.close();
+    return end_container();
+  }
+  bool on_string_part(json::string_view s, std::size_t, error_code&) {
+    if (dom_) dom_->push_chars(s);
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, error_code&) {
+    if (dom_) dom_->push_string(s);
+    return scalar();
+  }
   bool on_key_part(json::string_view s, std::size_t, error_code&) {
+    if (dom_) dom_->push_chars(s);
     key_.append(s.data(), s.size());
     return true;
   }
   bool on_key(json::string_view s, std::size_t, error_code&) {
-    key_.append(s.data(), s.size());
-    if (!frames_.back().keys.insert(key_).second) report("duplicated key \"" + printable_key() + "\"");
-    if (frames_.size() == 1) root_key_is_list_ = key_ == list_field_;
+    if (dom_) dom_->push_key(s);
+    std::string_view key(s.data(), s.size());
+    if (!key_.empty()) key = key_.append(s.data(), s.size());
+    if (!keys_.insert(key)) report("duplicated key \"" + printable(key) + "\"");
+    if (frames_.size() == 1) root_key_is_list_ = key == list_field_;
     key_.clear();
     return true;
   }
   bool on_number_part(json::string_view, error_code&) { return true; }
-  bool on_int64(std::int64_t, json::string_view, error_code&) { return scalar(); }
-  bool on_uint64(std::uint64_t, json::string_view, error_code&) { return scalar(); }
+  bool on_int64(std::int64_t i, json::string_view, error_code&) {
+    if (dom_) dom_->push_int64(i);
+    return scalar();
+  }
+  bool on_uint64(std::uint64_t u, json::string_view, error_code&) {
+    if (dom_) dom_->push_uint64(u);
+    return scalar();
+  }
   bool on_double(double d, json::string_view, error_code&) {
+    if (dom_) dom_->push_double(d);
     if (!std::isfinite(d) && in_item()) report("number out of range");
     return scalar();
   }
-  bool on_bool(bool, error_code&) { return scalar(); }
-  bool on_null(error_code&) { return scalar(); }
+  bool on_bool(bool b, error_code&) {
+    if (dom_) dom_->push_bool(b);
+    return scalar();
+  }
+  bool on_null(error_code&) {
+    if (dom_) dom_->push_null();
+    return scalar();
+  }
   bool on_comment_part(json::string_view, error_code&) { return true; }
   bool on_comment(json::string_view, error_code&) { return true; }
 
@@ -73,7 +158,6 @@ class hazard_handler {
     bool object;
     bool list;          // the top-level list array
     std::size_t count;  // arrays: elements begun so far
-    std::unordered_set<std::string> keys;
   };
 
   // Every value start: inside the list, it is the next item.
@@ -100,19 +184,27 @@ class hazard_handler {
   }
 
   // Keys end up in log lines: keep them short and printable.
-  std::string printable_key() const {
+  static std::string printable(std::string_view key) {
     std::string out;
-    for (char c : key_.substr(0, 64)) out += (c >= 0x20 && c < 0x7F && c != '"') ? c : '?';
+    for (char c : key.substr(0, 64)) out += (c >= 0x20 && c < 0x7F && c != '"') ? c : '?';
     return out;
   }
 
   std::string_view list_field_;
+  json::value_stack* dom_;
   std::vector<frame> frames_;
-  std::string key_;
+  open_keys keys_;
+  std::string key_;  // a key delivered in parts
   bool root_key_is_list_ = false;
   std::size_t list_depth_ = none;
   std::size_t item_ = 0;
 };
+
+// A complete text: one write, then the end (trailing garbage is an error).
+void parse_all(json::basic_parser<hazard_handler>& p, std::string_view body, error_code& ec) {
+  const std::size_t used = p.write_some(false, body.data(), body.size(), ec);
+  if (!ec && used != body.size()) ec = json::error::extra_data;
+}
 
 }  // namespace
 
@@ -120,11 +212,22 @@ page_hazards find_page_hazards(std::string_view body, std::string_view list_fiel
                                std::size_t max_depth) {
   json::parse_options opts;
   opts.max_depth = max_depth;
-  json::basic_parser<hazard_handler> p(opts, list_field);
+  json::basic_parser<hazard_handler> p(opts, list_field, nullptr);
   error_code ec;
-  p.write_some(false, body.data(), body.size(), ec);
+  parse_all(p, body, ec);
   if (ec) return {};
   return std::move(p.handler().result);
+}
+
+json::value parse_page(std::string_view body, std::string_view list_field, std::size_t max_depth,
+                       json::value_stack& dom, page_hazards& hazards, error_code& ec) {
+  json::parse_options opts;
+  opts.max_depth = max_depth;
+  json::basic_parser<hazard_handler> p(opts, list_field, &dom);
+  parse_all(p, body, ec);
+  if (ec) return nullptr;
+  hazards = std::move(p.handler().result);
+  return dom.release();
 }
 
 }  // namespace hssjw

@@ -142,5 +142,47 @@ TEST(page_hazards, scan_reports_per_item) {
   EXPECT_TRUE(find_page_hazards("{not json", "job_info_list", 32).items.empty());
 }
 
+// Keys are checked by a scan up to 32 per object, by a hash set beyond:
+// a duplicate is found on both sides of that line, and an escaped key is
+// compared as the text it stands for.
+TEST(page_hazards, duplicates_found_in_small_and_large_objects) {
+  auto object_with = [](int keys, const std::string& extra) {
+    std::string o = "{";
+    for (int i = 0; i < keys; ++i) o += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+    return o + extra + "}";
+  };
+  auto scan = [](const std::string& item) {
+    return find_page_hazards(R"({"total_num":1,"job_info_list":[)" + item + "]}", "job_info_list", 32);
+  };
+  EXPECT_TRUE(scan(object_with(40, R"("last":1)")).items.empty());
+  EXPECT_TRUE(scan(object_with(32, R"("last":1)")).items.empty());
+  for (int keys : {3, 31, 32, 33, 40, 100}) {
+    for (const std::string& dup : {std::string("k0"), "k" + std::to_string(keys - 1)}) {
+      auto h = scan(object_with(keys, "\"" + dup + "\":7"));
+      ASSERT_EQ(h.items.size(), 1u) << keys << " " << dup;
+      EXPECT_EQ(h.items.at(0), "duplicated key \"" + dup + "\"");
+    }
+  }
+  auto h = scan(R"({"a":1,"\u0061":2})");
+  ASSERT_EQ(h.items.size(), 1u);
+  EXPECT_EQ(h.items.at(0), "duplicated key \"a\"");
+  // The same key in sibling and nested objects is no duplicate.
+  EXPECT_TRUE(scan(R"({"a":{"a":1,"b":{"a":2}},"b":[{"a":1},{"a":2}]})").items.empty());
+}
+
+// The page is parsed once: the DOM the decoder works on and the hazards
+// come from the same pass, so a hazard rejects exactly its job.
+TEST(page_decoder_hostile, one_pass_rejects_exactly_the_hazardous_job) {
+  std::string many;
+  for (int i = 0; i < 50; ++i) many += ",\"x" + std::to_string(i) + "\":" + std::to_string(i);
+  auto r = decode(page({job("a", many), job("b", many + R"(,"x7":1)"), job("c", R"(,"y":1e999)"), job("d")}));
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.page.jobs.size(), 2u);
+  EXPECT_EQ(r.page.jobs[0].key.name, "a");
+  EXPECT_EQ(r.page.jobs[1].key.name, "d");
+  EXPECT_EQ(r.page.rejected, 2u);
+  EXPECT_EQ(r.page.reject_reason, "list item has a duplicated key \"x7\"");
+}
+
 }  // namespace
 }  // namespace hssjw
