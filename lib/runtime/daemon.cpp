@@ -86,6 +86,23 @@ const char* status_name(walk_status s) {
   return "failed";
 }
 
+// What the stored fingerprints were computed under: the fingerprint's
+// version and poll.ignore_fields as a set. Equal to the store's basis,
+// the stored fingerprints are used as they are (no body is parsed at
+// start); otherwise every one is recomputed.
+std::string fingerprint_basis(const config::config& c) {
+  std::vector<std::string> ignore = c.poll.ignore_fields;
+  std::sort(ignore.begin(), ignore.end());
+  ignore.erase(std::unique(ignore.begin(), ignore.end()), ignore.end());
+  std::string basis = "v1";
+  for (const auto& f : ignore) basis += "\n" + f;
+  return basis;
+}
+
+void recompute_fingerprints(scope_state& state, const page_decoder& decoder) {
+  for (auto& [key, record] : state.jobs) record.fingerprint = decoder.fingerprint_of(record.body);
+}
+
 std::size_t pages_for(std::int64_t total, std::uint32_t page_size) {
   if (total <= page_size) return 1;
   return static_cast<std::size_t>((total - 1 + page_size - 2) / (page_size - 1));
@@ -115,6 +132,8 @@ class daemon_runtime final : public socket_source {
   bool open_state();
   bool build_clients();
   void load_scopes(std::vector<stored_scope> stored);
+  bool stored_fingerprints_current();
+  void record_fingerprints();
   void check_budget(bool force);
   asio::awaitable<void> async_run_scope(scope_runtime& s);
   asio::awaitable<void> async_walk_once(scope_runtime& s);
@@ -181,21 +200,46 @@ bool daemon_runtime::open_state() {
   return true;
 }
 
+bool daemon_runtime::stored_fingerprints_current() {
+  return store_->fingerprint_basis() == fingerprint_basis(cfg_);
+}
+
+// After fingerprints were recomputed in memory (a new poll.ignore_fields,
+// or state from before the basis was recorded): the stored ones follow,
+// all scopes at once, so the next start can trust them. On failure the
+// old basis stays and the next start recomputes again.
+void daemon_runtime::record_fingerprints() {
+  page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
+  const auto started = std::chrono::steady_clock::now();
+  auto r = store_->rewrite_fingerprints(fingerprint_basis(cfg_), [&](std::string_view body) {
+    return decoder.fingerprint_of(body);
+  });
+  if (!r) {
+    log_->warn("state: could not store fingerprints for this poll.ignore_fields ({}); they are "
+               "recomputed at the next start: {}",
+               r.error().message(), store_->last_error());
+    return;
+  }
+  log_->info("state: stored fingerprints rewritten for this poll.ignore_fields in {} ms",
+             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+}
+
 void daemon_runtime::load_scopes(std::vector<stored_scope> stored) {
   std::map<scope_id, scope_state> by_id;
   for (auto& s : stored) by_id.emplace(s.scope, std::move(s.state));
+  const bool current = stored_fingerprints_current();
   page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
   for (auto& target : scope_targets(cfg_)) {
     auto s = std::make_unique<scope_runtime>();
     s->target = std::move(target);
     if (auto it = by_id.find(s->target.scope); it != by_id.end()) {
       s->state = std::move(it->second);
-      // Fingerprints depend on poll.ignore_fields, which may have changed.
-      for (auto& [key, record] : s->state.jobs) record.fingerprint = decoder.fingerprint_of(record.body);
+      if (!current) recompute_fingerprints(s->state, decoder);
       log_->info("scope {}: {} jobs loaded from state", s->target.scope.str(), s->state.jobs.size());
     }
     scopes_.push_back(std::move(s));
   }
+  if (!current) record_fingerprints();
   std::size_t unconfigured = by_id.size();
   for (auto& s : scopes_)
     if (by_id.contains(s->target.scope)) --unconfigured;
@@ -489,13 +533,14 @@ void daemon_runtime::add_scopes(std::vector<walk_target> targets) {
   std::map<scope_id, scope_state> stored;
   if (auto all = store_->load_all())
     for (auto& st : *all) stored.emplace(st.scope, std::move(st.state));
+  const bool current = stored_fingerprints_current();
   page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
   for (auto& target : targets) {
     auto s = std::make_unique<scope_runtime>();
     s->target = std::move(target);
     if (auto it = stored.find(s->target.scope); it != stored.end()) {
       s->state = std::move(it->second);
-      for (auto& [key, record] : s->state.jobs) record.fingerprint = decoder.fingerprint_of(record.body);
+      if (!current) recompute_fingerprints(s->state, decoder);
     }
     log_->info("reload: scope {} added ({})", s->target.scope.str(),
                s->state.jobs.empty() ? "it baselines" : std::to_string(s->state.jobs.size()) + " jobs from state");
@@ -541,8 +586,8 @@ void daemon_runtime::reload() {
   if (plan.budget) gate_->reconfigure(cfg_.poll.rate, cfg_.poll.max_in_flight);
   if (plan.fingerprints) {
     page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
-    for (auto& s : scopes_)
-      for (auto& [key, record] : s->state.jobs) record.fingerprint = decoder.fingerprint_of(record.body);
+    for (auto& s : scopes_) recompute_fingerprints(s->state, decoder);
+    record_fingerprints();
   }
   add_scopes(std::move(plan.added));
   remove_scopes(plan.removed);

@@ -179,6 +179,10 @@ class sqlite_store_impl final : public sqlite_store {
                                                   std::size_t max) override;
   result<std::vector<scope_id>> prune(const std::vector<scope_id>& keep) override;
   result<std::size_t> prune_journal_step() override;
+  std::string fingerprint_basis() override;
+  result<void> rewrite_fingerprints(
+      const std::string& basis,
+      const std::function<std::uint64_t(std::string_view)>& fingerprint_of) override;
 
  private:
   // Opening, in order.
@@ -742,6 +746,57 @@ result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
   }
   if (rc != SQLITE_DONE) return fail(rc, "load pending removals");
   return out;
+}
+
+std::string sqlite_store_impl::fingerprint_basis() {
+  sqlite::statement s;
+  int rc = s.prepare(db_.get(), "SELECT value FROM meta WHERE key = 'fingerprint_basis'");
+  std::string basis;
+  if (next_row(s, rc)) basis = std::string(s.column_text(0));
+  return basis;  // unreadable reads as unknown: the caller recomputes
+}
+
+namespace {
+
+// hssjw_fingerprint(body): the application's fingerprint as an SQL
+// function, so one UPDATE rewrites every row without reading the table
+// into memory.
+void sql_fingerprint(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const auto& fn = *static_cast<const std::function<std::uint64_t(std::string_view)>*>(
+      sqlite3_user_data(ctx));
+  const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  const std::string_view body(text ? text : "", static_cast<std::size_t>(sqlite3_value_bytes(argv[0])));
+  sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(fn(body)));
+}
+
+}  // namespace
+
+result<void> sqlite_store_impl::rewrite_fingerprints(
+    const std::string& basis, const std::function<std::uint64_t(std::string_view)>& fingerprint_of) {
+  last_error_.clear();
+  int rc = sqlite3_create_function(db_.get(), "hssjw_fingerprint", 1, SQLITE_UTF8,
+                                   const_cast<void*>(static_cast<const void*>(&fingerprint_of)),
+                                   sql_fingerprint, nullptr, nullptr);
+  if (rc != SQLITE_OK) return fail(rc, "register the fingerprint function");
+  auto attempt = [&]() -> result<void> {
+    if (auto r = begin(); !r) return r;
+    for (const char* sql : {"UPDATE jobs SET fingerprint = hssjw_fingerprint(body)",
+                            "INSERT INTO meta(key, value) VALUES('fingerprint_basis', ?1) "
+                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value"}) {
+      sqlite::statement s;
+      rc = s.prepare(db_.get(), sql);
+      if (rc != SQLITE_OK) return fail(rc, "rewrite fingerprints");
+      if (std::string_view(sql).starts_with("INSERT")) s.bind(1, basis);
+      if (auto r = run(s, "rewrite fingerprints"); !r) return r;
+    }
+    return finish();
+  };
+  auto r = attempt();
+  if (!r) rollback();
+  // The function points at `fingerprint_of`, which does not outlive us.
+  sqlite3_create_function(db_.get(), "hssjw_fingerprint", 1, SQLITE_UTF8, nullptr, nullptr,
+                          nullptr, nullptr);
+  return r;
 }
 
 result<std::vector<scope_id>> sqlite_store_impl::prune(const std::vector<scope_id>& keep) {

@@ -8,8 +8,10 @@
 #include "walk/event.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hssjw {
@@ -48,6 +50,18 @@ class state_store {
 
   // Deletes the state of every stored scope not in `keep`; returns them.
   virtual result<std::vector<scope_id>> prune(const std::vector<scope_id>& keep) = 0;
+
+  // Stored fingerprints depend on poll.ignore_fields. The basis names the
+  // ignore set they were all computed under ("" = unknown: recompute).
+  virtual std::string fingerprint_basis() { return {}; }
+  // One transaction: recomputes every stored fingerprint, of every scope
+  // (configured or not), with `fingerprint_of(body)` and records `basis`.
+  virtual result<void> rewrite_fingerprints(
+      const std::string& basis, const std::function<std::uint64_t(std::string_view)>& fingerprint_of) {
+    (void)basis;
+    (void)fingerprint_of;
+    return {};
+  }
 
   // The detail behind the most recent failed call (e.g. the SQLite
   // message), for the log line; empty when there is nothing to add.

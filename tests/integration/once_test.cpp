@@ -172,6 +172,42 @@ TEST_F(once_fixture, ignored_fields_do_not_emit) {
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
+// Stored fingerprints are trusted at start while poll.ignore_fields is
+// unchanged (no stored body is parsed) and rewritten once when it
+// changes. Either way only a change to a watched field is an event: a
+// field changed while ignored is reported once it is watched again.
+TEST_F(once_fixture, stored_fingerprints_are_rewritten_only_when_ignore_fields_change) {
+  fake.populate("p1", "0", 30, 9);
+  const std::string projects = "  - id: p1\n";
+  const std::string rewritten = "stored fingerprints rewritten";
+  auto r = once(config(projects, "ignore_fields: [execute_time]"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = once(config(projects, "ignore_fields: [execute_time]"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find(rewritten), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+
+  r = once(config(projects, "ignore_fields: [pods_num, execute_time]"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(rewritten), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  auto j = fake.jobs("p1", "0")[3];
+  j.pods_num += 2;
+  fake.upsert(j);
+  r = once(config(projects, "ignore_fields: [execute_time, pods_num]"));  // the same set
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find(rewritten), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+
+  r = once(config(projects, ""));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(rewritten), std::string::npos) << r.err;
+  auto events = parse_ndjson(r.out);
+  ASSERT_EQ(events.size(), 1u) << r.out;
+  EXPECT_EQ(summary(events), std::multiset<std::string>{"modified " + j.name});
+  EXPECT_EQ(serialize(events[0].at("changed")), R"(["pods_num"])");
+}
+
 // The list shifts between page requests, at the front and in the middle:
 // no job that existed for the whole walk may be reported removed.
 TEST_F(once_fixture, shifting_list_produces_no_false_removals) {

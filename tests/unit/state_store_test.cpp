@@ -380,6 +380,37 @@ TEST_F(sqlite_store_test, StateSurvivesReopenAndSeqsContinue) {
   EXPECT_EQ(events[1].seq, 5u);
 }
 
+// Fingerprints are rewritten in the database for a new basis (every
+// scope's, in one transaction), and the basis survives a reopen.
+TEST_F(sqlite_store_test, RewrittenFingerprintsAndTheirBasisSurviveReopen) {
+  {
+    auto store = open_ok();
+    ASSERT_TRUE(store);
+    EXPECT_EQ(store->fingerprint_basis(), "");
+    for (const auto& scope : {scope_, make_scope("p2")}) {
+      scope_delta d;
+      d.upserts = {make_job("a", 42), make_job("bb", 43)};
+      d.meta.has_baseline = true;
+      std::vector<change_event> none;
+      ASSERT_TRUE(committed(*store, scope, d, none));
+    }
+    auto r = store->rewrite_fingerprints("v1\nexecute_time",
+                                         [](std::string_view body) { return body.size() * 1000; });
+    ASSERT_TRUE(r) << store->last_error();
+    EXPECT_EQ(store->fingerprint_basis(), "v1\nexecute_time");
+  }
+  auto store = open_ok();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->fingerprint_basis(), "v1\nexecute_time");
+  auto all = store->load_all().value();
+  ASSERT_EQ(all.size(), 2u);
+  for (const auto& s : all) {
+    ASSERT_EQ(s.state.jobs.size(), 2u);
+    for (const auto& [key, record] : s.state.jobs)
+      EXPECT_EQ(record.fingerprint, record.body.size() * 1000) << key.name;
+  }
+}
+
 TEST_F(sqlite_store_test, CreatesTheDatabaseWithOurIdentityInWalMode) {
   { ASSERT_TRUE(open_ok()); }
   sqlite3* raw = nullptr;
