@@ -1,16 +1,21 @@
 // Hashing and naming for the job model.
 #include "hss/job.hpp"
 
-#include <boost/container_hash/hash.hpp>
+#include "core/hash.hpp"
+
+#include <string_view>
 
 namespace hssjw {
 
+// Hashed on every lookup of a walk (walker, planner, differ): libstdc++'s
+// string hash mixed per part is several times cheaper than
+// boost::hash_combine over std::string, which was 14 % of a steady walk.
+// In memory only: nothing stores these values.
 std::size_t job_key_hash::operator()(const job_key& k) const noexcept {
-  std::size_t seed = 0;
-  boost::hash_combine(seed, k.cluster);
-  boost::hash_combine(seed, k.ns);
-  boost::hash_combine(seed, k.name);
-  return seed;
+  const std::hash<std::string_view> h;
+  std::uint64_t seed = mix64(h(k.cluster) + 0x9E3779B97F4A7C15ULL);
+  seed = mix64(seed ^ h(k.ns));
+  return mix64(seed ^ h(k.name));
 }
 
 std::string scope_id::str() const {

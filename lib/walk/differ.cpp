@@ -137,9 +137,10 @@ class differ {
   const diff_options& opts_;
   std::int64_t now_;
   diff_outcome out_;
-  // The snapshot entries seen in this walk, by address (nodes of an
-  // unordered_map do not move): one pointer hash per job, instead of
-  // hashing the three key strings again for the removal scan.
+  // The snapshot entries seen in this walk, by address (the snapshot is
+  // not changed while it is diffed, so its elements stay put): one pointer
+  // hash per job, instead of hashing the three key strings again for the
+  // removal scan.
   boost::unordered_flat_set<const job_record*> seen_;
 };
 

@@ -16,12 +16,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
 #include <random>
-#include <unordered_map>
 
 namespace hssjw {
 
@@ -43,6 +43,49 @@ struct walker::walk_run {
 };
 
 namespace {
+
+// What a walk saw: each key once, the last version fetched (pages overlap
+// and repairs re-read), in the order first seen. The jobs live in a
+// vector and a set of their positions finds them by key, so no key is
+// copied and no node allocated per job.
+class seen_jobs {
+ public:
+  seen_jobs() = default;
+  seen_jobs(const seen_jobs&) = delete;  // index_ points at jobs_
+  seen_jobs& operator=(const seen_jobs&) = delete;
+
+  void reserve(std::size_t n) {
+    jobs_.reserve(n);
+    index_.reserve(n);
+  }
+  void add(keyed_job&& job) {
+    if (auto it = index_.find(job.key); it != index_.end()) {
+      jobs_[*it].record = std::move(job.record);
+      return;
+    }
+    jobs_.push_back(std::move(job));
+    index_.insert(static_cast<std::uint32_t>(jobs_.size() - 1));
+  }
+  std::vector<keyed_job> take() {
+    index_.clear();
+    return std::move(jobs_);
+  }
+
+ private:
+  // Hash and equality of positions by the key at that position, and of a
+  // key against a position (heterogeneous lookup).
+  struct by_key {
+    using is_transparent = void;
+    const std::vector<keyed_job>* jobs;
+    std::size_t operator()(std::uint32_t i) const { return job_key_hash{}((*jobs)[i].key); }
+    std::size_t operator()(const job_key& k) const { return job_key_hash{}(k); }
+    bool operator()(std::uint32_t a, std::uint32_t b) const { return a == b; }
+    bool operator()(const job_key& k, std::uint32_t i) const { return (*jobs)[i].key == k; }
+    bool operator()(std::uint32_t i, const job_key& k) const { return (*jobs)[i].key == k; }
+  };
+  std::vector<keyed_job> jobs_;
+  boost::unordered_flat_set<std::uint32_t, by_key, by_key> index_{0, by_key{&jobs_}, by_key{&jobs_}};
+};
 
 std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& v) {
   long long secs = 0;
@@ -168,8 +211,7 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
   walk_run run{target, settings, page_decoder(*target.resource, settings.ignore_fields)};
   walk_plan plan(settings.page_size);
   walk_outcome out;
-  // Each key once, the last version fetched (pages overlap, repairs re-read).
-  std::unordered_map<job_key, job_record, job_key_hash> seen;
+  seen_jobs seen;
   bool first = true;
   for (;;) {
     std::vector<std::int64_t> batch;
@@ -206,7 +248,7 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
       ids.reserve(page.jobs.size() + page.rejected);
       for (auto& job : page.jobs) {
         ids.push_back(listing_identity(job.key, job.record.create_time));
-        seen.insert_or_assign(std::move(job.key), std::move(job.record));
+        seen.add(std::move(job));
       }
       ids.resize(ids.size() + page.rejected, 0);
       plan.on_page(r.offset, page.total_num, std::move(ids));
@@ -221,11 +263,7 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
   }
   out.requests = run.requests;
   out.repairs = plan.repairs_issued();
-  out.observation.jobs.reserve(seen.size());
-  while (!seen.empty()) {  // moved out node by node: no key is copied
-    auto node = seen.extract(seen.begin());
-    out.observation.jobs.push_back(keyed_job{std::move(node.key()), std::move(node.mapped())});
-  }
+  out.observation.jobs = seen.take();
   if (plan.complete() && out.rejected == 0) {
     out.status = walk_status::complete;
     out.observation.complete = true;
