@@ -20,14 +20,28 @@
 #              (a TLS connection per page) and --keep-alive.
 #   latency    a second fake adding 50 ms per response, a 100-page walk with
 #              pages_in_flight 4 and 1 (--once --memory-state), median wall.
+#   flat       many walks of a small inventory every second: RSS after each.
+#   fanout     target 6, the events socket under load. (a) A daemon with
+#              --fanout-subscribers (100) `watch` connections from this
+#              process; each SIGHUP adds one scope of the fake, whose
+#              baseline commits one burst (default 10 bursts of N/10 jobs,
+#              then 20 of 100); commit -> delivery per event and subscriber,
+#              every seq checked. (b) A baseline --once of N jobs puts N
+#              events in the journal; a daemon on that state (trusted, so it
+#              does not walk meanwhile) serves one `watch since 0` client:
+#              events/s, and VmRSS every 100 ms while it catches up.
 # Targets are the 1M-job figures of the issue; with fewer jobs the CPU and
 # readiness targets are scaled linearly and the table says so.
 import argparse
+import bisect
+import collections
+import datetime
 import json
 import math
 import os
 import queue
 import re
+import selectors
 import shutil
 import signal
 import socket
@@ -106,10 +120,10 @@ class Fake:
     """hss-fake on an ephemeral port; counts the jobs requests it logs."""
     line_re = re.compile(r"GET /v5/[^/]+/kubernetes/jobs\?\S+ -> (\d+)")
 
-    def __init__(self, exe, workdir, jobs, latency_ms=0, timeout=600):
-        self.dir = os.path.join(workdir, f"fake-{jobs}-{latency_ms}")
+    def __init__(self, exe, workdir, jobs, latency_ms=0, timeout=600, projects=("p1",)):
+        self.dir = os.path.join(workdir, f"fake-{jobs}-{latency_ms}-{len(projects)}")
         os.makedirs(self.dir, exist_ok=True)
-        cmd = [exe, "--port", "0", "--dir", self.dir, "--token", TOKEN, "--projects", "p1",
+        cmd = [exe, "--port", "0", "--dir", self.dir, "--token", TOKEN, "--projects", ",".join(projects),
                "--jobs", str(jobs), "--prerender"]
         if latency_ms:
             cmd += ["--latency", f"{latency_ms}ms"]
@@ -132,7 +146,7 @@ class Fake:
             raise RuntimeError(f"hss-fake: unexpected first line {line!r}")
         self.endpoint, self.ca = m.group(1), m.group(2)
         self.populate_s = time.monotonic() - start
-        log(f"fake with {jobs} jobs at {self.endpoint} (ready in {self.populate_s:.1f}s, "
+        log(f"fake with {jobs} jobs x {len(projects)} project(s) at {self.endpoint} (ready in {self.populate_s:.1f}s, "
             f"RSS {proc_rss_mb(self.p.pid):.0f} MB)")
 
     def _read_log(self):
@@ -155,7 +169,7 @@ class Fake:
 
 
 def write_config(path, fake, workdir, name, page_size=200, pages_in_flight=4, interval="60s",
-                 trust=False, project="p1"):
+                 trust=False, project="p1", projects=None, log_level="debug", journal_max_events=None):
     token_file = os.path.join(workdir, "token")
     with open(token_file, "w") as f:
         f.write(TOKEN + "\n")
@@ -167,8 +181,7 @@ def write_config(path, fake, workdir, name, page_size=200, pages_in_flight=4, in
 auth: {{method: token, token_file: {token_file}}}
 tls: {{ca_file: {fake.ca}}}
 projects:
-  - id: {project}
-poll:
+{"".join(f"  - id: {p}{chr(10)}" for p in (projects or [project]))}poll:
   interval: {interval}
   jitter: 0%
   rate: unlimited
@@ -180,8 +193,10 @@ poll:
   trust_last_update_time: {"true" if trust else "false"}
 state_dir: {state}
 socket: {{path: {os.path.join(workdir, f"events-{name}.sock")}}}
-log: {{level: debug, target: stderr}}
+log: {{level: {log_level}, target: stderr}}
 """)
+        if journal_max_events:
+            f.write(f"journal: {{max_events: {journal_max_events}, max_age: 7d}}\n")
     return path
 
 
@@ -211,6 +226,7 @@ class Watched:
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
         self.walks = []  # (status, jobs, requests)
+        self.hooks = []  # called with every log line, on the reader thread
         self.lock = threading.Lock()
         env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
         env.pop("JOURNAL_STREAM", None)
@@ -226,6 +242,8 @@ class Watched:
     def _read_log(self):
         for line in self.p.stderr:
             self.errlog.write(line)
+            for hook in self.hooks:
+                hook(line)
             m = self.walk_re.search(line)
             if m:
                 with self.lock:
@@ -463,6 +481,346 @@ def flat_run(args, rows, notes):
                  growth / 1.0, growth < 1.0))
     notes.append(f"flat run RSS MB: first {rss[:3]}, last {rss[-3:]}, max {max(rss)}")
 
+# ------------------------------------------------------------------ fan-out
+# Target 6: real subscribers on the events socket (SPEC §5), plain AF_UNIX
+# connections speaking the line protocol from this process. Event lines are
+# not parsed as JSON (that would make this process the bottleneck): one
+# regex over each received chunk takes the seqs, which are checked to be
+# exactly the next ones (strictly +1, nothing missing or repeated), and
+# each chunk is recorded as (receive time, first seq, count, event times).
+# Even so this process spends ~2x the daemon's CPU per delivery; the notes
+# print both.
+
+EVENT_RE = re.compile(rb'\{"v":1,"seq":(\d+),"type":"[a-z]+","time":"([^"]+)"')
+SEQ_RE = re.compile(rb'\{"v":1,"seq":(\d+),"type"')
+# log_sink's line for a baseline commit: logged right after the commit and
+# before the socket is told (daemon.cpp conclude(): store commit, then the
+# sinks in order log, metrics, socket), with spdlog's ms timestamp.
+COMMIT_RE = re.compile(r"^(\S+) info baseline of (\S+): (\d+) jobs added \(seq (\d+)\.\.(\d+)\)")
+
+
+def parse_iso(ts):
+    return datetime.datetime.fromisoformat(ts).timestamp()
+
+
+class Subscriber:
+    def __init__(self, path, request, timeout=30):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        buf = b""
+        while b"\n" not in buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise RuntimeError("socket closed before hello")
+            buf += data
+        line, _, rest = buf.partition(b"\n")
+        self.hello = json.loads(line)
+        if self.hello.get("type") != "hello":
+            raise RuntimeError(f"expected hello, got {line[:200]!r}")
+        self.sock.sendall(json.dumps(request).encode() + b"\n")
+        self.sock.setblocking(False)
+        since = request.get("since")
+        self.next = (since if since is not None else self.hello["seq"]) + 1
+        self.tail = b""
+        self.chunks = []  # (recv time, first seq, count, Counter of time strings)
+        self.events = 0
+        self.failure = None
+        if rest:
+            self.feed(rest, time.time())
+
+    def feed(self, data, t):
+        buf = self.tail + data if self.tail else data
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            self.tail = buf
+            return
+        lines, self.tail = buf[:cut + 1], buf[cut + 1:]
+        if b'"type":"error"' in lines:
+            i = lines.find(b'"type":"error"')
+            start = lines.rfind(b"\n", 0, i) + 1
+            end = lines.find(b"\n", i)
+            self.failure = "server error line: " + lines[start:end].decode(errors="replace")[:300]
+            return
+        seqs = list(map(int, SEQ_RE.findall(lines)))
+        if not seqs:
+            return  # bookmark, scope_status
+        if seqs != list(range(self.next, self.next + len(seqs))):
+            bad = next(i for i, v in enumerate(seqs) if v != self.next + i)
+            self.failure = f"expected seq {self.next + bad}, got {seqs[bad]}"
+            return
+        if self.record:
+            # One walk's events share their time: read the first and the
+            # last event's, and every one only when they differ.
+            t0 = EVENT_RE.search(lines).group(2)
+            t1 = EVENT_RE.search(lines, lines.rfind(b'{"v":1,"seq":')).group(2)
+            times = {t0: len(seqs)} if t0 == t1 else collections.Counter(x[1] for x in EVENT_RE.findall(lines))
+            self.chunks.append((t, seqs[0], len(seqs), times))
+        self.next += len(seqs)
+        self.events += len(seqs)
+
+    record = True
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def pump(subs, until_seq, deadline, daemon_proc, sel):
+    """Reads every subscriber until each has every event <= until_seq."""
+    pending = {s for s in subs if s.next <= until_seq}
+    while pending:
+        for key, _ in sel.select(timeout=0.5):
+            s = key.data
+            try:
+                data = s.sock.recv(1 << 18)  # a Unix socket buffer holds ~200 KiB
+            except BlockingIOError:
+                continue
+            t = time.time()
+            if not data:
+                raise RuntimeError(f"subscriber closed by the daemon after seq {s.next - 1}")
+            s.feed(data, t)
+            if s.failure:
+                raise RuntimeError(f"subscriber: {s.failure}")
+            if s.next > until_seq:
+                pending.discard(s)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(pending)} subscriber(s) still behind seq {until_seq} "
+                               f"(lowest at {min(s.next for s in pending) - 1})")
+        if daemon_proc.poll() is not None:
+            raise RuntimeError(f"daemon exited {daemon_proc.returncode}")
+
+
+def weighted_quantiles(samples, qs):
+    """samples: list of (value, weight); returns the value at each quantile."""
+    samples = sorted(samples)
+    total = sum(w for _, w in samples)
+    out, acc, i = [], 0, 0
+    for q in qs:
+        target = q * total
+        while i < len(samples) - 1 and acc + samples[i][1] < target:
+            acc += samples[i][1]
+            i += 1
+        out.append(samples[i][0])
+    return out
+
+
+def perf_start(args, pid, name):
+    if not args.perf or not shutil.which("perf"):
+        return None
+    path = os.path.join(args.workdir, f"perf-{name}.data")
+    p = subprocess.Popen(["perf", "record", "-F", "999", "-p", str(pid), "-o", path],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # perf attaches
+    return p, path
+
+
+def perf_stop(args, handle, notes, what):
+    if not handle:
+        return
+    p, path = handle
+    p.send_signal(signal.SIGINT)
+    try:
+        wait_child(p, 30)
+    except TimeoutError:
+        return
+    try:
+        out = subprocess.run(["perf", "report", "-i", path, "--stdio", "--no-children", "--sort",
+                              "dso,symbol", "-F", "overhead,dso,sym", "--percent-limit", "1.5"], capture_output=True, text=True,
+                             timeout=120).stdout
+    except subprocess.TimeoutExpired:
+        return
+    top = [re.sub(r"( -)+$", "", " ".join(l.split())) for l in out.splitlines()
+           if l.strip() and not l.startswith("#")]
+    top = sorted(top, key=lambda l: -float(l.split("%")[0]))[:18]
+    notes.append(f"perf ({what}), flat, daemon only:\n    " + "\n    ".join(top))
+
+
+def fanout_latency(args, rows, notes, nb, per, name):
+    nsubs = args.fanout_subscribers
+    projects = [f"f{i:03d}" for i in range(1, nb + 1)]
+    fake = Fake(args.fake, args.workdir, per, timeout=args.timeout, projects=projects)
+    subs, sel = [], selectors.DefaultSelector()
+    commits = {}  # first seq -> (commit log time, last seq, scope)
+
+    def on_line(line):
+        m = COMMIT_RE.match(line)
+        if m and int(m.group(3)) > 0:
+            commits[int(m.group(4))] = (parse_iso(m.group(1)), int(m.group(5)), m.group(2))
+
+    try:
+        path = os.path.join(args.workdir, f"{name}.yaml")
+
+        def config(k):  # the first k burst projects, after one that lists nothing
+            write_config(path, fake, args.workdir, name, page_size=args.page_size, interval="3600s",
+                         projects=["p-empty"] + projects[:k], log_level="info")
+        config(0)
+        w = Watched(args.daemon, path, args.workdir, name)
+        w.hooks.append(on_line)
+        try:
+            w.wait_ready(60)
+            sock_path = os.path.join(args.workdir, f"events-{name}.sock")
+            for _ in range(nsubs):
+                s = Subscriber(sock_path, {"op": "watch"})
+                subs.append(s)
+                sel.register(s.sock, selectors.EVENT_READ, s)
+            base = subs[0].hello["seq"]
+            log(f"fan-out: {nsubs} subscribers watching; {nb} bursts of {per} events "
+                f"(one new scope's baseline per SIGHUP)")
+            rss0 = proc_rss_mb(w.p.pid)
+            cpu0, py0, wall0 = proc_cpu(w.p.pid), time.process_time(), time.monotonic()
+            perf = perf_start(args, w.p.pid, name) if name == "fanout" else None
+            peak = rss0
+            for k in range(1, nb + 1):
+                config(k)
+                w.p.send_signal(signal.SIGHUP)
+                pump(subs, base + k * per, time.monotonic() + args.timeout, w.p, sel)
+                peak = max(peak, proc_rss_mb(w.p.pid))
+                time.sleep(0.2)  # bursts apart, as walks of different scopes would be
+            perf_stop(args, perf, notes, f"{nb} bursts of {per} events to {nsubs} subscribers")
+            cpu = proc_cpu(w.p.pid) - cpu0
+            py = time.process_time() - py0
+            wall = time.monotonic() - wall0
+            rss1 = proc_rss_mb(w.p.pid)
+            time.sleep(1)  # the log reader has seen every commit line
+        finally:
+            for s in subs:
+                s.close()
+            w.close()
+    finally:
+        fake.close()
+
+    total = nb * per
+    for i, s in enumerate(subs):
+        if s.events != total or s.next != base + total + 1:
+            raise RuntimeError(f"subscriber {i}: {s.events} events, next seq {s.next}; expected {total}")
+    starts = sorted(commits)
+    if len(starts) != nb:
+        raise RuntimeError(f"{len(starts)} baseline commit lines in the log for {nb} bursts")
+    lat_commit, lat_event, drain = [], [], collections.defaultdict(float)
+    time_cache = {}
+    for s in subs:
+        for t, first, n, times in s.chunks:
+            b = starts[bisect.bisect_right(starts, first) - 1]
+            ct, last, _ = commits[b]
+            if first + n - 1 > last:
+                raise RuntimeError("a received chunk spans two commits")
+            lat_commit.append((t - ct, n))
+            drain[b] = max(drain[b], t - ct)
+            for ts, cnt in times.items():
+                if ts not in time_cache:
+                    time_cache[ts] = parse_iso(ts.decode())
+                lat_event.append((t - time_cache[ts], cnt))
+    p50, p99, pmax = (x * 1000 for x in weighted_quantiles(lat_commit, [0.5, 0.99, 1.0]))
+    e50, e99, emax = (x * 1000 for x in weighted_quantiles(lat_event, [0.5, 0.99, 1.0]))
+    deliveries = total * nsubs
+    busy = sum(drain.values())
+    rows.append((f"6 commit -> delivery, {nsubs} subscribers, {nb} bursts of {per}: p99 ms", p99, 10.0,
+                 p99 / 10.0, p99 <= 10.0))
+    rows.append(("  commit -> delivery p50 / max ms (commit = the baseline log line)",
+                 f"{p50:.1f} / {pmax:.1f}", None, None, None))
+    rows.append(("  event time -> delivery p50 / p99 / max ms (upper bound)",
+                 f"{e50:.1f} / {e99:.1f} / {emax:.1f}", None, None, None))
+    rows.append(("  burst drained (commit -> last subscriber has all), median ms",
+                 statistics.median(drain.values()) * 1000, None, None, None))
+    rows.append(("  deliveries/s while draining (events x subscribers)", deliveries / busy, None, None, None))
+    rows.append(("  CPU us per delivery: daemon / this process (the subscribers)",
+                 f"{cpu / deliveries * 1e6:.2f} / {py / deliveries * 1e6:.2f}", None, None, None))
+    rows.append((f"  every subscriber got all {total} events once, seq +1", True, None, None, True))
+    notes.append(f"fan-out {nb} x {per}: {deliveries} deliveries in {wall:.1f}s wall; daemon {cpu:.2f} CPU-s "
+                 f"({cpu / deliveries * 1e6:.2f} us per delivery), this process {py:.2f} CPU-s; "
+                 f"daemon RSS {rss0:.0f} -> peak {peak:.0f} -> {rss1:.0f} MB; per-burst drain ms "
+                 f"{[round(drain[b] * 1000) for b in starts]}")
+
+
+def fanout_catchup(args, rows, notes):
+    n = args.jobs
+    fake = Fake(args.fake, args.workdir, n, timeout=args.timeout)
+    try:
+        keep = max(1_000_000, 2 * n)
+        cfg = write_config(os.path.join(args.workdir, "catchup.yaml"), fake, args.workdir, "catchup",
+                           page_size=args.page_size, journal_max_events=keep)
+        log(f"catch-up: baseline --once of {n} jobs ({n} events into the journal)")
+        base = run_once(args.daemon, cfg, args.workdir, "catchup-baseline", timeout=args.timeout)
+        log(f"catch-up: baseline {base['cpu']:.1f} CPU-s, {base['wall']:.1f}s wall")
+        # The long-running daemon on that state; trusted, so that its first
+        # walk is one request and no walk runs during the catch-up.
+        tcfg = write_config(os.path.join(args.workdir, "catchup-run.yaml"), fake, args.workdir, "catchup",
+                            page_size=args.page_size, interval="3600s", trust=True,
+                            journal_max_events=keep)
+        w = Watched(args.daemon, tcfg, args.workdir, "catchup")
+        runs = []
+        try:
+            w.wait_ready(args.timeout)
+            w.wait_walk(1, args.timeout, settle=1.0)
+            sock_path = os.path.join(args.workdir, "events-catchup.sock")
+            for rep in range(args.reps):
+                samples = []
+                stop_sampling = threading.Event()
+
+                def sample():
+                    while not stop_sampling.is_set():
+                        samples.append(proc_rss_mb(w.p.pid))
+                        stop_sampling.wait(0.1)
+                rss_start = proc_rss_mb(w.p.pid)
+                cpu0 = proc_cpu(w.p.pid)
+                sampler = threading.Thread(target=sample, daemon=True)
+                sampler.start()
+                t0 = time.monotonic()
+                s = Subscriber(sock_path, {"op": "watch", "since": 0})
+                s.record = False
+                last, oldest = s.hello["seq"], s.hello["oldest_seq"]
+                if oldest != 1 or last < n:
+                    raise RuntimeError(f"journal holds {oldest}..{last}, not the {n} baseline events")
+                sel = selectors.DefaultSelector()
+                sel.register(s.sock, selectors.EVENT_READ, s)
+                try:
+                    pump([s], last, time.monotonic() + args.timeout, w.p, sel)
+                    secs = time.monotonic() - t0
+                finally:
+                    s.close()
+                    sel.close()
+                    stop_sampling.set()
+                    sampler.join()
+                cpu = proc_cpu(w.p.pid) - cpu0
+                time.sleep(0.5)
+                rss_end = proc_rss_mb(w.p.pid)
+                runs.append({"rate": last / secs, "secs": secs, "cpu": cpu, "start": rss_start,
+                             "peak": max(samples + [rss_end]), "end": rss_end, "samples": len(samples)})
+                log(f"catch-up {rep + 1}: {last} events in {secs:.2f}s ({last / secs / 1000:.0f}k/s), "
+                    f"daemon {cpu:.2f} CPU-s, RSS {rss_start:.0f} -> peak {runs[-1]['peak']:.0f} -> "
+                    f"{rss_end:.0f} MB ({len(samples)} samples)")
+        finally:
+            w.close()
+    finally:
+        fake.close()
+    rate = statistics.median(r["rate"] for r in runs)
+    first = runs[0]
+    growth = (max(r["peak"] for r in runs) - first["start"]) / first["start"] * 100
+    rows.append((f"6 catch-up from the journal, {n} behind: events/s (median of {len(runs)})", rate,
+                 100_000, rate / 100_000, rate >= 100_000))
+    rows.append(("6 daemon RSS during catch-up: peak growth over start (%)", growth, 5.0, growth / 5.0,
+                 growth < 5.0))
+    rows.append(("  daemon RSS start / peak / end MB (first catch-up)",
+                 f"{first['start']:.0f} / {first['peak']:.0f} / {first['end']:.0f}", None, None, None))
+    rows.append(("  daemon CPU-s per catch-up (median)", statistics.median(r["cpu"] for r in runs),
+                 None, None, None))
+    notes.append(f"catch-up: baseline --once {base['cpu']:.1f} CPU-s; runs "
+                 + "; ".join(f"{r['secs']:.2f}s, {r['cpu']:.2f} CPU-s, RSS {r['start']:.0f}/{r['peak']:.0f}/"
+                             f"{r['end']:.0f} MB" for r in runs))
+
+
+def fanout_runs(args, rows, notes):
+    nb = args.fanout_bursts
+    fanout_latency(args, rows, notes, nb, max(1, args.fanout_events // nb), "fanout")
+    # The same with small commits (a steady walk's few changes): where the
+    # latency stands when a burst is not throughput-bound.
+    if args.fanout_small_bursts:
+        fanout_latency(args, rows, notes, args.fanout_small_bursts, args.fanout_small_events, "fanout-small")
+    fanout_catchup(args, rows, notes)
+
 
 def fmt(v):
     if v is None:
@@ -485,15 +843,24 @@ def main():
     ap.add_argument("--flat-walks", type=int, default=60)
     ap.add_argument("--flat-jobs", type=int, default=10_000)
     ap.add_argument("--no-peer-keepalive", dest="peer_keepalive", action="store_false")
-    ap.add_argument("--only", choices=["inventory", "latency", "flat"], action="append")
+    ap.add_argument("--fanout-subscribers", type=int, default=100)
+    ap.add_argument("--fanout-events", type=int, default=0,
+                    help="events committed for the delivery latency (0: --jobs / 10)")
+    ap.add_argument("--fanout-bursts", type=int, default=10, help="commits they come in")
+    ap.add_argument("--fanout-small-bursts", type=int, default=20,
+                    help="then this many small commits (0: none)")
+    ap.add_argument("--fanout-small-events", type=int, default=100, help="events per small commit")
+    ap.add_argument("--perf", action="store_true", help="perf record the daemon during the fan-out bursts")
+    ap.add_argument("--only", choices=["inventory", "latency", "flat", "fanout"], action="append")
     ap.add_argument("--timeout", type=int, default=900, help="bound of any single run, s")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
     args.daemon = os.path.join(args.build, "daemon", "hss-jobwatchd")
     args.fake = os.path.join(args.build, "tests", "fake_hss", "hss-fake")
     args.interval = args.interval or max(3, math.ceil(args.jobs / 1_000_000 * 25))
+    args.fanout_events = args.fanout_events or max(args.fanout_bursts, args.jobs // 10)
     args.workdir = tempfile.mkdtemp(prefix="hssjw-macro-")
-    only = set(args.only or ["inventory", "latency", "flat"])
+    only = set(args.only or ["inventory", "latency", "flat", "fanout"])
     rows, notes = [], []
     started = time.monotonic()
     try:
@@ -503,6 +870,8 @@ def main():
             latency_runs(args, rows, notes)
         if "flat" in only and args.flat_walks > 0:
             flat_run(args, rows, notes)
+        if "fanout" in only:
+            fanout_runs(args, rows, notes)
     finally:
         if not args.keep:
             shutil.rmtree(args.workdir, ignore_errors=True)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for the macro benchmarks (issue #8): builds the release
 # binaries in build-bench/ and runs bench/macro.py, which prints the table.
-# Arguments go to macro.py, e.g. --jobs 100000 --walks 5 --only latency.
+# Arguments go to macro.py, e.g. --jobs 100000 --walks 5 --only latency;
+# --only fanout runs the events-socket benchmark of target 6 alone.
 # Takes several minutes at 1M jobs; every run inside is bounded (--timeout).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
