@@ -95,6 +95,7 @@ void decode_diff(benchmark::State& state) {
   std::string err;
   dec.decode(body, page, err);
   const scope_state prev = snapshot_of(page.jobs);
+  const stored_body_fn bodies = bodies_of(page.jobs);
   diff_options opts;
   walk_observation obs;
   for (auto _ : state) {
@@ -102,7 +103,7 @@ void decode_diff(benchmark::State& state) {
     obs.jobs = std::move(page.jobs);
     obs.complete = true;
     obs.total_num = page.total_num;
-    auto out = diff_scope(bench_scope, prev, obs, opts, 1);
+    auto out = diff_scope(bench_scope, prev, obs, opts, 1, bodies);
     if (!out.events.empty()) state.SkipWithError("steady page produced events");
     benchmark::DoNotOptimize(out);
   }

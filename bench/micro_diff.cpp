@@ -19,10 +19,11 @@ void diff_steady(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto& jobs = decoded_jobs(n);
   const scope_state prev = snapshot_of(jobs);
+  const stored_body_fn bodies = bodies_of(jobs);
   const walk_observation obs = observation_of(jobs);
   diff_options opts;
   for (auto _ : state) {
-    auto out = diff_scope(bench_scope, prev, obs, opts, 1);
+    auto out = diff_scope(bench_scope, prev, obs, opts, 1, bodies);
     if (!out.events.empty()) state.SkipWithError("steady walk produced events");
     benchmark::DoNotOptimize(out);
   }
@@ -35,11 +36,12 @@ void diff_churn(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto& jobs = decoded_jobs(n);
   const scope_state prev = snapshot_of(jobs);
+  const stored_body_fn bodies = bodies_of(jobs);
   const walk_observation obs = observation_of(with_changes(jobs, 100));
   diff_options opts;
   std::size_t events = 0;
   for (auto _ : state) {
-    auto out = diff_scope(bench_scope, prev, obs, opts, 1);
+    auto out = diff_scope(bench_scope, prev, obs, opts, 1, bodies);
     events = out.events.size();
     benchmark::DoNotOptimize(out);
   }

@@ -38,13 +38,21 @@ struct temp_store {
   }
 };
 
-// What the daemon commits for a walk: the delta and its events, from diff_scope.
-diff_outcome walk_diff(const scope_state& prev, std::vector<keyed_job> seen) {
+// What the daemon commits for a walk: the delta and its events, from
+// diff_scope, with the previous bodies read from `store` as the daemon
+// does (none for a baseline).
+diff_outcome walk_diff(const scope_state& prev, std::vector<keyed_job> seen,
+                       state_store* store = nullptr) {
   walk_observation obs;
   obs.complete = true;
   obs.total_num = static_cast<std::int64_t>(seen.size());
   obs.jobs = std::move(seen);
-  return diff_scope(bench_scope, prev, obs, diff_options{}, 1'764'326'400'123);
+  const stored_body_fn body = [store](const job_key& key) -> std::optional<std::string> {
+    if (!store) return std::nullopt;
+    auto r = store->job_body(bench_scope, key);
+    return r ? std::move(*r) : std::nullopt;
+  };
+  return diff_scope(bench_scope, prev, obs, diff_options{}, 1'764'326'400'123, body);
 }
 
 result<void> commit(temp_store& t, diff_outcome& d) {
@@ -83,7 +91,7 @@ void commit_10k(benchmark::State& state) {
   std::size_t i = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    auto d = walk_diff(cur, versions[i++ % 2]);
+    auto d = walk_diff(cur, versions[i++ % 2], t.store.get());
     if (d.events.size() != changes) state.SkipWithError("unexpected event count");
     state.ResumeTiming();
     if (!commit(t, d)) state.SkipWithError("commit failed");

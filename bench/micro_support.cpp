@@ -57,7 +57,7 @@ const std::vector<keyed_job>& decoded_jobs(std::size_t n) {
 scope_state snapshot_of(const std::vector<keyed_job>& jobs) {
   scope_state s;
   s.jobs.reserve(jobs.size());
-  for (const auto& j : jobs) s.jobs.emplace(j.key, j.record);
+  for (const auto& j : jobs) s.jobs.emplace(j.key, digest_of(j.record));
   s.meta.has_baseline = true;
   s.meta.last_total_num = static_cast<std::int64_t>(jobs.size());
   return s;
@@ -77,6 +77,15 @@ std::vector<keyed_job> with_changes(const std::vector<keyed_job>& jobs, std::siz
   std::vector<keyed_job> out = jobs;
   for (std::size_t k = 0; k < fresh.size(); ++k) out[k * every] = std::move(fresh[k]);
   return out;
+}
+
+stored_body_fn bodies_of(const std::vector<keyed_job>& jobs) {
+  auto bodies = std::make_shared<std::map<job_key, std::string>>();
+  for (const auto& j : jobs) bodies->emplace(j.key, j.record.body);
+  return [bodies](const job_key& key) -> std::optional<std::string> {
+    auto it = bodies->find(key);
+    return it == bodies->end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
 }
 
 }  // namespace hssjw::bench

@@ -26,12 +26,23 @@ struct job_key_hash {
   std::size_t operator()(const job_key& k) const noexcept;
 };
 
-// A job as held in a snapshot.
+// A job as decoded from a page, and as written to the state store.
 struct job_record {
   std::optional<std::int64_t> create_time;  // a different value means "replaced"
   std::uint64_t fingerprint = 0;  // over every field not in poll.ignore_fields
   std::string body;               // canonical JSON object text
 };
+
+// What a snapshot holds of a job in memory: enough to tell whether it
+// changed. Its body stays in the state store, read back only for an
+// event that needs it (modified, replaced, removed) and for `list`.
+struct job_digest {
+  std::optional<std::int64_t> create_time;
+  std::uint64_t fingerprint = 0;
+  friend bool operator==(const job_digest&, const job_digest&) = default;
+};
+
+inline job_digest digest_of(const job_record& r) { return {r.create_time, r.fingerprint}; }
 
 struct keyed_job {
   job_key key;

@@ -55,7 +55,7 @@ struct page_decoder::impl {
   void build_roles();
   const field_role* role_of(std::string_view name) const;
   bool is_ignored(std::string_view name) const;
-  bool decode_job(json::value& v, keyed_job& out, std::string& why) const;
+  bool decode_job(json::value& v, keyed_job& out, std::string& why, const known_job_fn* known) const;
   std::uint64_t fingerprint_of_body(std::string_view canonical_body) const;
 };
 
@@ -148,7 +148,8 @@ const page_decoder::impl::field_role* page_decoder::impl::role_of(std::string_vi
 // One walk over the job's fields does the checks, finds the key and
 // create_time, and sums the fingerprint: a per-field lookup into the
 // object (a dozen of them per job) cost more than the whole parse.
-bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, std::string& why) const {
+bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, std::string& why,
+                                    const known_job_fn* known) const {
   auto* obj = v.if_object();
   if (!obj) {
     why = "list item is not an object";
@@ -191,6 +192,11 @@ bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, std::string&
   out.key = job_key{std::string(*keys[0]), std::string(*keys[1]), std::string(*keys[2])};
   out.record.create_time.reset();
   if (created) out.record.create_time = as_int64(*created);
+  if (!doubles && known && (*known)(out.key, job_digest{out.record.create_time, fp})) {
+    out.record.fingerprint = fp;
+    out.record.body.clear();  // unchanged: most jobs of a steady walk
+    return true;
+  }
   out.record.body = json::serialize(*obj);
   // Boost 1.81 parses decimals imprecisely, so a double may not survive
   // serialise -> parse: hash it as a restart will read it back, or the
@@ -209,7 +215,8 @@ page_decoder::~page_decoder() = default;
 page_decoder::page_decoder(page_decoder&&) noexcept = default;
 page_decoder& page_decoder::operator=(page_decoder&&) noexcept = default;
 
-bool page_decoder::decode(std::string_view body, decoded_page& out, std::string& error) {
+bool page_decoder::decode(std::string_view body, decoded_page& out, std::string& error,
+                          const known_job_fn* known) {
   out = decoded_page{};
   auto& arena = impl_->arena.emplace(impl_->first_block.get(), impl::first_block_size);
   impl_->dom.reset(json::storage_ptr(&arena));
@@ -253,7 +260,7 @@ bool page_decoder::decode(std::string_view body, decoded_page& out, std::string&
     std::string why;
     const auto hazard = hazards.items.find(index++);
     if (hazard != hazards.items.end()) why = "list item has a " + hazard->second;
-    if (why.empty() && impl_->decode_job(item, job, why)) {
+    if (why.empty() && impl_->decode_job(item, job, why, known)) {
       out.jobs.push_back(std::move(job));
     } else if (out.rejected++ == 0) {
       out.reject_reason = std::move(why);

@@ -7,6 +7,7 @@
 #include "hss/resource.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,11 @@ struct decoded_page {
   std::string reject_reason;    // the first rejection, for the log
 };
 
+// True when the job (key, digest) is already in the snapshot exactly so:
+// the decoder then leaves its body empty instead of rendering it, since
+// nothing will need it (an unchanged job makes no event and no write).
+using known_job_fn = std::function<bool(const job_key&, const job_digest&)>;
+
 class page_decoder {
  public:
   page_decoder(const resource_def& resource, std::vector<std::string> ignore_fields);
@@ -33,7 +39,8 @@ class page_decoder {
   // False with `error` set when the body is not a list page at all (not
   // JSON, too deep, no total, list not an array). Rejected jobs are not an
   // error here: they are counted in `out.rejected`.
-  bool decode(std::string_view body, decoded_page& out, std::string& error);
+  bool decode(std::string_view body, decoded_page& out, std::string& error,
+              const known_job_fn* known = nullptr);
 
   // The fingerprint of a canonical job body under this decoder's ignore
   // set (used when loading stored snapshots).

@@ -99,10 +99,6 @@ std::string fingerprint_basis(const config::config& c) {
   return basis;
 }
 
-void recompute_fingerprints(scope_state& state, const page_decoder& decoder) {
-  for (auto& [key, record] : state.jobs) record.fingerprint = decoder.fingerprint_of(record.body);
-}
-
 std::size_t pages_for(std::int64_t total, std::uint32_t page_size) {
   if (total <= page_size) return 1;
   return static_cast<std::size_t>((total - 1 + page_size - 2) / (page_size - 1));
@@ -134,6 +130,7 @@ class daemon_runtime final : public socket_source {
   void load_scopes(std::vector<stored_scope> stored);
   bool stored_fingerprints_current();
   void record_fingerprints();
+  void reload_fingerprints();
   void check_budget(bool force);
   asio::awaitable<void> async_run_scope(scope_runtime& s);
   asio::awaitable<void> async_walk_once(scope_runtime& s);
@@ -204,10 +201,12 @@ bool daemon_runtime::stored_fingerprints_current() {
   return store_->fingerprint_basis() == fingerprint_basis(cfg_);
 }
 
-// After fingerprints were recomputed in memory (a new poll.ignore_fields,
-// or state from before the basis was recorded): the stored ones follow,
-// all scopes at once, so the next start can trust them. On failure the
-// old basis stays and the next start recomputes again.
+// Before stored snapshots are loaded under a poll.ignore_fields other than
+// the one their fingerprints were computed under (or state from before the
+// basis was recorded): every stored fingerprint, of every scope, is
+// recomputed from its body in the store. On failure the old fingerprints
+// and basis stay; the next start tries again, and meanwhile the differ
+// compares the watched fields themselves before it reports a change.
 void daemon_runtime::record_fingerprints() {
   page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
   const auto started = std::chrono::steady_clock::now();
@@ -224,22 +223,36 @@ void daemon_runtime::record_fingerprints() {
              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
 }
 
+// poll.ignore_fields changed by a reload: the stored fingerprints are
+// recomputed, then the running scopes take them (their snapshots equal
+// what is stored: every commit is applied to both).
+void daemon_runtime::reload_fingerprints() {
+  record_fingerprints();
+  auto all = store_->load_all();
+  if (!all) {
+    log_->warn("reload: cannot read the recomputed fingerprints ({}); the differ checks fields "
+               "until the next start",
+               store_->last_error());
+    return;
+  }
+  std::map<scope_id, job_map> jobs;
+  for (auto& st : *all) jobs.emplace(st.scope, std::move(st.state.jobs));
+  for (auto& s : scopes_)
+    if (auto it = jobs.find(s->target.scope); it != jobs.end()) s->state.jobs = std::move(it->second);
+}
+
 void daemon_runtime::load_scopes(std::vector<stored_scope> stored) {
   std::map<scope_id, scope_state> by_id;
   for (auto& s : stored) by_id.emplace(s.scope, std::move(s.state));
-  const bool current = stored_fingerprints_current();
-  page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
   for (auto& target : scope_targets(cfg_)) {
     auto s = std::make_unique<scope_runtime>();
     s->target = std::move(target);
     if (auto it = by_id.find(s->target.scope); it != by_id.end()) {
       s->state = std::move(it->second);
-      if (!current) recompute_fingerprints(s->state, decoder);
       log_->info("scope {}: {} jobs loaded from state", s->target.scope.str(), s->state.jobs.size());
     }
     scopes_.push_back(std::move(s));
   }
-  if (!current) record_fingerprints();
   std::size_t unconfigured = by_id.size();
   for (auto& s : scopes_)
     if (by_id.contains(s->target.scope)) --unconfigured;
@@ -304,7 +317,16 @@ void daemon_runtime::conclude(scope_runtime& s, walk_outcome& outcome) {
   } else {
     diff_options dopts{cfg_.poll.ignore_fields, cfg_.poll.removal_guard,
                        cfg_.poll.removal_confirmations, cfg_.poll.baseline_events};
-    diff = diff_scope(id, s.state, outcome.observation, dopts, now_ms());
+    diff = diff_scope(id, s.state, outcome.observation, dopts, now_ms(),
+                      [&](const job_key& key) -> std::optional<std::string> {
+                        auto body = store_->job_body(id, key);
+                        return body ? std::move(*body) : std::nullopt;
+                      });
+    if (!diff.error.empty()) {
+      log_->error("scope {}: {} ({}); nothing committed or released, retrying next walk", id.str(),
+                  diff.error, store_->last_error());
+      return;
+    }
     if (diff.baseline && !outcome.observation.complete) {
       log_->info("scope {}: walk incomplete ({}); the baseline waits for a complete walk", id.str(),
                  outcome.reason);
@@ -329,7 +351,7 @@ void daemon_runtime::conclude(scope_runtime& s, walk_outcome& outcome) {
 
 asio::awaitable<void> daemon_runtime::async_walk_once(scope_runtime& s) {
   const auto& id = s.target.scope;
-  auto outcome = co_await walker_->async_walk(s.target, walk_settings_of(cfg_), s.state.meta);
+  auto outcome = co_await walker_->async_walk(s.target, walk_settings_of(cfg_), s.state);
   s.last_attempt_ms = now_ms();
   service_.metrics().on_walk(id, status_name(outcome.status), std::chrono::steady_clock::now() - s.walk_started);
   if (outcome.status == walk_status::complete || outcome.status == walk_status::unchanged)
@@ -429,9 +451,16 @@ std::vector<proto::scope_report> daemon_runtime::report() const {
   return out;
 }
 
+// From the store: the snapshot in memory holds no bodies. Synchronous, so
+// no commit lands in the middle of it.
 void daemon_runtime::for_each_job(const job_visitor& visit) const {
-  for (const auto& s : scopes_)
-    for (const auto& [key, record] : s->state.jobs) visit(s->target.scope, key, record.body);
+  for (const auto& s : scopes_) {
+    auto listed = store_->for_each_job(s->target.scope, [&](const job_key& key, std::string_view body) {
+      visit(s->target.scope, key, body);
+    });
+    if (!listed)
+      log_->error("scope {}: cannot list the stored jobs ({})", s->target.scope.str(), store_->last_error());
+  }
 }
 
 bool daemon_runtime::open_socket() {
@@ -531,17 +560,13 @@ bool daemon_runtime::rebuild_clients(const config::config& next) {
 void daemon_runtime::add_scopes(std::vector<walk_target> targets) {
   if (targets.empty()) return;
   std::map<scope_id, scope_state> stored;
+  if (!stored_fingerprints_current()) record_fingerprints();
   if (auto all = store_->load_all())
     for (auto& st : *all) stored.emplace(st.scope, std::move(st.state));
-  const bool current = stored_fingerprints_current();
-  page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
   for (auto& target : targets) {
     auto s = std::make_unique<scope_runtime>();
     s->target = std::move(target);
-    if (auto it = stored.find(s->target.scope); it != stored.end()) {
-      s->state = std::move(it->second);
-      if (!current) recompute_fingerprints(s->state, decoder);
-    }
+    if (auto it = stored.find(s->target.scope); it != stored.end()) s->state = std::move(it->second);
     log_->info("reload: scope {} added ({})", s->target.scope.str(),
                s->state.jobs.empty() ? "it baselines" : std::to_string(s->state.jobs.size()) + " jobs from state");
     scopes_.push_back(std::move(s));
@@ -584,11 +609,7 @@ void daemon_runtime::reload() {
   cfg_ = std::move(next);
   if (plan.log_level) log_->set_level(spdlog::level::from_str(cfg_.log.level));
   if (plan.budget) gate_->reconfigure(cfg_.poll.rate, cfg_.poll.max_in_flight);
-  if (plan.fingerprints) {
-    page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
-    for (auto& s : scopes_) recompute_fingerprints(s->state, decoder);
-    record_fingerprints();
-  }
+  if (plan.fingerprints) reload_fingerprints();
   add_scopes(std::move(plan.added));
   remove_scopes(plan.removed);
   if (plan.timing)
@@ -602,6 +623,7 @@ void daemon_runtime::reload() {
 
 int daemon_runtime::run() {
   if (!open_state()) return 1;
+  if (!stored_fingerprints_current()) record_fingerprints();
   auto stored = store_->load_all();
   if (!stored) {
     log_->critical("state: cannot load: {}", stored.error().message());

@@ -301,7 +301,7 @@ asio::awaitable<flush_result> session::async_flush() {
 // the loop (nothing can commit in between), then streamed from the copy.
 asio::awaitable<bool> session::async_send_snapshot(std::uint64_t& seq) {
   std::deque<std::string> lines;
-  server_->source.for_each_job([&](const scope_id& scope, const job_key& key, const std::string& body) {
+  server_->source.for_each_job([&](const scope_id& scope, const job_key& key, std::string_view body) {
     if (filter_.matches(proto::meta_of(scope, key))) lines.push_back(proto::existing_line(scope, key, body));
   });
   seq = server_->store.last_seq();

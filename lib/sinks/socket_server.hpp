@@ -33,7 +33,7 @@ class socket_source {
  public:
   virtual ~socket_source() = default;
   virtual std::vector<proto::scope_report> report() const = 0;
-  using job_visitor = std::function<void(const scope_id&, const job_key&, const std::string& body)>;
+  using job_visitor = std::function<void(const scope_id&, const job_key&, std::string_view body)>;
   // Every job of every scope, as it is now (synchronously).
   virtual void for_each_job(const job_visitor& visit) const = 0;
 };

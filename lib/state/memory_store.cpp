@@ -17,8 +17,37 @@ class memory_store final : public state_store {
   result<std::vector<stored_scope>> load_all() override {
     std::vector<stored_scope> out;
     out.reserve(scopes_.size());
-    for (const auto& [id, s] : scopes_) out.push_back(s);
+    for (const auto& [id, s] : scopes_) out.push_back(s.stored);
     return out;
+  }
+
+  result<std::optional<std::string>> job_body(const scope_id& scope, const job_key& key) override {
+    auto it = scopes_.find(scope.str());
+    if (it == scopes_.end()) return std::optional<std::string>();
+    auto job = it->second.bodies.find(key);
+    if (job == it->second.bodies.end()) return std::optional<std::string>();
+    return std::optional<std::string>(job->second.body);
+  }
+
+  result<void> for_each_job(const scope_id& scope, const stored_job_visitor& visit) override {
+    if (auto it = scopes_.find(scope.str()); it != scopes_.end())
+      for (const auto& [key, record] : it->second.bodies) visit(key, record.body);
+    return {};
+  }
+
+  std::string fingerprint_basis() override { return basis_; }
+
+  result<void> rewrite_fingerprints(
+      const std::string& basis,
+      const std::function<std::uint64_t(std::string_view)>& fingerprint_of) override {
+    for (auto& [id, s] : scopes_) {
+      for (auto& [key, record] : s.bodies) {
+        record.fingerprint = fingerprint_of(record.body);
+        s.stored.state.jobs.insert_or_assign(key, digest_of(record));
+      }
+    }
+    basis_ = basis;
+    return {};
   }
 
   result<void> commit(const scope_id& scope, const scope_delta& delta,
@@ -36,8 +65,10 @@ class memory_store final : public state_store {
       for (auto& e : events) e.seq = 0;
       throw;
     }
-    auto it = scopes_.try_emplace(scope.str(), stored_scope{scope, {}}).first;
-    apply(it->second.state, delta);
+    auto it = scopes_.try_emplace(scope.str(), held_scope{stored_scope{scope, {}}, {}}).first;
+    apply(it->second.stored.state, delta);
+    for (const auto& j : delta.upserts) it->second.bodies.insert_or_assign(j.key, j.record);
+    for (const auto& k : delta.deletions) it->second.bodies.erase(k);
     for (auto& l : lines) journal_.push_back(std::move(l));
     last_seq_ += lines.size();
     trim();
@@ -69,7 +100,7 @@ class memory_store final : public state_store {
         ++it;
         continue;
       }
-      gone.push_back(it->second.scope);
+      gone.push_back(it->second.stored.scope);
       it = scopes_.erase(it);
     }
     return gone;
@@ -81,11 +112,17 @@ class memory_store final : public state_store {
     while (journal_.size() > max_events_) journal_.pop_front();
   }
 
+  struct held_scope {
+    stored_scope stored;
+    std::map<job_key, job_record> bodies;  // in key order, like SQLite's
+  };
+
   std::uint64_t max_events_;
   std::uint64_t last_seq_ = 0;
   std::deque<journal_entry> journal_;
+  std::string basis_;
   // Keyed by scope_id::str(), so load_all() is ordered like the SQLite store.
-  std::map<std::string, stored_scope> scopes_;
+  std::map<std::string, held_scope> scopes_;
 };
 
 }  // namespace

@@ -4,7 +4,7 @@
 namespace hssjw {
 
 void apply(scope_state& state, const scope_delta& delta) {
-  for (const auto& j : delta.upserts) state.jobs.insert_or_assign(j.key, j.record);
+  for (const auto& j : delta.upserts) state.jobs.insert_or_assign(j.key, digest_of(j.record));
   for (const auto& k : delta.deletions) state.jobs.erase(k);
   for (const auto& [k, p] : delta.pending_set) state.pending.insert_or_assign(k, p);
   for (const auto& k : delta.pending_cleared) state.pending.erase(k);

@@ -1,6 +1,7 @@
 // What the daemon knows about one scope between walks: the last snapshot
-// and the bookkeeping the walker and differ need. Held in memory; the
-// state store persists it as deltas.
+// (keys and digests; the bodies live in the state store) and the
+// bookkeeping the walker and differ need. The state store persists it as
+// deltas.
 #pragma once
 
 #include "hss/job.hpp"
@@ -32,7 +33,7 @@ struct pending_removal {
 // instead of chasing a node per candidate and comparing its key strings
 // (the node map's find was the largest item of a steady 1M-job walk).
 // Elements move on rehash: hold no pointer across an insert.
-using job_map = boost::unordered_flat_map<job_key, job_record, job_key_hash>;
+using job_map = boost::unordered_flat_map<job_key, job_digest, job_key_hash>;
 using pending_map = boost::unordered_flat_map<job_key, pending_removal, job_key_hash>;
 
 struct scope_state {

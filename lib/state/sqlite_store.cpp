@@ -173,6 +173,8 @@ class sqlite_store_impl final : public sqlite_store {
   std::uint64_t oldest_seq() const override { return oldest_seq_; }
 
   result<std::vector<stored_scope>> load_all() override;
+  result<std::optional<std::string>> job_body(const scope_id& scope, const job_key& key) override;
+  result<void> for_each_job(const scope_id& scope, const stored_job_visitor& visit) override;
   result<void> commit(const scope_id& scope, const scope_delta& delta,
                       std::vector<change_event>& events) override;
   result<std::vector<journal_entry>> read_journal(std::uint64_t after,
@@ -223,6 +225,7 @@ class sqlite_store_impl final : public sqlite_store {
   sqlite::statement upsert_scope_, upsert_job_, delete_job_, upsert_pending_, delete_pending_;
   sqlite::statement insert_event_, set_last_seq_;
   sqlite::statement journal_head_, delete_journal_before_, read_journal_;
+  sqlite::statement job_body_;
 };
 
 // ------------------------------------------------------------- opening
@@ -412,6 +415,8 @@ store_result<void> sqlite_store_impl::prepare_all() {
       {&journal_head_, "SELECT seq, time_ms FROM journal WHERE seq >= ?1 ORDER BY seq LIMIT ?2"},
       {&delete_journal_before_, "DELETE FROM journal WHERE seq < ?1"},
       {&read_journal_, "SELECT seq, line FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2"},
+      {&job_body_,
+       "SELECT body FROM jobs WHERE scope = ?1 AND cluster = ?2 AND ns = ?3 AND name = ?4"},
   };
   for (const auto& [stmt, sql] : all) {
     const int rc = stmt->prepare(db_.get(), sql);
@@ -738,15 +743,14 @@ result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
   if (rc != SQLITE_DONE) return fail(rc, "count jobs");
 
   rc = s.prepare(db_.get(),
-                 "SELECT scope, cluster, ns, name, create_time, fingerprint, body FROM jobs "
+                 "SELECT scope, cluster, ns, name, create_time, fingerprint FROM jobs "
                  "ORDER BY scope, cluster, ns, name");
   scope_cursor jobs_of(index, out);
   while (next_row(s, rc)) {
     scope_state* st = jobs_of.find(s.column_text(0));
     if (st == nullptr) continue;  // unreachable: jobs are written with their scope
-    job_record rec{s.column_opt_int64(4), static_cast<std::uint64_t>(s.column_int64(5)),
-                   std::string(s.column_text(6))};
-    st->jobs.emplace(read_key(s), std::move(rec));
+    st->jobs.emplace(read_key(s), job_digest{s.column_opt_int64(4),
+                                             static_cast<std::uint64_t>(s.column_int64(5))});
   }
   if (rc != SQLITE_DONE) return fail(rc, "load jobs");
 
@@ -762,6 +766,33 @@ result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
   }
   if (rc != SQLITE_DONE) return fail(rc, "load pending removals");
   return out;
+}
+
+result<std::optional<std::string>> sqlite_store_impl::job_body(const scope_id& scope,
+                                                               const job_key& key) {
+  last_error_.clear();
+  sqlite::reset_guard guard(job_body_);
+  job_body_.bind(1, scope.str());
+  job_body_.bind(2, key.cluster);
+  job_body_.bind(3, key.ns);
+  job_body_.bind(4, key.name);
+  const int rc = job_body_.step();
+  if (rc == SQLITE_ROW) return std::optional<std::string>(std::string(job_body_.column_text(0)));
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  return fail(rc, "read a job");
+}
+
+result<void> sqlite_store_impl::for_each_job(const scope_id& scope, const stored_job_visitor& visit) {
+  last_error_.clear();
+  sqlite::statement s;
+  int rc = s.prepare(db_.get(),
+                     "SELECT scope, cluster, ns, name, body FROM jobs WHERE scope = ?1 "
+                     "ORDER BY cluster, ns, name");
+  if (rc != SQLITE_OK) return fail(rc, "list jobs");
+  s.bind(1, scope.str());
+  while (next_row(s, rc)) visit(read_key(s), s.column_text(4));
+  if (rc != SQLITE_DONE) return fail(rc, "list jobs");
+  return {};
 }
 
 std::string sqlite_store_impl::fingerprint_basis() {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,8 +19,10 @@ namespace hssjw {
 
 struct stored_scope {
   scope_id scope;
-  scope_state state;
+  scope_state state;  // the snapshot's keys and digests; bodies stay stored
 };
+
+using stored_job_visitor = std::function<void(const job_key&, std::string_view body)>;
 
 struct journal_entry {
   std::uint64_t seq = 0;
@@ -32,6 +35,12 @@ class state_store {
 
   // Every scope with stored state.
   virtual result<std::vector<stored_scope>> load_all() = 0;
+
+  // The stored body of one job of a scope's snapshot; nullopt when there
+  // is no such job.
+  virtual result<std::optional<std::string>> job_body(const scope_id& scope, const job_key& key) = 0;
+  // Every job of a scope's snapshot with its body, in key order.
+  virtual result<void> for_each_job(const scope_id& scope, const stored_job_visitor& visit) = 0;
 
   // One transaction: applies `delta` to `scope`, assigns consecutive seqs
   // to `events` (in order, continuing from last_seq()) and appends them to

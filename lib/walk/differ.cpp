@@ -32,15 +32,15 @@ json::object parse_object(const std::string& body) {
   return !ec && v.is_object() ? std::move(v.get_object()) : json::object();
 }
 
-bool is_replacement(const job_record& before, const job_record& after) {
+bool is_replacement(const job_digest& before, const job_record& after) {
   return before.create_time && after.create_time && *before.create_time != *after.create_time;
 }
 
 class differ {
  public:
   differ(const scope_id& scope, const scope_state& prev, const diff_options& opts,
-         std::int64_t now)
-      : scope_(scope), prev_(prev), opts_(opts), now_(now) {}
+         std::int64_t now, const stored_body_fn& stored_body)
+      : scope_(scope), prev_(prev), opts_(opts), now_(now), stored_body_(stored_body) {}
 
   diff_outcome run(const walk_observation& seen) {
     out_.baseline = !prev_.meta.has_baseline;
@@ -48,6 +48,11 @@ class differ {
     seen_.reserve(std::min(prev_.jobs.size(), seen.jobs.size()));
     for (const auto& job : seen.jobs) visit_seen(job);
     if (seen.complete) infer_removals(seen);
+    if (!missing_.empty()) {
+      diff_outcome failed;
+      failed.error = "the stored body of " + missing_ + " cannot be read";
+      return failed;
+    }
     out_.delta.meta = prev_.meta;
     if (seen.complete) {
       out_.delta.meta.has_baseline = true;
@@ -72,9 +77,10 @@ class differ {
       out_.delta.upserts.push_back(job);
       return;
     }
-    const job_record& before = it->second;
+    const job_digest& before = it->second;
     if (before.fingerprint == job.record.fingerprint && !is_replacement(before, job.record)) return;
-    auto changed = changed_fields(parse_object(before.body), parse_object(job.record.body));
+    std::string before_body = body_of(job.key);
+    auto changed = changed_fields(parse_object(before_body), parse_object(job.record.body));
     bool replaced = is_replacement(before, job.record);
     bool relevant = replaced || std::any_of(changed.begin(), changed.end(), [&](auto& f) {
                       return std::find(opts_.ignore_fields.begin(), opts_.ignore_fields.end(),
@@ -84,7 +90,7 @@ class differ {
     auto e = make_event(replaced ? event_type::replaced : event_type::modified, scope_, job.key,
                         now_);
     e.job = job.record.body;
-    e.previous = before.body;
+    e.previous = std::move(before_body);
     e.changed = std::move(changed);
     out_.events.push_back(std::move(e));
     out_.delta.upserts.push_back(job);
@@ -96,8 +102,8 @@ class differ {
     if (seen_.size() == prev_.jobs.size()) return;
     std::vector<std::pair<const job_key*, pending_removal>> due;
     std::size_t fresh = 0;
-    for (const auto& [key, record] : prev_.jobs) {
-      if (seen_.contains(&record)) continue;
+    for (const auto& [key, digest] : prev_.jobs) {
+      if (seen_.contains(&digest)) continue;
       pending_removal p;
       if (auto pit = prev_.pending.find(key); pit != prev_.pending.end()) p = pit->second;
       ++p.misses;
@@ -126,30 +132,39 @@ class differ {
 
   void emit_removal(const job_key& key) {
     auto e = make_event(event_type::removed, scope_, key, now_);
-    e.previous = prev_.jobs.at(key).body;
+    e.previous = body_of(key);
     out_.events.push_back(std::move(e));
     out_.delta.deletions.push_back(key);
     if (prev_.pending.contains(key)) out_.delta.pending_cleared.push_back(key);
+  }
+
+  // A body the events need; a missing one fails the whole diff (run()).
+  std::string body_of(const job_key& key) {
+    if (auto body = stored_body_(key)) return std::move(*body);
+    if (missing_.empty()) missing_ = "job " + key.cluster + "/" + key.ns + "/" + key.name;
+    return {};
   }
 
   const scope_id& scope_;
   const scope_state& prev_;
   const diff_options& opts_;
   std::int64_t now_;
+  const stored_body_fn& stored_body_;
   diff_outcome out_;
+  std::string missing_;
   // The snapshot entries seen in this walk, by address (the snapshot is
   // not changed while it is diffed, so its elements stay put): one pointer
   // hash per job, instead of hashing the three key strings again for the
   // removal scan.
-  boost::unordered_flat_set<const job_record*> seen_;
+  boost::unordered_flat_set<const job_digest*> seen_;
 };
 
 }  // namespace
 
 diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
                         const walk_observation& seen, const diff_options& opts,
-                        std::int64_t now_ms) {
-  return differ(scope, previous, opts, now_ms).run(seen);
+                        std::int64_t now_ms, const stored_body_fn& stored_body) {
+  return differ(scope, previous, opts, now_ms, stored_body).run(seen);
 }
 
 }  // namespace hssjw

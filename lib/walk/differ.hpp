@@ -6,6 +6,8 @@
 #include "walk/event.hpp"
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +28,15 @@ struct walk_observation {
   std::optional<std::int64_t> last_update_time;
 };
 
+// The stored body of a job of the previous snapshot (the snapshot in
+// memory holds digests only); nullopt when the store has none, or cannot
+// read it.
+using stored_body_fn = std::function<std::optional<std::string>(const job_key&)>;
+
 struct diff_outcome {
+  // Set when a stored body the events need could not be read: nothing
+  // else is set then, and nothing may be committed.
+  std::string error;
   std::vector<change_event> events;  // seq 0: the store assigns them
   scope_delta delta;
   bool baseline = false;              // this walk is the scope's baseline
@@ -37,8 +47,9 @@ struct diff_outcome {
 // `now_ms` stamps the events. An incomplete walk of a scope without a
 // baseline yields nothing to commit (the baseline waits for a complete
 // walk); callers check `delta` / `events` and commit them together.
+// `stored_body` is asked only for jobs that changed or went away.
 diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
                         const walk_observation& seen, const diff_options& opts,
-                        std::int64_t now_ms);
+                        std::int64_t now_ms, const stored_body_fn& stored_body);
 
 }  // namespace hssjw

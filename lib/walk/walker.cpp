@@ -39,6 +39,7 @@ struct walker::walk_run {
   walk_target target;
   walk_settings settings;
   page_decoder decoder;
+  known_job_fn known;  // in the previous snapshot, unchanged
   std::uint32_t requests = 0;
 };
 
@@ -150,7 +151,7 @@ asio::awaitable<walker::page_result> walker::async_fetch(walk_run& run, std::int
       out.error = response.error().message();
     } else if (response->status == 200) {
       auth_.on_accepted(t.scope.project_id);
-      if (run.decoder.decode(response->body, out.page, out.error)) {
+      if (run.decoder.decode(response->body, out.page, out.error, &run.known)) {
         out.ok = true;
         out.api.reset();
         if (observer_) observer_->on_page(t.scope);
@@ -207,8 +208,12 @@ asio::awaitable<std::vector<walker::page_result>> walker::async_fetch_batch(
 }
 
 asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settings settings,
-                                                 scope_meta previous) {
-  walk_run run{target, settings, page_decoder(*target.resource, settings.ignore_fields)};
+                                                 const scope_state& previous) {
+  walk_run run{target, settings, page_decoder(*target.resource, settings.ignore_fields),
+               [&previous](const job_key& key, const job_digest& digest) {
+                 auto it = previous.jobs.find(key);
+                 return it != previous.jobs.end() && it->second == digest;
+               }};
   walk_plan plan(settings.page_size);
   walk_outcome out;
   seen_jobs seen;
@@ -238,7 +243,7 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
         // reach): rehashing a million keys mid-walk costs more than the walk.
         seen.reserve(static_cast<std::size_t>(
             std::clamp<std::int64_t>(page.total_num, 0, walk_plan::max_offset + settings.page_size)));
-        if (may_trust_first_page(settings, previous, page.total_num, page.last_update_time))
+        if (may_trust_first_page(settings, previous.meta, page.total_num, page.last_update_time))
           plan.stop_after_first_page();
       }
       out.rejected += page.rejected;

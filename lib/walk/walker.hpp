@@ -70,8 +70,11 @@ class walker {
   void set_observer(walk_observer* observer) { observer_ = observer; }
 
   // Throws system_error(operation_aborted) when cancelled.
+  // `previous` is the scope's state as of the last commit; it must outlive
+  // the walk. Jobs found in its snapshot unchanged come back without a
+  // body (nothing needs one), which keeps a steady walk's memory small.
   boost::asio::awaitable<walk_outcome> async_walk(walk_target target, walk_settings settings,
-                                                  scope_meta previous);
+                                                  const scope_state& previous);
 
  private:
   struct page_result;

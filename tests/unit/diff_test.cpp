@@ -6,6 +6,9 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
+
 namespace hssjw {
 namespace {
 
@@ -40,12 +43,22 @@ struct fixture : ::testing::Test {
     return page;
   }
 
+  // What the state store holds beside the snapshot: the bodies.
+  std::map<job_key, std::string> bodies;
+  stored_body_fn stored_body = [this](const job_key& key) -> std::optional<std::string> {
+    auto it = bodies.find(key);
+    return it == bodies.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+
   std::vector<change_event> walk(const std::vector<std::string>& jobs, bool complete = true) {
     auto page = decode(page_json(jobs));
     walk_observation obs{complete, page.jobs, page.total_num, page.last_update_time};
-    auto out = diff_scope(scope, state, obs, opts, 1'764'326'400'123);
+    auto out = diff_scope(scope, state, obs, opts, 1'764'326'400'123, stored_body);
+    EXPECT_EQ(out.error, "");
     for (auto& e : out.events) e.seq = ++seq;
     apply(state, out.delta);
+    for (const auto& j : out.delta.upserts) bodies[j.key] = j.record.body;
+    for (const auto& k : out.delta.deletions) bodies.erase(k);
     return out.events;
   }
 };
@@ -182,6 +195,31 @@ TEST_F(fixture, removal_guard_glitch_then_recovery_emits_nothing) {
   EXPECT_TRUE(walk({}).empty());
   EXPECT_TRUE(walk(all).empty());
   EXPECT_TRUE(state.pending.empty());
+}
+
+// The snapshot in memory holds digests; the bodies an event needs come
+// from the store. One that cannot be read fails the whole diff: no event,
+// nothing to commit (the daemon retries with the next walk).
+TEST_F(fixture, unreadable_stored_body_fails_the_diff_and_releases_nothing) {
+  walk({job_json("a"), job_json("b"), job_json("c")});
+  bodies.erase(job_key{"c1", "ns", "b"});
+  auto page = decode(page_json({job_json("a"), job_json("b", "Succeeded"), job_json("c")}));
+  walk_observation obs{true, page.jobs, page.total_num, page.last_update_time};
+  auto out = diff_scope(scope, state, obs, opts, 1, stored_body);
+  EXPECT_EQ(out.error, "the stored body of job c1/ns/b cannot be read");
+  EXPECT_TRUE(out.events.empty());
+  EXPECT_TRUE(out.delta.upserts.empty());
+  // Unchanged jobs need no body at all; a removal does.
+  page = decode(page_json({job_json("a"), job_json("b")}));
+  obs = walk_observation{true, page.jobs, page.total_num, page.last_update_time};
+  out = diff_scope(scope, state, obs, opts, 1, stored_body);
+  EXPECT_EQ(out.error, "");
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].type, event_type::removed);
+  bodies.clear();
+  out = diff_scope(scope, state, obs, opts, 1, stored_body);
+  EXPECT_EQ(out.error, "the stored body of job c1/ns/c cannot be read");
+  EXPECT_TRUE(out.events.empty());
 }
 
 TEST_F(fixture, event_line_matches_spec_shape) {

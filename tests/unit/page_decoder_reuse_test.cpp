@@ -68,5 +68,35 @@ TEST(PageDecoderReuse, WalkingFingerprintEqualsTheRestartFingerprint) {
   EXPECT_NE(a.jobs[0].record.fingerprint, b.jobs[0].record.fingerprint);
 }
 
+// A job already in the snapshot with the same digest comes back without a
+// body (a steady walk renders none); any difference, in the fingerprint or
+// in create_time, and it is rendered as usual.
+TEST(PageDecoderReuse, KnownUnchangedJobsAreNotRendered) {
+  const std::string body = big_page(6);
+  page_decoder dec(jobs_resource(), {});
+  decoded_page all, page;
+  std::string err;
+  ASSERT_TRUE(dec.decode(body, all, err)) << err;
+  std::vector<std::string> asked;
+  const known_job_fn known = [&](const job_key& key, const job_digest& digest) {
+    asked.push_back(key.name);
+    const auto& j = all.jobs[asked.size() - 1];
+    EXPECT_EQ(key, j.key);
+    if (key.name.ends_with("0")) return digest == job_digest{j.record.create_time, j.record.fingerprint};
+    if (key.name.ends_with("1")) return digest == job_digest{j.record.create_time, j.record.fingerprint + 1};
+    if (key.name.ends_with("2")) return digest == job_digest{std::nullopt, j.record.fingerprint};
+    return false;
+  };
+  ASSERT_TRUE(dec.decode(body, page, err, &known)) << err;
+  ASSERT_EQ(asked.size(), 6u);
+  ASSERT_EQ(page.jobs.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(page.jobs[i].key, all.jobs[i].key);
+    EXPECT_EQ(page.jobs[i].record.fingerprint, all.jobs[i].record.fingerprint);
+    EXPECT_EQ(page.jobs[i].record.create_time, all.jobs[i].record.create_time);
+    EXPECT_EQ(page.jobs[i].record.body, i == 0 ? "" : all.jobs[i].record.body) << i;
+  }
+}
+
 }  // namespace
 }  // namespace hssjw

@@ -103,9 +103,7 @@ bool same_jobs(const job_map& a, const job_map& b) {
   for (const auto& [k, v] : a) {
     auto it = b.find(k);
     if (it == b.end()) return false;
-    const auto& w = it->second;
-    if (v.create_time != w.create_time || v.fingerprint != w.fingerprint || v.body != w.body)
-      return false;
+    if (v != it->second) return false;
   }
   return true;
 }
@@ -191,6 +189,17 @@ TEST_P(state_store_test, CommitThenLoadReturnsWhatWasCommitted) {
   all = store->load_all().value();
   ASSERT_EQ(all.size(), 1u);
   expect_same_state(all[0].state, want);
+
+  // The bodies stay in the store: one by key, or all of a scope in key order.
+  EXPECT_EQ(store->job_body(scope, make_job("a", 0).key).value(), make_job("a", 7, 2000).record.body);
+  EXPECT_EQ(store->job_body(scope, make_job("b", 0).key).value(), std::nullopt);
+  EXPECT_EQ(store->job_body(make_scope("p2"), make_job("a", 0).key).value(), std::nullopt);
+  std::vector<std::string> listed;
+  ASSERT_TRUE(store->for_each_job(scope, [&](const job_key& key, std::string_view body) {
+    listed.push_back(key.name + " " + std::string(body));
+  }));
+  EXPECT_EQ(listed, (std::vector<std::string>{"a " + make_job("a", 7).record.body,
+                                              "c " + make_job("c", 0x8000'0000'0000'0001ull).record.body}));
 }
 
 TEST_P(state_store_test, ScopesStayApart) {
@@ -406,8 +415,8 @@ TEST_F(sqlite_store_test, RewrittenFingerprintsAndTheirBasisSurviveReopen) {
   ASSERT_EQ(all.size(), 2u);
   for (const auto& s : all) {
     ASSERT_EQ(s.state.jobs.size(), 2u);
-    for (const auto& [key, record] : s.state.jobs)
-      EXPECT_EQ(record.fingerprint, record.body.size() * 1000) << key.name;
+    for (const auto& [key, digest] : s.state.jobs)
+      EXPECT_EQ(digest.fingerprint, store->job_body(s.scope, key).value()->size() * 1000) << key.name;
   }
 }
 
