@@ -356,6 +356,11 @@ store_result<void> sqlite_store_impl::configure() {
   s = sqlite::statement();
   rc = db_.exec("PRAGMA synchronous=FULL");
   if (rc != SQLITE_OK) return open_failure(rc, "cannot set synchronous=FULL");
+  // 64 MiB of page cache (SQLite's default is 2 MiB): a baseline writes
+  // a million rows in one transaction, and a small cache spills dirty
+  // pages to the WAL and reads them back several times over.
+  rc = db_.exec("PRAGMA cache_size=-65536");
+  if (rc != SQLITE_OK) return open_failure(rc, "cannot set the page cache size");
   return {};
 }
 
