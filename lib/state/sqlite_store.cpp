@@ -356,11 +356,6 @@ store_result<void> sqlite_store_impl::configure() {
   s = sqlite::statement();
   rc = db_.exec("PRAGMA synchronous=FULL");
   if (rc != SQLITE_OK) return open_failure(rc, "cannot set synchronous=FULL");
-  // 64 MiB of page cache (SQLite's default is 2 MiB): a baseline writes
-  // a million rows in one transaction, and a small cache spills dirty
-  // pages to the WAL and reads them back several times over.
-  rc = db_.exec("PRAGMA cache_size=-65536");
-  if (rc != SQLITE_OK) return open_failure(rc, "cannot set the page cache size");
   return {};
 }
 
@@ -465,6 +460,30 @@ store_result<void> sqlite_store_impl::load_counters() {
 
 // ------------------------------------------------------------- writing
 
+// A transaction of many rows (a baseline writes every job and as many
+// events) gets 64 MiB of page cache for its duration: with SQLite's 2 MiB
+// it spills dirty pages to the WAL and reads them back over and over.
+// Afterwards the cache goes back to the default and its memory is freed,
+// so a daemon holding a large snapshot does not keep 64 MiB it rarely uses.
+class big_transaction {
+ public:
+  static constexpr std::size_t rows = 20'000;
+  big_transaction(sqlite3* db, std::size_t rows_written)
+      : db_(rows_written >= rows ? db : nullptr) {
+    if (db_) sqlite3_exec(db_, "PRAGMA cache_size=-65536", nullptr, nullptr, nullptr);
+  }
+  ~big_transaction() {
+    if (!db_) return;
+    sqlite3_exec(db_, "PRAGMA cache_size=-2000", nullptr, nullptr, nullptr);
+    sqlite3_db_release_memory(db_);
+  }
+  big_transaction(const big_transaction&) = delete;
+  big_transaction& operator=(const big_transaction&) = delete;
+
+ private:
+  sqlite3* db_;
+};
+
 boost::system::error_code sqlite_store_impl::fail(int rc, const char* what) {
   last_error_ = path_ + ": " + what + ": " + sqlite_detail(db_.get(), rc);
   return make_error_code(classify(rc));
@@ -490,6 +509,7 @@ void sqlite_store_impl::rollback() {
 result<void> sqlite_store_impl::commit(const scope_id& scope, const scope_delta& delta,
                                        std::vector<change_event>& events) {
   last_error_.clear();
+  big_transaction big(db_.get(), delta.upserts.size() + delta.deletions.size() + events.size());
   std::size_t pruned = 0;
   auto attempt = [&]() -> result<std::uint64_t> {
     if (auto r = begin(); !r) return r.error();
