@@ -99,15 +99,16 @@ void decode_diff(benchmark::State& state, bool render_all) {
   dec.decode(body, page, err);
   const scope_state prev = snapshot_of(page.jobs);
   const stored_body_fn bodies = bodies_of(page.jobs);
-  const known_job_fn known = [&prev](const job_key& key, const job_digest& digest) {
+  const known_job_fn known = [&prev](const job_key_view& key, const job_digest& digest) -> const job_digest* {
     auto it = prev.jobs.find(key);
-    return it != prev.jobs.end() && it->second == digest;
+    return it != prev.jobs.end() && it->second == digest ? &it->second : nullptr;
   };
   diff_options opts;
   walk_observation obs;
   for (auto _ : state) {
     if (!dec.decode(body, page, err, render_all ? nullptr : &known)) state.SkipWithError(err.c_str());
     obs.jobs = std::move(page.jobs);
+    obs.unchanged = std::move(page.unchanged);
     obs.complete = true;
     obs.total_num = page.total_num;
     auto out = diff_scope(bench_scope, prev, obs, opts, 1, bodies);

@@ -22,8 +22,29 @@ struct job_key {
   friend auto operator<=>(const job_key&, const job_key&) = default;
 };
 
+// The same identity as views into someone else's strings (a page being
+// decoded): looked up without building a job_key.
+struct job_key_view {
+  std::string_view cluster;
+  std::string_view ns;
+  std::string_view name;
+};
+
+// Hash and equality for maps keyed by job_key that a job_key_view can
+// search (heterogeneous lookup); both hash a key and its view alike.
 struct job_key_hash {
+  using is_transparent = void;
   std::size_t operator()(const job_key& k) const noexcept;
+  std::size_t operator()(const job_key_view& k) const noexcept;
+};
+
+struct job_key_equal {
+  using is_transparent = void;
+  bool operator()(const job_key& a, const job_key& b) const noexcept { return a == b; }
+  bool operator()(const job_key& a, const job_key_view& b) const noexcept {
+    return a.name == b.name && a.ns == b.ns && a.cluster == b.cluster;
+  }
+  bool operator()(const job_key_view& a, const job_key& b) const noexcept { return (*this)(b, a); }
 };
 
 // A job as decoded from a page, and as written to the state store.

@@ -55,7 +55,8 @@ struct page_decoder::impl {
   void build_roles();
   const field_role* role_of(std::string_view name) const;
   bool is_ignored(std::string_view name) const;
-  bool decode_job(json::value& v, keyed_job& out, std::string& why, const known_job_fn* known) const;
+  bool decode_job(json::value& v, keyed_job& out, listed_job& listed, const job_digest*& unchanged,
+                  std::string& why, const known_job_fn* known) const;
   std::uint64_t fingerprint_of_body(std::string_view canonical_body) const;
 };
 
@@ -148,7 +149,8 @@ const page_decoder::impl::field_role* page_decoder::impl::role_of(std::string_vi
 // One walk over the job's fields does the checks, finds the key and
 // create_time, and sums the fingerprint: a per-field lookup into the
 // object (a dozen of them per job) cost more than the whole parse.
-bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, std::string& why,
+bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, listed_job& listed,
+                                    const job_digest*& unchanged, std::string& why,
                                     const known_job_fn* known) const {
   auto* obj = v.if_object();
   if (!obj) {
@@ -189,14 +191,14 @@ bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, std::string&
     why = std::move(bad_why);
     return false;
   }
-  out.key = job_key{std::string(*keys[0]), std::string(*keys[1]), std::string(*keys[2])};
-  out.record.create_time.reset();
-  if (created) out.record.create_time = as_int64(*created);
-  if (!doubles && known && (*known)(out.key, job_digest{out.record.create_time, fp})) {
-    out.record.fingerprint = fp;
-    out.record.body.clear();  // unchanged: most jobs of a steady walk
-    return true;
-  }
+  const job_key_view view{*keys[0], *keys[1], *keys[2]};
+  std::optional<std::int64_t> create_time;
+  if (created) create_time = as_int64(*created);
+  listed = listed_job{job_key_hash{}(view), create_time};
+  unchanged = !doubles && known ? (*known)(view, job_digest{create_time, fp}) : nullptr;
+  if (unchanged) return true;  // most jobs of a steady walk: nothing to build
+  out.key = job_key{std::string(view.cluster), std::string(view.ns), std::string(view.name)};
+  out.record.create_time = create_time;
   out.record.body = json::serialize(*obj);
   // Boost 1.81 parses decimals imprecisely, so a double may not survive
   // serialise -> parse: hash it as a restart will read it back, or the
@@ -254,14 +256,19 @@ bool page_decoder::decode(std::string_view body, decoded_page& out, std::string&
     return false;
   }
   out.jobs.reserve(list->get_array().size());
+  out.listed.reserve(list->get_array().size());
   std::size_t index = 0;
   for (auto& item : list->get_array()) {
     keyed_job job;
     std::string why;
     const auto hazard = hazards.items.find(index++);
     if (hazard != hazards.items.end()) why = "list item has a " + hazard->second;
-    if (why.empty() && impl_->decode_job(item, job, why, known)) {
-      out.jobs.push_back(std::move(job));
+    listed_job listed;
+    const job_digest* unchanged = nullptr;
+    if (why.empty() && impl_->decode_job(item, job, listed, unchanged, why, known)) {
+      out.listed.push_back(listed);
+      if (unchanged) out.unchanged.push_back(unchanged);
+      else out.jobs.push_back(std::move(job));
     } else if (out.rejected++ == 0) {
       out.reject_reason = std::move(why);
     }

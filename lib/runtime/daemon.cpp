@@ -225,7 +225,8 @@ void daemon_runtime::record_fingerprints() {
 
 // poll.ignore_fields changed by a reload: the stored fingerprints are
 // recomputed, then the running scopes take them (their snapshots equal
-// what is stored: every commit is applied to both).
+// what is stored: every commit is applied to both). In place: a walk in
+// flight holds pointers into its scope's snapshot (walk_observation).
 void daemon_runtime::reload_fingerprints() {
   record_fingerprints();
   auto all = store_->load_all();
@@ -235,10 +236,14 @@ void daemon_runtime::reload_fingerprints() {
                store_->last_error());
     return;
   }
-  std::map<scope_id, job_map> jobs;
-  for (auto& st : *all) jobs.emplace(st.scope, std::move(st.state.jobs));
-  for (auto& s : scopes_)
-    if (auto it = jobs.find(s->target.scope); it != jobs.end()) s->state.jobs = std::move(it->second);
+  std::map<scope_id, job_map> stored;
+  for (auto& st : *all) stored.emplace(st.scope, std::move(st.state.jobs));
+  for (auto& s : scopes_) {
+    auto it = stored.find(s->target.scope);
+    if (it == stored.end()) continue;
+    for (auto& [key, digest] : s->state.jobs)
+      if (auto found = it->second.find(key); found != it->second.end()) digest.fingerprint = found->second.fingerprint;
+  }
 }
 
 void daemon_runtime::load_scopes(std::vector<stored_scope> stored) {

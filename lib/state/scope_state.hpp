@@ -33,8 +33,8 @@ struct pending_removal {
 // instead of chasing a node per candidate and comparing its key strings
 // (the node map's find was the largest item of a steady 1M-job walk).
 // Elements move on rehash: hold no pointer across an insert.
-using job_map = boost::unordered_flat_map<job_key, job_digest, job_key_hash>;
-using pending_map = boost::unordered_flat_map<job_key, pending_removal, job_key_hash>;
+using job_map = boost::unordered_flat_map<job_key, job_digest, job_key_hash, job_key_equal>;
+using pending_map = boost::unordered_flat_map<job_key, pending_removal, job_key_hash, job_key_equal>;
 
 struct scope_state {
   job_map jobs;

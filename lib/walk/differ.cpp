@@ -45,8 +45,10 @@ class differ {
   diff_outcome run(const walk_observation& seen) {
     out_.baseline = !prev_.meta.has_baseline;
     if (out_.baseline && !seen.complete) return std::move(out_);
-    seen_.reserve(std::min(prev_.jobs.size(), seen.jobs.size()));
+    seen_.reserve(std::min(prev_.jobs.size(), seen.jobs.size() + seen.unchanged.size()));
+    seen_.insert(seen.unchanged.begin(), seen.unchanged.end());
     for (const auto& job : seen.jobs) visit_seen(job);
+    clear_pending_seen();
     if (seen.complete) infer_removals(seen);
     if (!missing_.empty()) {
       diff_outcome failed;
@@ -63,9 +65,16 @@ class differ {
   }
 
  private:
+  // A job awaiting removal that was seen again, changed or not, is not
+  // going away.
+  void clear_pending_seen() {
+    for (const auto& [key, p] : prev_.pending) {
+      auto it = prev_.jobs.find(key);
+      if (it != prev_.jobs.end() && seen_.contains(&it->second)) out_.delta.pending_cleared.push_back(key);
+    }
+  }
+
   void visit_seen(const keyed_job& job) {
-    if (!prev_.pending.empty() && prev_.pending.contains(job.key))
-      out_.delta.pending_cleared.push_back(job.key);
     auto it = prev_.jobs.find(job.key);
     if (it != prev_.jobs.end()) seen_.insert(&it->second);
     if (it == prev_.jobs.end()) {

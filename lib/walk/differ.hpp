@@ -20,12 +20,19 @@ struct diff_options {
   bool baseline_events = true;
 };
 
-// What a walk saw. `jobs` holds each key once (the last one fetched).
+// What a walk saw. `jobs` holds each new or changed key once (the last
+// version fetched); `unchanged` the snapshot entries of the jobs seen
+// exactly as the snapshot has them (pointers into the `previous` state the
+// walk was given: valid while nothing is inserted into or erased from its
+// snapshot, which only a commit does). A job in both was seen changed and
+// unchanged during the walk (it changed back and forth): it counts as
+// changed, a change that really happened.
 struct walk_observation {
   bool complete = false;  // removals are only inferred from complete walks
   std::vector<keyed_job> jobs;
   std::int64_t total_num = 0;
   std::optional<std::int64_t> last_update_time;
+  std::vector<const job_digest*> unchanged;
 };
 
 // The stored body of a job of the previous snapshot (the snapshot in

@@ -8,10 +8,14 @@
 
 namespace hssjw {
 
-std::uint64_t listing_identity(const job_key& key, std::optional<std::int64_t> create_time) {
-  std::uint64_t id = job_key_hash{}(key);
-  id = mix64(id ^ (create_time ? mix64(static_cast<std::uint64_t>(*create_time)) : 0x9e3779b9ULL));
+std::uint64_t listing_identity(std::uint64_t key_hash, std::optional<std::int64_t> create_time) {
+  const std::uint64_t id =
+      mix64(key_hash ^ (create_time ? mix64(static_cast<std::uint64_t>(*create_time)) : 0x9e3779b9ULL));
   return id == 0 ? 1 : id;  // 0 marks a rejected job
+}
+
+std::uint64_t listing_identity(const job_key& key, std::optional<std::int64_t> create_time) {
+  return listing_identity(job_key_hash{}(key), create_time);
 }
 
 walk_plan::walk_plan(std::uint32_t page_size, std::uint32_t max_repairs)

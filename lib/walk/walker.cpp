@@ -210,13 +210,14 @@ asio::awaitable<std::vector<walker::page_result>> walker::async_fetch_batch(
 asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settings settings,
                                                  const scope_state& previous) {
   walk_run run{target, settings, page_decoder(*target.resource, settings.ignore_fields),
-               [&previous](const job_key& key, const job_digest& digest) {
+               [&previous](const job_key_view& key, const job_digest& digest) -> const job_digest* {
                  auto it = previous.jobs.find(key);
-                 return it != previous.jobs.end() && it->second == digest;
+                 return it != previous.jobs.end() && it->second == digest ? &it->second : nullptr;
                }};
   walk_plan plan(settings.page_size);
   walk_outcome out;
-  seen_jobs seen;
+  seen_jobs seen;  // new or changed
+  boost::unordered_flat_set<const job_digest*> unchanged;  // snapshot entries seen as they were
   bool first = true;
   for (;;) {
     std::vector<std::int64_t> batch;
@@ -241,7 +242,7 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
         out.observation.last_update_time = page.last_update_time;
         // Sized once from the first total (bounded by what offset paging can
         // reach): rehashing a million keys mid-walk costs more than the walk.
-        seen.reserve(static_cast<std::size_t>(
+        unchanged.reserve(static_cast<std::size_t>(
             std::clamp<std::int64_t>(page.total_num, 0, walk_plan::max_offset + settings.page_size)));
         if (may_trust_first_page(settings, previous.meta, page.total_num, page.last_update_time))
           plan.stop_after_first_page();
@@ -250,11 +251,10 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
       if (page.rejected && out.reason.empty())
         out.reason = "rejected job at offset " + std::to_string(r.offset) + ": " + page.reject_reason;
       std::vector<std::uint64_t> ids;
-      ids.reserve(page.jobs.size() + page.rejected);
-      for (auto& job : page.jobs) {
-        ids.push_back(listing_identity(job.key, job.record.create_time));
-        seen.add(std::move(job));
-      }
+      ids.reserve(page.listed.size() + page.rejected);
+      for (const auto& l : page.listed) ids.push_back(listing_identity(l.key_hash, l.create_time));
+      for (auto& job : page.jobs) seen.add(std::move(job));
+      unchanged.insert(page.unchanged.begin(), page.unchanged.end());
       ids.resize(ids.size() + page.rejected, 0);
       plan.on_page(r.offset, page.total_num, std::move(ids));
       out.observation.total_num = page.total_num;
@@ -269,6 +269,7 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
   out.requests = run.requests;
   out.repairs = plan.repairs_issued();
   out.observation.jobs = seen.take();
+  out.observation.unchanged.assign(unchanged.begin(), unchanged.end());
   if (plan.complete() && out.rejected == 0) {
     out.status = walk_status::complete;
     out.observation.complete = true;

@@ -35,11 +35,17 @@ struct fixture : ::testing::Test {
   scope_state state;
   std::uint64_t seq = 0;
 
-  decoded_page decode(const std::string& body) {
+  // As the walker decodes: told the snapshot, so unchanged jobs come back
+  // as snapshot entries (`with_snapshot` false: every job decoded whole).
+  decoded_page decode(const std::string& body, bool with_snapshot = true) {
     page_decoder dec(jobs_resource(), opts.ignore_fields);
+    const known_job_fn known = [this](const job_key_view& key, const job_digest& d) -> const job_digest* {
+      auto it = state.jobs.find(key);
+      return it != state.jobs.end() && it->second == d ? &it->second : nullptr;
+    };
     decoded_page page;
     std::string err;
-    EXPECT_TRUE(dec.decode(body, page, err)) << err;
+    EXPECT_TRUE(dec.decode(body, page, err, with_snapshot ? &known : nullptr)) << err;
     return page;
   }
 
@@ -50,9 +56,10 @@ struct fixture : ::testing::Test {
     return it == bodies.end() ? std::nullopt : std::optional<std::string>(it->second);
   };
 
-  std::vector<change_event> walk(const std::vector<std::string>& jobs, bool complete = true) {
-    auto page = decode(page_json(jobs));
-    walk_observation obs{complete, page.jobs, page.total_num, page.last_update_time};
+  std::vector<change_event> walk(const std::vector<std::string>& jobs, bool complete = true,
+                                 bool with_snapshot = true) {
+    auto page = decode(page_json(jobs), with_snapshot);
+    walk_observation obs{complete, page.jobs, page.total_num, page.last_update_time, page.unchanged};
     auto out = diff_scope(scope, state, obs, opts, 1'764'326'400'123, stored_body);
     EXPECT_EQ(out.error, "");
     for (auto& e : out.events) e.seq = ++seq;
@@ -204,14 +211,14 @@ TEST_F(fixture, unreadable_stored_body_fails_the_diff_and_releases_nothing) {
   walk({job_json("a"), job_json("b"), job_json("c")});
   bodies.erase(job_key{"c1", "ns", "b"});
   auto page = decode(page_json({job_json("a"), job_json("b", "Succeeded"), job_json("c")}));
-  walk_observation obs{true, page.jobs, page.total_num, page.last_update_time};
+  walk_observation obs{true, page.jobs, page.total_num, page.last_update_time, page.unchanged};
   auto out = diff_scope(scope, state, obs, opts, 1, stored_body);
   EXPECT_EQ(out.error, "the stored body of job c1/ns/b cannot be read");
   EXPECT_TRUE(out.events.empty());
   EXPECT_TRUE(out.delta.upserts.empty());
   // Unchanged jobs need no body at all; a removal does.
   page = decode(page_json({job_json("a"), job_json("b")}));
-  obs = walk_observation{true, page.jobs, page.total_num, page.last_update_time};
+  obs = walk_observation{true, page.jobs, page.total_num, page.last_update_time, page.unchanged};
   out = diff_scope(scope, state, obs, opts, 1, stored_body);
   EXPECT_EQ(out.error, "");
   ASSERT_EQ(out.events.size(), 1u);
@@ -220,6 +227,43 @@ TEST_F(fixture, unreadable_stored_body_fails_the_diff_and_releases_nothing) {
   out = diff_scope(scope, state, obs, opts, 1, stored_body);
   EXPECT_EQ(out.error, "the stored body of job c1/ns/c cannot be read");
   EXPECT_TRUE(out.events.empty());
+}
+
+// The same walks give the same events whether the decoder was told the
+// snapshot (unchanged jobs arrive as snapshot entries) or not (every job
+// decoded whole and compared by the differ): removals, pending removals
+// cleared by a job seen again, modifications.
+TEST_F(fixture, unchanged_as_snapshot_entries_or_whole_jobs_diff_alike) {
+  auto run = [&](bool with_snapshot) {
+    state = scope_state{};
+    bodies.clear();
+    seq = 0;
+    opts.removal_confirmations = 2;
+    std::vector<std::string> out;
+    std::vector<std::string> jobs;
+    for (int i = 0; i < 12; ++i) jobs.push_back(job_json("j" + std::to_string(i)));
+    walk(jobs, true, with_snapshot);
+    auto some = jobs;
+    some.erase(some.begin() + 3, some.begin() + 5);   // j3, j4 missing once: pending
+    some[0] = job_json("j0", "Failed");                // modified
+    for (auto& e : walk(some, true, with_snapshot)) out.push_back(to_json_line(e));
+    out.push_back("pending " + std::to_string(state.pending.size()));
+    auto back = jobs;
+    back[0] = job_json("j0", "Failed");
+    back.erase(back.begin() + 4);                      // j3 back (unchanged), j4 still missing
+    for (auto& e : walk(back, true, with_snapshot)) out.push_back(to_json_line(e));
+    out.push_back("pending " + std::to_string(state.pending.size()));
+    return out;
+  };
+  const auto told = run(true);
+  const auto whole = run(false);
+  EXPECT_EQ(told, whole);
+  ASSERT_EQ(told.size(), 4u);
+  EXPECT_NE(told[0].find(R"("type":"modified")"), std::string::npos) << told[0];
+  EXPECT_EQ(told[1], "pending 2");
+  EXPECT_NE(told[2].find(R"("type":"removed")"), std::string::npos) << told[2];
+  EXPECT_NE(told[2].find(R"("name":"j4")"), std::string::npos) << told[2];
+  EXPECT_EQ(told[3], "pending 0");
 }
 
 TEST_F(fixture, event_line_matches_spec_shape) {

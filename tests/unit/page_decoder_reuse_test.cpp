@@ -68,33 +68,45 @@ TEST(PageDecoderReuse, WalkingFingerprintEqualsTheRestartFingerprint) {
   EXPECT_NE(a.jobs[0].record.fingerprint, b.jobs[0].record.fingerprint);
 }
 
-// A job already in the snapshot with the same digest comes back without a
-// body (a steady walk renders none); any difference, in the fingerprint or
-// in create_time, and it is rendered as usual.
-TEST(PageDecoderReuse, KnownUnchangedJobsAreNotRendered) {
+// A job already in the snapshot with the same digest comes back as that
+// snapshot entry only (no key strings, no body: a steady walk builds
+// nothing per job); any difference, in the fingerprint or in create_time,
+// and it is decoded as usual. Every accepted job is listed, in order, with
+// the key hash and create_time the walk planner needs.
+TEST(PageDecoderReuse, KnownUnchangedJobsAreNotBuilt) {
   const std::string body = big_page(6);
   page_decoder dec(jobs_resource(), {});
   decoded_page all, page;
   std::string err;
   ASSERT_TRUE(dec.decode(body, all, err)) << err;
-  std::vector<std::string> asked;
-  const known_job_fn known = [&](const job_key& key, const job_digest& digest) {
-    asked.push_back(key.name);
-    const auto& j = all.jobs[asked.size() - 1];
-    EXPECT_EQ(key, j.key);
-    if (key.name.ends_with("0")) return digest == job_digest{j.record.create_time, j.record.fingerprint};
-    if (key.name.ends_with("1")) return digest == job_digest{j.record.create_time, j.record.fingerprint + 1};
-    if (key.name.ends_with("2")) return digest == job_digest{std::nullopt, j.record.fingerprint};
-    return false;
+  ASSERT_EQ(all.listed.size(), 6u);
+  EXPECT_TRUE(all.unchanged.empty());
+  std::vector<job_digest> snapshot(6);
+  std::size_t asked = 0;
+  const known_job_fn known = [&](const job_key_view& key, const job_digest& digest) -> const job_digest* {
+    const auto& j = all.jobs[asked];
+    EXPECT_EQ(job_key(std::string(key.cluster), std::string(key.ns), std::string(key.name)), j.key);
+    const std::size_t i = asked++;
+    snapshot[i] = job_digest{j.record.create_time, j.record.fingerprint};
+    if (i == 1) snapshot[i].fingerprint += 1;       // changed
+    if (i == 2) snapshot[i].create_time.reset();    // replaced
+    if (i == 5) return nullptr;                     // not in the snapshot: new
+    return snapshot[i] == digest ? &snapshot[i] : nullptr;
   };
   ASSERT_TRUE(dec.decode(body, page, err, &known)) << err;
-  ASSERT_EQ(asked.size(), 6u);
-  ASSERT_EQ(page.jobs.size(), 6u);
+  ASSERT_EQ(asked, 6u);
+  EXPECT_EQ(page.unchanged, (std::vector<const job_digest*>{&snapshot[0], &snapshot[3], &snapshot[4]}));
+  ASSERT_EQ(page.jobs.size(), 3u);
+  for (std::size_t k = 0; k < 3; ++k) {
+    const auto& want = all.jobs[std::vector<std::size_t>{1, 2, 5}[k]];
+    EXPECT_EQ(page.jobs[k].key, want.key);
+    EXPECT_EQ(page.jobs[k].record.body, want.record.body);
+    EXPECT_EQ(page.jobs[k].record.fingerprint, want.record.fingerprint);
+  }
+  ASSERT_EQ(page.listed.size(), 6u);
   for (std::size_t i = 0; i < 6; ++i) {
-    EXPECT_EQ(page.jobs[i].key, all.jobs[i].key);
-    EXPECT_EQ(page.jobs[i].record.fingerprint, all.jobs[i].record.fingerprint);
-    EXPECT_EQ(page.jobs[i].record.create_time, all.jobs[i].record.create_time);
-    EXPECT_EQ(page.jobs[i].record.body, i == 0 ? "" : all.jobs[i].record.body) << i;
+    EXPECT_EQ(page.listed[i].key_hash, job_key_hash{}(all.jobs[i].key));
+    EXPECT_EQ(page.listed[i].create_time, all.jobs[i].record.create_time);
   }
 }
 
