@@ -242,8 +242,12 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
         out.observation.last_update_time = page.last_update_time;
         // Sized once from the first total (bounded by what offset paging can
         // reach): rehashing a million keys mid-walk costs more than the walk.
-        unchanged.reserve(static_cast<std::size_t>(
-            std::clamp<std::int64_t>(page.total_num, 0, walk_plan::max_offset + settings.page_size)));
+        // Jobs the snapshot has are expected unchanged, the rest new.
+        const auto total = static_cast<std::size_t>(
+            std::clamp<std::int64_t>(page.total_num, 0, walk_plan::max_offset + settings.page_size));
+        const std::size_t known = std::min(total, previous.jobs.size());
+        unchanged.reserve(known);
+        seen.reserve(total - known);
         if (may_trust_first_page(settings, previous.meta, page.total_num, page.last_update_time))
           plan.stop_after_first_page();
       }
