@@ -261,6 +261,7 @@ struct service_fixture : ::testing::Test {
   std::uint16_t metrics_port = free_port();
   std::unique_ptr<background_process> daemon;
   std::string socket_extra;  // more socket: keys
+  std::string poll_extra;    // more poll: keys
 
   fake_hss::server::options make_options() {
     fake_hss::server::options o;
@@ -278,7 +279,7 @@ struct service_fixture : ::testing::Test {
                   "tls: {ca_file: " + fake.ca_file() + "}\n"
                   "projects:\n" + projects +
                   "poll: {interval: 1s, jitter: 0%, rate: unlimited, page_size: 10,"
-                  " retry: {attempts: 1, initial: 10ms, max: 20ms}}\n"
+                  " retry: {attempts: 1, initial: 10ms, max: 20ms}" + poll_extra + "}\n"
                   "state_dir: state\n"
                   "socket: {path: " + dir.file("events.sock") + socket_extra + "}\n"
                   "metrics: {listen: 127.0.0.1:" + std::to_string(metrics_port) + "}\n" + extra,
@@ -410,6 +411,37 @@ TEST_F(service_fixture, sighup_adds_and_removes_scopes_and_keeps_the_old_config_
   daemon->signal(SIGTERM);
   EXPECT_EQ(daemon->wait(15s), 0) << daemon->err();
   EXPECT_NE(daemon->err().find("stopped"), std::string::npos);
+}
+
+// A reload that changes poll.ignore_fields while walks run: the stored
+// fingerprints are rewritten and the running snapshot takes them in place
+// (a walk in flight holds pointers into it). Afterwards a change to the
+// newly ignored field is no event, a change to a watched one is.
+TEST_F(service_fixture, sighup_changing_ignore_fields_rewrites_fingerprints_under_running_walks) {
+  fake.populate("p1", "0", 15, 5);
+  write_config("  - id: p1\n");
+  start();
+  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_events_total", {{"type", "added"}}) == 15; }, 20s));
+
+  poll_extra = ", ignore_fields: [execute_time]";
+  write_config("  - id: p1\n");
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_reloads_total", {{"result", "ok"}}) == 1; }, 20s));
+  ASSERT_TRUE(eventually([&] { return daemon->err().find("stored fingerprints rewritten") != std::string::npos; }, 5s))
+      << daemon->err();
+
+  auto jobs = fake.jobs("p1", "0");
+  jobs[0].execute_time += 60'000;
+  fake.upsert(jobs[0]);
+  fake.clear_requests();
+  ASSERT_TRUE(eventually([&] { return fake.requests().size() >= 6; }, 20s));  // three walks and more
+  EXPECT_EQ(scrape().sum("hss_jobwatch_events_total"), 15) << "an ignored field changed: no event";
+
+  jobs[1].status = jobs[1].status == "Failed" ? "Succeeded" : "Failed";
+  fake.upsert(jobs[1]);
+  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_events_total", {{"type", "modified"}}) == 1; }, 20s))
+      << daemon->err();
+  EXPECT_EQ(scrape().sum("hss_jobwatch_events_total"), 16);
 }
 
 TEST_F(service_fixture, subscribers_and_refused_clients_are_counted) {
