@@ -1,6 +1,8 @@
 // Decodes one HSS list page (Boost.JSON) straight into the job model:
 // key fields and types checked against the resource table, unknown fields
-// kept, labels sorted, each job rendered once as canonical JSON text.
+// kept, labels sorted, each new or changed job rendered once as canonical
+// JSON text (an unchanged one, when the caller says which are known, not
+// at all).
 #pragma once
 
 #include "hss/job.hpp"

@@ -200,33 +200,31 @@ class hazard_handler {
   std::size_t item_ = 0;
 };
 
-// A complete text: one write, then the end (trailing garbage is an error).
-void parse_all(json::basic_parser<hazard_handler>& p, std::string_view body, error_code& ec) {
+// One pass over a complete text (trailing garbage is an error), building
+// the DOM on `dom` unless it is null.
+page_hazards one_pass(std::string_view body, std::string_view list_field, std::size_t max_depth,
+                      json::value_stack* dom, error_code& ec) {
+  json::parse_options opts;
+  opts.max_depth = max_depth;
+  json::basic_parser<hazard_handler> p(opts, list_field, dom);
   const std::size_t used = p.write_some(false, body.data(), body.size(), ec);
   if (!ec && used != body.size()) ec = json::error::extra_data;
+  if (ec) return {};
+  return std::move(p.handler().result);
 }
 
 }  // namespace
 
 page_hazards find_page_hazards(std::string_view body, std::string_view list_field,
                                std::size_t max_depth) {
-  json::parse_options opts;
-  opts.max_depth = max_depth;
-  json::basic_parser<hazard_handler> p(opts, list_field, nullptr);
   error_code ec;
-  parse_all(p, body, ec);
-  if (ec) return {};
-  return std::move(p.handler().result);
+  return one_pass(body, list_field, max_depth, nullptr, ec);
 }
 
 json::value parse_page(std::string_view body, std::string_view list_field, std::size_t max_depth,
                        json::value_stack& dom, page_hazards& hazards, error_code& ec) {
-  json::parse_options opts;
-  opts.max_depth = max_depth;
-  json::basic_parser<hazard_handler> p(opts, list_field, &dom);
-  parse_all(p, body, ec);
+  hazards = one_pass(body, list_field, max_depth, &dom, ec);
   if (ec) return nullptr;
-  hazards = std::move(p.handler().result);
   return dom.release();
 }
 

@@ -45,9 +45,10 @@ struct walker::walk_run {
 
 namespace {
 
-// What a walk saw: each key once, the last version fetched (pages overlap
-// and repairs re-read), in the order first seen. The jobs live in a
-// vector and a set of their positions finds them by key, so no key is
+// The new and changed jobs a walk saw (unchanged ones are kept apart, as
+// snapshot entries): each key once, the last version fetched (pages
+// overlap and repairs re-read), in the order first seen. The jobs live in
+// a vector and a set of their positions finds them by key, so no key is
 // copied and no node allocated per job.
 class seen_jobs {
  public:
