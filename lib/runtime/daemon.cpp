@@ -128,8 +128,7 @@ class daemon_runtime final : public socket_source {
   bool open_state();
   bool build_clients();
   void load_scopes(std::vector<stored_scope> stored);
-  bool stored_fingerprints_current();
-  void record_fingerprints();
+  void refresh_stored_fingerprints();
   void reload_fingerprints();
   void check_budget(bool force);
   asio::awaitable<void> async_run_scope(scope_runtime& s);
@@ -197,20 +196,19 @@ bool daemon_runtime::open_state() {
   return true;
 }
 
-bool daemon_runtime::stored_fingerprints_current() {
-  return store_->fingerprint_basis() == fingerprint_basis(cfg_);
-}
-
-// Before stored snapshots are loaded under a poll.ignore_fields other than
-// the one their fingerprints were computed under (or state from before the
-// basis was recorded): every stored fingerprint, of every scope, is
-// recomputed from its body in the store. On failure the old fingerprints
-// and basis stay; the next start tries again, and meanwhile the differ
-// compares the watched fields themselves before it reports a change.
-void daemon_runtime::record_fingerprints() {
+// Before stored snapshots are loaded: when poll.ignore_fields is not the
+// one the stored fingerprints were computed under (or the state is from
+// before the basis was recorded), every stored fingerprint, of every scope,
+// is recomputed from its body in the store. On failure the old
+// fingerprints and basis stay; the next start tries again, and meanwhile
+// the differ compares the watched fields themselves before it reports a
+// change.
+void daemon_runtime::refresh_stored_fingerprints() {
+  const std::string basis = fingerprint_basis(cfg_);
+  if (store_->fingerprint_basis() == basis) return;
   page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
   const auto started = std::chrono::steady_clock::now();
-  auto r = store_->rewrite_fingerprints(fingerprint_basis(cfg_), [&](std::string_view body) {
+  auto r = store_->rewrite_fingerprints(basis, [&](std::string_view body) {
     return decoder.fingerprint_of(body);
   });
   if (!r) {
@@ -228,7 +226,7 @@ void daemon_runtime::record_fingerprints() {
 // what is stored: every commit is applied to both). In place: a walk in
 // flight holds pointers into its scope's snapshot (walk_observation).
 void daemon_runtime::reload_fingerprints() {
-  record_fingerprints();
+  refresh_stored_fingerprints();
   auto all = store_->load_all();
   if (!all) {
     log_->warn("reload: cannot read the recomputed fingerprints ({}); the differ checks fields "
@@ -565,7 +563,7 @@ bool daemon_runtime::rebuild_clients(const config::config& next) {
 void daemon_runtime::add_scopes(std::vector<walk_target> targets) {
   if (targets.empty()) return;
   std::map<scope_id, scope_state> stored;
-  if (!stored_fingerprints_current()) record_fingerprints();
+  refresh_stored_fingerprints();
   if (auto all = store_->load_all())
     for (auto& st : *all) stored.emplace(st.scope, std::move(st.state));
   for (auto& target : targets) {
@@ -628,7 +626,7 @@ void daemon_runtime::reload() {
 
 int daemon_runtime::run() {
   if (!open_state()) return 1;
-  if (!stored_fingerprints_current()) record_fingerprints();
+  refresh_stored_fingerprints();
   auto stored = store_->load_all();
   if (!stored) {
     log_->critical("state: cannot load: {}", stored.error().message());
