@@ -97,18 +97,18 @@ void decode_diff(benchmark::State& state, bool render_all) {
   decoded_page page;
   std::string err;
   dec.decode(body, page, err);
-  const scope_state prev = snapshot_of(page.jobs);
-  const stored_body_fn bodies = bodies_of(page.jobs);
-  const known_job_fn known = [&prev](const job_key_view& key, const job_digest& digest) -> const job_digest* {
-    auto it = prev.jobs.find(key);
-    return it != prev.jobs.end() && it->second == digest ? &it->second : nullptr;
+  scope_state prev = snapshot_of(page.jobs);
+  const stored_job_fn bodies = bodies_of(page.jobs);
+  walk_observation obs;
+  const known_job_fn known = [&prev, &obs](std::uint64_t key_hash, const job_digest& digest) {
+    return mark_if_unchanged(prev, obs.walk_number, key_hash, digest, obs.unchanged);
   };
   diff_options opts;
-  walk_observation obs;
   for (auto _ : state) {
+    obs.walk_number = prev.begin_walk();
+    obs.unchanged = 0;
     if (!dec.decode(body, page, err, render_all ? nullptr : &known)) state.SkipWithError(err.c_str());
     obs.jobs = std::move(page.jobs);
-    obs.unchanged = std::move(page.unchanged);
     obs.complete = true;
     obs.total_num = page.total_num;
     auto out = diff_scope(bench_scope, prev, obs, opts, 1, bodies);

@@ -19,7 +19,7 @@ void diff_steady(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto& jobs = decoded_jobs(n);
   const scope_state prev = snapshot_of(jobs);
-  const stored_body_fn bodies = bodies_of(jobs);
+  const stored_job_fn bodies = bodies_of(jobs);
   const walk_observation obs = observation_of(jobs);
   diff_options opts;
   for (auto _ : state) {
@@ -36,7 +36,7 @@ void diff_churn(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto& jobs = decoded_jobs(n);
   const scope_state prev = snapshot_of(jobs);
-  const stored_body_fn bodies = bodies_of(jobs);
+  const stored_job_fn bodies = bodies_of(jobs);
   const walk_observation obs = observation_of(with_changes(jobs, 100));
   diff_options opts;
   std::size_t events = 0;

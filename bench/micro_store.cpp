@@ -47,9 +47,9 @@ diff_outcome walk_diff(const scope_state& prev, std::vector<keyed_job> seen,
   obs.complete = true;
   obs.total_num = static_cast<std::int64_t>(seen.size());
   obs.jobs = std::move(seen);
-  const stored_body_fn body = [store](const job_key& key) -> std::optional<std::string> {
+  const stored_job_fn body = [store](std::uint64_t key_hash, bool with_body) -> std::optional<stored_job> {
     if (!store) return std::nullopt;
-    auto r = store->job_body(bench_scope, key);
+    auto r = store->find_job(bench_scope, key_hash, with_body);
     return r ? std::move(*r) : std::nullopt;
   };
   return diff_scope(bench_scope, prev, obs, diff_options{}, 1'764'326'400'123, body);

@@ -57,7 +57,7 @@ const std::vector<keyed_job>& decoded_jobs(std::size_t n) {
 scope_state snapshot_of(const std::vector<keyed_job>& jobs) {
   scope_state s;
   s.jobs.reserve(jobs.size());
-  for (const auto& j : jobs) s.jobs.emplace(j.key, digest_of(j.record));
+  for (const auto& j : jobs) s.jobs.emplace(key_hash_of(j.key), digest_of(j.record));
   s.meta.has_baseline = true;
   s.meta.last_total_num = static_cast<std::int64_t>(jobs.size());
   return s;
@@ -79,12 +79,13 @@ std::vector<keyed_job> with_changes(const std::vector<keyed_job>& jobs, std::siz
   return out;
 }
 
-stored_body_fn bodies_of(const std::vector<keyed_job>& jobs) {
-  auto bodies = std::make_shared<std::map<job_key, std::string>>();
-  for (const auto& j : jobs) bodies->emplace(j.key, j.record.body);
-  return [bodies](const job_key& key) -> std::optional<std::string> {
-    auto it = bodies->find(key);
-    return it == bodies->end() ? std::nullopt : std::optional<std::string>(it->second);
+stored_job_fn bodies_of(const std::vector<keyed_job>& jobs) {
+  auto stored = std::make_shared<std::map<std::uint64_t, stored_job>>();
+  for (const auto& j : jobs) stored->emplace(key_hash_of(j.key), stored_job{j.key, j.record.body});
+  return [stored](std::uint64_t key_hash, bool with_body) -> std::optional<stored_job> {
+    auto it = stored->find(key_hash);
+    if (it == stored->end()) return std::nullopt;
+    return stored_job{it->second.key, with_body ? it->second.body : std::string()};
   };
 }
 

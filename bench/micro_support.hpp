@@ -25,9 +25,10 @@ const std::vector<keyed_job>& decoded_jobs(std::size_t n);
 // A snapshot holding `jobs` with a baseline, as after a complete walk.
 scope_state snapshot_of(const std::vector<keyed_job>& jobs);
 
-// The stored bodies of `jobs`, from a map in memory (the daemon reads them
-// from SQLite, and only for jobs that changed or went away).
-stored_body_fn bodies_of(const std::vector<keyed_job>& jobs);
+// The stored keys and bodies of `jobs` by key hash, from a map in memory
+// (the daemon reads them from SQLite, and only for jobs that changed or
+// went away).
+stored_job_fn bodies_of(const std::vector<keyed_job>& jobs);
 
 // `jobs` with every 1/`every`-th job's status flipped (a real change: new
 // fingerprint, new body), re-decoded so the records are what a walk yields.

@@ -23,6 +23,7 @@ class category_impl final : public boost::system::error_category {
       case errc::state_corrupt: return "state database damaged or foreign";
       case errc::state_locked: return "state directory in use by another daemon";
       case errc::state_io: return "state database I/O error";
+      case errc::key_hash_collision: return "two job keys share a key hash";
     }
     return "unknown error";
   }

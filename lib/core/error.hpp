@@ -25,6 +25,7 @@ enum class errc {
   state_corrupt,       // state database damaged, foreign or newer
   state_locked,        // another daemon holds the state directory
   state_io,            // state database I/O failure (disk full, read-only)
+  key_hash_collision,  // two job keys of a scope share a key hash (docs/STATE.md)
 };
 
 const boost::system::error_category& category();

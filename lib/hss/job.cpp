@@ -7,19 +7,17 @@
 
 namespace hssjw {
 
-// Hashed on every lookup of a walk (walker, planner, differ): libstdc++'s
-// string hash mixed per part is several times cheaper than
-// boost::hash_combine over std::string, which was 14 % of a steady walk.
-// In memory only: nothing stores these values.
-std::size_t job_key_hash::operator()(const job_key_view& k) const noexcept {
-  const std::hash<std::string_view> h;
-  std::uint64_t seed = mix64(h(k.cluster) + 0x9E3779B97F4A7C15ULL);
-  seed = mix64(seed ^ h(k.ns));
-  return mix64(seed ^ h(k.name));
+// Once per listed job of a walk; stored, so fixed (see job.hpp). Each
+// part is hashed with the previous result as its seed and its length
+// mixed in, so ("ab", "c") and ("a", "bc") differ.
+std::uint64_t key_hash_of(const job_key_view& k) noexcept {
+  std::uint64_t h = murmur64a(k.cluster, 0x9E3779B97F4A7C15ULL);
+  h = murmur64a(k.ns, h);
+  return murmur64a(k.name, h);
 }
 
-std::size_t job_key_hash::operator()(const job_key& k) const noexcept {
-  return (*this)(job_key_view{k.cluster, k.ns, k.name});
+std::uint64_t key_hash_of(const job_key& k) noexcept {
+  return key_hash_of(job_key_view{k.cluster, k.ns, k.name});
 }
 
 std::string scope_id::str() const {

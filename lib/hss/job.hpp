@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,12 +31,28 @@ struct job_key_view {
   std::string_view name;
 };
 
+// The key hash: a fixed 64-bit hash of (cluster, namespace, name). The
+// snapshot in memory is keyed by it (8 bytes instead of three strings),
+// the walk planner's listing identities start from it, and state.db
+// stores it (jobs.key_hash): its values must never change (core/hash.hpp).
+// Two keys sharing one (about 3e-8 for a scope of 1M jobs) are detected,
+// never merged: docs/STATE.md "Key hashes".
+std::uint64_t key_hash_of(const job_key_view& k) noexcept;
+std::uint64_t key_hash_of(const job_key& k) noexcept;
+
 // Hash and equality for maps keyed by job_key that a job_key_view can
 // search (heterogeneous lookup); both hash a key and its view alike.
 struct job_key_hash {
   using is_transparent = void;
-  std::size_t operator()(const job_key& k) const noexcept;
-  std::size_t operator()(const job_key_view& k) const noexcept;
+  using is_avalanching = void;  // key_hash_of mixes fully
+  std::size_t operator()(const job_key& k) const noexcept { return key_hash_of(k); }
+  std::size_t operator()(const job_key_view& k) const noexcept { return key_hash_of(k); }
+};
+
+// For maps keyed by a key hash: it is already mixed, so it is its own hash.
+struct prehashed {
+  using is_avalanching = void;
+  std::size_t operator()(std::uint64_t h) const noexcept { return h; }
 };
 
 struct job_key_equal {
@@ -57,10 +74,27 @@ struct job_record {
 // What a snapshot holds of a job in memory: enough to tell whether it
 // changed. Its body stays in the state store, read back only for an
 // event that needs it (modified, replaced, removed) and for `list`.
+// 24 bytes (a million of them are the daemon's memory): create_time is
+// kept without std::optional's 8 bytes of flag, INT64_MIN meaning none.
 struct job_digest {
-  std::optional<std::int64_t> create_time;
+  static constexpr std::int64_t no_create_time = std::numeric_limits<std::int64_t>::min();
+
   std::uint64_t fingerprint = 0;
-  friend bool operator==(const job_digest&, const job_digest&) = default;
+  std::int64_t created = no_create_time;
+  // Bookkeeping of the walk in progress, not part of the value: the walk
+  // number (scope_state::begin_walk) that last saw this job unchanged.
+  std::uint32_t seen_in_walk = 0;
+
+  job_digest() = default;
+  job_digest(std::optional<std::int64_t> create_time, std::uint64_t fp)
+      : fingerprint(fp), created(create_time.value_or(no_create_time)) {}
+
+  std::optional<std::int64_t> create_time() const {
+    return created == no_create_time ? std::nullopt : std::optional<std::int64_t>(created);
+  }
+  friend bool operator==(const job_digest& a, const job_digest& b) {
+    return a.fingerprint == b.fingerprint && a.created == b.created;
+  }
 };
 
 inline job_digest digest_of(const job_record& r) { return {r.create_time, r.fingerprint}; }

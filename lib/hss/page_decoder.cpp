@@ -55,7 +55,7 @@ struct page_decoder::impl {
   void build_roles();
   const field_role* role_of(std::string_view name) const;
   bool is_ignored(std::string_view name) const;
-  bool decode_job(json::value& v, keyed_job& out, listed_job& listed, const job_digest*& unchanged,
+  bool decode_job(json::value& v, keyed_job& out, listed_job& listed, bool& unchanged,
                   std::string& why, const known_job_fn* known) const;
   std::uint64_t fingerprint_of_body(std::string_view canonical_body) const;
 };
@@ -150,7 +150,7 @@ const page_decoder::impl::field_role* page_decoder::impl::role_of(std::string_vi
 // create_time, and sums the fingerprint: a per-field lookup into the
 // object (a dozen of them per job) cost more than the whole parse.
 bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, listed_job& listed,
-                                    const job_digest*& unchanged, std::string& why,
+                                    bool& unchanged, std::string& why,
                                     const known_job_fn* known) const {
   auto* obj = v.if_object();
   if (!obj) {
@@ -194,8 +194,8 @@ bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, listed_job& 
   const job_key_view view{*keys[0], *keys[1], *keys[2]};
   std::optional<std::int64_t> create_time;
   if (created) create_time = as_int64(*created);
-  listed = listed_job{job_key_hash{}(view), create_time};
-  unchanged = !doubles && known ? (*known)(view, job_digest{create_time, fp}) : nullptr;
+  listed = listed_job{key_hash_of(view), create_time};
+  unchanged = !doubles && known && (*known)(listed.key_hash, job_digest{create_time, fp});
   if (unchanged) return true;  // most jobs of a steady walk: nothing to build
   out.key = job_key{std::string(view.cluster), std::string(view.ns), std::string(view.name)};
   out.record.create_time = create_time;
@@ -264,10 +264,10 @@ bool page_decoder::decode(std::string_view body, decoded_page& out, std::string&
     const auto hazard = hazards.items.find(index++);
     if (hazard != hazards.items.end()) why = "list item has a " + hazard->second;
     listed_job listed;
-    const job_digest* unchanged = nullptr;
+    bool unchanged = false;
     if (why.empty() && impl_->decode_job(item, job, listed, unchanged, why, known)) {
       out.listed.push_back(listed);
-      if (unchanged) out.unchanged.push_back(unchanged);
+      if (unchanged) ++out.unchanged;
       else out.jobs.push_back(std::move(job));
     } else if (out.rejected++ == 0) {
       out.reject_reason = std::move(why);

@@ -21,7 +21,7 @@ namespace hssjw {
 // A job of the page as listed: what the walk planner's listing identity
 // is made of, for every accepted job, unchanged or not.
 struct listed_job {
-  std::uint64_t key_hash = 0;  // job_key_hash
+  std::uint64_t key_hash = 0;  // key_hash_of
   std::optional<std::int64_t> create_time;
 };
 
@@ -29,18 +29,18 @@ struct decoded_page {
   std::int64_t total_num = 0;
   std::optional<std::int64_t> last_update_time;
   std::vector<keyed_job> jobs;  // new or changed, in list order; rejected jobs are not here
-  // Jobs the caller's known_job_fn found unchanged: their snapshot entries
-  // only (no key, no body built).
-  std::vector<const job_digest*> unchanged;
+  // Jobs the caller's known_job_fn found unchanged (no key, no body built
+  // for them: the caller has them).
+  std::size_t unchanged = 0;
   std::vector<listed_job> listed;  // every accepted job, in list order
   std::size_t rejected = 0;     // jobs missing a key field or with a wrong type
   std::string reject_reason;    // the first rejection, for the log
 };
 
-// The snapshot's entry when the job (key, digest) is already in it exactly
-// so, else null. Such a job goes to decoded_page::unchanged as that entry:
+// True when the snapshot has the job (by key hash) exactly so; the caller
+// notes it as seen. Such a job is only counted in decoded_page::unchanged:
 // no key strings, no body (an unchanged job makes no event and no write).
-using known_job_fn = std::function<const job_digest*(const job_key_view&, const job_digest&)>;
+using known_job_fn = std::function<bool(std::uint64_t key_hash, const job_digest&)>;
 
 class page_decoder {
  public:

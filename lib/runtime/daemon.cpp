@@ -224,7 +224,7 @@ void daemon_runtime::refresh_stored_fingerprints() {
 // poll.ignore_fields changed by a reload: the stored fingerprints are
 // recomputed, then the running scopes take them (their snapshots equal
 // what is stored: every commit is applied to both). In place: a walk in
-// flight holds pointers into its scope's snapshot (walk_observation).
+// flight has marked entries of its scope's snapshot (walk_observation).
 void daemon_runtime::reload_fingerprints() {
   refresh_stored_fingerprints();
   auto all = store_->load_all();
@@ -239,8 +239,8 @@ void daemon_runtime::reload_fingerprints() {
   for (auto& s : scopes_) {
     auto it = stored.find(s->target.scope);
     if (it == stored.end()) continue;
-    for (auto& [key, digest] : s->state.jobs)
-      if (auto found = it->second.find(key); found != it->second.end()) digest.fingerprint = found->second.fingerprint;
+    for (auto& [hash, digest] : s->state.jobs)
+      if (auto found = it->second.find(hash); found != it->second.end()) digest.fingerprint = found->second.fingerprint;
   }
 }
 
@@ -321,9 +321,9 @@ void daemon_runtime::conclude(scope_runtime& s, walk_outcome& outcome) {
     diff_options dopts{cfg_.poll.ignore_fields, cfg_.poll.removal_guard,
                        cfg_.poll.removal_confirmations, cfg_.poll.baseline_events};
     diff = diff_scope(id, s.state, outcome.observation, dopts, now_ms(),
-                      [&](const job_key& key) -> std::optional<std::string> {
-                        auto body = store_->job_body(id, key);
-                        return body ? std::move(*body) : std::nullopt;
+                      [&](std::uint64_t key_hash, bool with_body) -> std::optional<stored_job> {
+                        auto job = store_->find_job(id, key_hash, with_body);
+                        return job ? std::move(*job) : std::nullopt;
                       });
     if (!diff.error.empty()) {
       log_->error("scope {}: {} ({}); nothing committed or released, retrying next walk", id.str(),

@@ -24,14 +24,24 @@ class memory_store final : public state_store {
   result<std::optional<std::string>> job_body(const scope_id& scope, const job_key& key) override {
     auto it = scopes_.find(scope.str());
     if (it == scopes_.end()) return std::optional<std::string>();
-    auto job = it->second.bodies.find(key);
-    if (job == it->second.bodies.end()) return std::optional<std::string>();
-    return std::optional<std::string>(job->second.body);
+    auto job = it->second.bodies.find(key_hash_of(key));
+    if (job == it->second.bodies.end() || job->second.key != key) return std::optional<std::string>();
+    return std::optional<std::string>(job->second.record.body);
+  }
+
+  result<std::optional<stored_job>> find_job(const scope_id& scope, std::uint64_t key_hash,
+                                             bool with_body) override {
+    auto it = scopes_.find(scope.str());
+    if (it == scopes_.end()) return std::optional<stored_job>();
+    auto job = it->second.bodies.find(key_hash);
+    if (job == it->second.bodies.end()) return std::optional<stored_job>();
+    return std::optional<stored_job>(
+        stored_job{job->second.key, with_body ? job->second.record.body : std::string()});
   }
 
   result<void> for_each_job(const scope_id& scope, const stored_job_visitor& visit) override {
     if (auto it = scopes_.find(scope.str()); it != scopes_.end())
-      for (const auto& [key, record] : it->second.bodies) visit(key, record.body);
+      for (const auto& [hash, job] : it->second.bodies) visit(job.key, job.record.body);
     return {};
   }
 
@@ -41,9 +51,9 @@ class memory_store final : public state_store {
       const std::string& basis,
       const std::function<std::uint64_t(std::string_view)>& fingerprint_of) override {
     for (auto& [id, s] : scopes_) {
-      for (auto& [key, record] : s.bodies) {
-        record.fingerprint = fingerprint_of(record.body);
-        s.stored.state.jobs.insert_or_assign(key, digest_of(record));
+      for (auto& [hash, job] : s.bodies) {
+        job.record.fingerprint = fingerprint_of(job.record.body);
+        s.stored.state.jobs.insert_or_assign(hash, digest_of(job.record));
       }
     }
     basis_ = basis;
@@ -66,9 +76,17 @@ class memory_store final : public state_store {
       throw;
     }
     auto it = scopes_.try_emplace(scope.str(), held_scope{stored_scope{scope, {}}, {}}).first;
+    auto& bodies = it->second.bodies;
+    for (const auto& j : delta.upserts) {  // as SQLite refuses it (docs/STATE.md "Key hashes")
+      auto found = bodies.find(key_hash_of(j.key));
+      if (found != bodies.end() && found->second.key != j.key) {
+        for (auto& e : events) e.seq = 0;
+        return make_error_code(errc::key_hash_collision);
+      }
+    }
     apply(it->second.stored.state, delta);
-    for (const auto& j : delta.upserts) it->second.bodies.insert_or_assign(j.key, j.record);
-    for (const auto& k : delta.deletions) it->second.bodies.erase(k);
+    for (const auto& j : delta.upserts) bodies.insert_or_assign(key_hash_of(j.key), j);
+    for (const auto& k : delta.deletions) bodies.erase(key_hash_of(k));
     for (auto& l : lines) journal_.push_back(std::move(l));
     last_seq_ += lines.size();
     trim();
@@ -112,9 +130,15 @@ class memory_store final : public state_store {
     while (journal_.size() > max_events_) journal_.pop_front();
   }
 
+  // SQLite orders the stored hashes as the signed integers they are stored as.
+  struct as_signed_less {
+    bool operator()(std::uint64_t a, std::uint64_t b) const {
+      return static_cast<std::int64_t>(a) < static_cast<std::int64_t>(b);
+    }
+  };
   struct held_scope {
     stored_scope stored;
-    std::map<job_key, job_record> bodies;  // in key order, like SQLite's
+    std::map<std::uint64_t, keyed_job, as_signed_less> bodies;  // in SQLite's order
   };
 
   std::uint64_t max_events_;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace hssjw {
@@ -29,17 +30,25 @@ struct pending_removal {
   friend bool operator==(const pending_removal&, const pending_removal&) = default;
 };
 
-// Open addressing: a lookup checks one-byte hash tags in a cache line
-// instead of chasing a node per candidate and comparing its key strings
-// (the node map's find was the largest item of a steady 1M-job walk).
-// Elements move on rehash: hold no pointer across an insert.
-using job_map = boost::unordered_flat_map<job_key, job_digest, job_key_hash, job_key_equal>;
+// The snapshot: key hash -> digest, 32 bytes a slot (about 64 bytes a job
+// at the map's load factor). The key strings and bodies stay in the state
+// store, read back by key hash for the few jobs a walk did not see or saw
+// changed. Open addressing: a lookup checks one-byte hash tags in a cache
+// line. Elements move on rehash: hold no pointer across an insert.
+using job_map = boost::unordered_flat_map<std::uint64_t, job_digest, prehashed>;
 using pending_map = boost::unordered_flat_map<job_key, pending_removal, job_key_hash, job_key_equal>;
 
 struct scope_state {
   job_map jobs;
   pending_map pending;
   scope_meta meta;
+  // The number of the walk in progress: it marks the snapshot entries it
+  // sees unchanged (job_digest::seen_in_walk), so a walk needs no set of
+  // them. Not stored; only one walk of a scope runs at a time.
+  std::uint32_t walk_number = 0;
+
+  // Starts a walk: a number no entry carries yet.
+  std::uint32_t begin_walk();
 };
 
 // The change one committed walk makes to a scope's state.
@@ -51,6 +60,20 @@ struct scope_delta {
   scope_meta meta;                     // the scope's meta after the walk
 
   bool empty_of_jobs() const { return upserts.empty() && deletions.empty(); }
+};
+
+// During walk number `walk` (scope_state::begin_walk): true when the
+// snapshot has the job exactly so (same key hash, fingerprint and
+// create_time). Marks the entry seen, counting each entry once in
+// `marked`. The decoder's known_job_fn of a walk.
+bool mark_if_unchanged(scope_state& state, std::uint32_t walk, std::uint64_t key_hash,
+                       const job_digest& digest, std::size_t& marked);
+
+// A job of a snapshot as the state store has it; `body` is empty when only
+// the key was asked for.
+struct stored_job {
+  job_key key;
+  std::string body;
 };
 
 // Applies a delta to the in-memory state (after a successful commit).

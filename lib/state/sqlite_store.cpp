@@ -75,6 +75,27 @@ CREATE TABLE meta(
 ) WITHOUT ROWID;
 INSERT INTO meta(key, value) VALUES('last_seq', 0);
 )sql"},
+    // Jobs keyed by their key hash (hss/job.hpp key_hash_of), the key the
+    // snapshot in memory has: a job the walk did not see is read back by
+    // it. hssjw_key_hash is registered on the connection (open_db).
+    {2, R"sql(
+CREATE TABLE jobs_v2(
+  scope TEXT NOT NULL,
+  key_hash INTEGER NOT NULL,
+  cluster TEXT NOT NULL,
+  ns TEXT NOT NULL,
+  name TEXT NOT NULL,
+  create_time INTEGER,
+  fingerprint INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY(scope, key_hash)
+) WITHOUT ROWID;
+INSERT INTO jobs_v2(scope, key_hash, cluster, ns, name, create_time, fingerprint, body)
+  SELECT scope, hssjw_key_hash(cluster, ns, name), cluster, ns, name, create_time, fingerprint, body
+  FROM jobs ORDER BY 1, 2;
+DROP TABLE jobs;
+ALTER TABLE jobs_v2 RENAME TO jobs;
+)sql"},
 };
 
 static_assert(std::size(migrations) == sqlite_store::schema_version,
@@ -113,6 +134,25 @@ std::string hex32(std::int64_t v) {
 std::int64_t system_now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// The key in columns first, first + 1, first + 2.
+job_key read_key(const sqlite::statement& s, int first = 1) {
+  return {std::string(s.column_text(first)), std::string(s.column_text(first + 1)),
+          std::string(s.column_text(first + 2))};
+}
+
+// SQLite integers are signed: a 64-bit hash is stored as the same bits.
+std::int64_t as_stored(std::uint64_t v) { return static_cast<std::int64_t>(v); }
+
+// hssjw_key_hash(cluster, ns, name): key_hash_of as an SQL function, for
+// the migration that adds jobs.key_hash.
+void sql_key_hash(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  auto text = [&](int i) {
+    const auto* t = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
+    return std::string_view(t ? t : "", static_cast<std::size_t>(sqlite3_value_bytes(argv[i])));
+  };
+  sqlite3_result_int64(ctx, as_stored(key_hash_of(job_key_view{text(0), text(1), text(2)})));
 }
 
 std::int64_t clamp_i64(std::uint64_t v) {
@@ -174,6 +214,8 @@ class sqlite_store_impl final : public sqlite_store {
 
   result<std::vector<stored_scope>> load_all() override;
   result<std::optional<std::string>> job_body(const scope_id& scope, const job_key& key) override;
+  result<std::optional<stored_job>> find_job(const scope_id& scope, std::uint64_t key_hash,
+                                             bool with_body) override;
   result<void> for_each_job(const scope_id& scope, const stored_job_visitor& visit) override;
   result<void> commit(const scope_id& scope, const scope_delta& delta,
                       std::vector<change_event>& events) override;
@@ -208,6 +250,7 @@ class sqlite_store_impl final : public sqlite_store {
   result<void> finish();
   void rollback();
   boost::system::error_code fail(int rc, const char* what);
+  boost::system::error_code collision(const scope_id& scope, const job_key& key, std::uint64_t hash);
 
   std::string dir_;
   std::string path_;
@@ -225,7 +268,7 @@ class sqlite_store_impl final : public sqlite_store {
   sqlite::statement upsert_scope_, upsert_job_, delete_job_, upsert_pending_, delete_pending_;
   sqlite::statement insert_event_, set_last_seq_;
   sqlite::statement journal_head_, delete_journal_before_, read_journal_;
-  sqlite::statement job_body_;
+  sqlite::statement find_job_;
 };
 
 // ------------------------------------------------------------- opening
@@ -290,6 +333,10 @@ store_result<void> sqlite_store_impl::open_db() {
                               "writable by the daemon's user");
   }
   sqlite3_busy_timeout(db_.get(), static_cast<int>(opts_.busy_timeout.count()));
+  const int fn = sqlite3_create_function(db_.get(), "hssjw_key_hash", 3,
+                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, sql_key_hash,
+                                         nullptr, nullptr);
+  if (fn != SQLITE_OK) return open_failure(fn, "cannot register the key hash function");
   return {};
 }
 
@@ -367,8 +414,13 @@ store_result<void> sqlite_store_impl::migrate(int from) {
     if (m.version <= from) continue;
     rc = db_.exec(m.sql);
     if (rc != SQLITE_OK) {
+      // Version 2 keys jobs by key hash: two stored keys sharing one stop it.
+      const bool collision = m.version == 2 && (rc & 0xff) == SQLITE_CONSTRAINT;
       auto err = open_failure(rc, "migration to schema version " + std::to_string(m.version) +
-                                      " failed");
+                                      " failed" +
+                                      (collision ? " (two stored jobs share a key hash: see "
+                                                   "docs/STATE.md \"Key hashes\")"
+                                                 : ""));
       db_.exec("ROLLBACK");
       return err;
     }
@@ -396,12 +448,17 @@ store_result<void> sqlite_store_impl::prepare_all() {
        "ON CONFLICT(id) DO UPDATE SET has_baseline = excluded.has_baseline, "
        "last_total_num = excluded.last_total_num, last_update_time = excluded.last_update_time, "
        "walks_since_full = excluded.walks_since_full"},
+      // The WHERE makes a key hash stored under another key a no-op, which
+      // write_delta reports as a collision (sqlite3_changes 0).
       {&upsert_job_,
-       "INSERT INTO jobs(scope, cluster, ns, name, create_time, fingerprint, body) "
-       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(scope, cluster, ns, name) DO UPDATE SET "
+       "INSERT INTO jobs(scope, key_hash, cluster, ns, name, create_time, fingerprint, body) "
+       "VALUES(?1, ?5, ?2, ?3, ?4, ?6, ?7, ?8) ON CONFLICT(scope, key_hash) DO UPDATE SET "
        "create_time = excluded.create_time, fingerprint = excluded.fingerprint, "
-       "body = excluded.body"},
-      {&delete_job_, "DELETE FROM jobs WHERE scope = ?1 AND cluster = ?2 AND ns = ?3 AND name = ?4"},
+       "body = excluded.body WHERE cluster = excluded.cluster AND ns = excluded.ns AND "
+       "name = excluded.name"},
+      {&delete_job_,
+       "DELETE FROM jobs WHERE scope = ?1 AND key_hash = ?5 AND cluster = ?2 AND ns = ?3 AND "
+       "name = ?4"},
       {&upsert_pending_,
        "INSERT INTO pending(scope, cluster, ns, name, misses, held) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
        "ON CONFLICT(scope, cluster, ns, name) DO UPDATE SET misses = excluded.misses, "
@@ -415,8 +472,7 @@ store_result<void> sqlite_store_impl::prepare_all() {
       {&journal_head_, "SELECT seq, time_ms FROM journal WHERE seq >= ?1 ORDER BY seq LIMIT ?2"},
       {&delete_journal_before_, "DELETE FROM journal WHERE seq < ?1"},
       {&read_journal_, "SELECT seq, line FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2"},
-      {&job_body_,
-       "SELECT body FROM jobs WHERE scope = ?1 AND cluster = ?2 AND ns = ?3 AND name = ?4"},
+      {&find_job_, "SELECT cluster, ns, name, body FROM jobs WHERE scope = ?1 AND key_hash = ?2"},
   };
   for (const auto& [stmt, sql] : all) {
     const int rc = stmt->prepare(db_.get(), sql);
@@ -483,6 +539,28 @@ class big_transaction {
  private:
   sqlite3* db_;
 };
+
+// A job whose key hash is stored under another key: refused, named, and
+// never merged with it (docs/STATE.md "Key hashes").
+boost::system::error_code sqlite_store_impl::collision(const scope_id& scope, const job_key& key,
+                                                       std::uint64_t hash) {
+  std::string other = "another job";
+  {
+    sqlite::reset_guard guard(find_job_);
+    find_job_.bind(1, scope.str());
+    find_job_.bind(2, as_stored(hash));
+    if (find_job_.step() == SQLITE_ROW) {
+      const job_key k = read_key(find_job_, 0);
+      other = "job " + k.cluster + "/" + k.ns + "/" + k.name;
+    }
+  }
+  char hex[24];
+  std::snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(hash));
+  last_error_ = path_ + ": scope " + scope.str() + ": job " + key.cluster + "/" + key.ns + "/" +
+                key.name + " and the stored " + other + " share key hash " + hex +
+                "; nothing of this walk is committed (docs/STATE.md \"Key hashes\")";
+  return make_error_code(errc::key_hash_collision);
+}
 
 boost::system::error_code sqlite_store_impl::fail(int rc, const char* what) {
   last_error_ = path_ + ": " + what + ": " + sqlite_detail(db_.get(), rc);
@@ -563,24 +641,27 @@ result<void> sqlite_store_impl::write_delta(const std::string& id, const scope_i
     st.bind(3, k.ns);
     st.bind(4, k.name);
   };
-  // In key order: SQLite then fills the primary key's B-tree from left to
-  // right instead of splitting pages all over it (a baseline inserts every
-  // job at once; the list order is not the key order).
-  std::vector<const keyed_job*> upserts;
+  // In key hash order, the primary key's: SQLite then fills its B-tree
+  // from left to right instead of splitting pages all over it (a baseline
+  // inserts every job at once). Integers sort cheaper than three strings.
+  std::vector<std::pair<std::uint64_t, const keyed_job*>> upserts;
   upserts.reserve(delta.upserts.size());
-  for (const auto& j : delta.upserts) upserts.push_back(&j);
-  std::sort(upserts.begin(), upserts.end(), [](auto* a, auto* b) { return a->key < b->key; });
-  for (const keyed_job* job : upserts) {
+  for (const auto& j : delta.upserts) upserts.emplace_back(key_hash_of(j.key), &j);
+  std::sort(upserts.begin(), upserts.end(),
+            [](const auto& a, const auto& b) { return as_stored(a.first) < as_stored(b.first); });
+  for (const auto& [hash, job] : upserts) {
     const keyed_job& j = *job;
     bind_key(upsert_job_, j.key);
-    upsert_job_.bind(5, j.record.create_time);
-    // Stored as the same 64 bits; SQLite integers are signed.
-    upsert_job_.bind(6, static_cast<std::int64_t>(j.record.fingerprint));
-    upsert_job_.bind(7, j.record.body);
+    upsert_job_.bind(5, as_stored(hash));
+    upsert_job_.bind(6, j.record.create_time);
+    upsert_job_.bind(7, as_stored(j.record.fingerprint));
+    upsert_job_.bind(8, j.record.body);
     if (auto r = run(upsert_job_, "write job"); !r) return r;
+    if (sqlite3_changes(db_.get()) == 0) return collision(scope, j.key, hash);
   }
   for (const auto& k : delta.deletions) {
     bind_key(delete_job_, k);
+    delete_job_.bind(5, as_stored(key_hash_of(k)));
     if (auto r = run(delete_job_, "delete job"); !r) return r;
   }
   for (const auto& [k, p] : delta.pending_set) {
@@ -732,11 +813,6 @@ class scope_cursor {
   scope_state* current_ = nullptr;
 };
 
-job_key read_key(const sqlite::statement& s) {
-  return {std::string(s.column_text(1)), std::string(s.column_text(2)),
-          std::string(s.column_text(3))};
-}
-
 result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
   last_error_.clear();
   // One ordered query per table; rows find their scope by id.
@@ -767,15 +843,16 @@ result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
   }
   if (rc != SQLITE_DONE) return fail(rc, "count jobs");
 
+  // No key strings: the snapshot is keyed by the stored key hash.
   rc = s.prepare(db_.get(),
-                 "SELECT scope, cluster, ns, name, create_time, fingerprint FROM jobs "
-                 "ORDER BY scope, cluster, ns, name");
+                 "SELECT scope, key_hash, create_time, fingerprint FROM jobs "
+                 "ORDER BY scope, key_hash");
   scope_cursor jobs_of(index, out);
   while (next_row(s, rc)) {
     scope_state* st = jobs_of.find(s.column_text(0));
     if (st == nullptr) continue;  // unreachable: jobs are written with their scope
-    st->jobs.emplace(read_key(s), job_digest{s.column_opt_int64(4),
-                                             static_cast<std::uint64_t>(s.column_int64(5))});
+    st->jobs.emplace(static_cast<std::uint64_t>(s.column_int64(1)),
+                     job_digest{s.column_opt_int64(2), static_cast<std::uint64_t>(s.column_int64(3))});
   }
   if (rc != SQLITE_DONE) return fail(rc, "load jobs");
 
@@ -795,16 +872,25 @@ result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
 
 result<std::optional<std::string>> sqlite_store_impl::job_body(const scope_id& scope,
                                                                const job_key& key) {
+  auto job = find_job(scope, key_hash_of(key), true);
+  if (!job) return job.error();
+  if (!*job || (*job)->key != key) return std::optional<std::string>();
+  return std::optional<std::string>(std::move((*job)->body));
+}
+
+result<std::optional<stored_job>> sqlite_store_impl::find_job(const scope_id& scope,
+                                                              std::uint64_t key_hash,
+                                                              bool with_body) {
   last_error_.clear();
-  sqlite::reset_guard guard(job_body_);
-  job_body_.bind(1, scope.str());
-  job_body_.bind(2, key.cluster);
-  job_body_.bind(3, key.ns);
-  job_body_.bind(4, key.name);
-  const int rc = job_body_.step();
-  if (rc == SQLITE_ROW) return std::optional<std::string>(std::string(job_body_.column_text(0)));
-  if (rc == SQLITE_DONE) return std::optional<std::string>();
-  return fail(rc, "read a job");
+  sqlite::reset_guard guard(find_job_);
+  find_job_.bind(1, scope.str());
+  find_job_.bind(2, as_stored(key_hash));
+  const int rc = find_job_.step();
+  if (rc == SQLITE_DONE) return std::optional<stored_job>();
+  if (rc != SQLITE_ROW) return fail(rc, "read a job");
+  stored_job out{read_key(find_job_, 0), {}};
+  if (with_body) out.body = find_job_.column_text(3);
+  return std::optional<stored_job>(std::move(out));
 }
 
 result<void> sqlite_store_impl::for_each_job(const scope_id& scope, const stored_job_visitor& visit) {
@@ -812,7 +898,7 @@ result<void> sqlite_store_impl::for_each_job(const scope_id& scope, const stored
   sqlite::statement s;
   int rc = s.prepare(db_.get(),
                      "SELECT scope, cluster, ns, name, body FROM jobs WHERE scope = ?1 "
-                     "ORDER BY cluster, ns, name");
+                     "ORDER BY key_hash");
   if (rc != SQLITE_OK) return fail(rc, "list jobs");
   s.bind(1, scope.str());
   while (next_row(s, rc)) visit(read_key(s), s.column_text(4));

@@ -34,7 +34,7 @@ struct sqlite_options {
 class sqlite_store : public state_store {
  public:
   static constexpr std::int32_t application_id = 0x48535357;  // "HSSW"
-  static constexpr std::int32_t schema_version = 1;
+  static constexpr std::int32_t schema_version = 2;
 
   // state_dir/state.db
   virtual const std::string& db_path() const = 0;

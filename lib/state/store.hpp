@@ -39,13 +39,18 @@ class state_store {
   // The stored body of one job of a scope's snapshot; nullopt when there
   // is no such job.
   virtual result<std::optional<std::string>> job_body(const scope_id& scope, const job_key& key) = 0;
-  // Every job of a scope's snapshot with its body, in key order.
+  // The job of a scope's snapshot with this key hash (key_hash_of), its
+  // body only when `with_body`; nullopt when there is none.
+  virtual result<std::optional<stored_job>> find_job(const scope_id& scope, std::uint64_t key_hash,
+                                                     bool with_body) = 0;
+  // Every job of a scope's snapshot with its body, in key hash order.
   virtual result<void> for_each_job(const scope_id& scope, const stored_job_visitor& visit) = 0;
 
   // One transaction: applies `delta` to `scope`, assigns consecutive seqs
   // to `events` (in order, continuing from last_seq()) and appends them to
-  // the journal. On failure nothing is changed, seqs are not consumed, and
-  // the events keep seq 0.
+  // the journal. An upsert whose key hash is stored under another key (a
+  // key hash collision) fails it. On failure nothing is changed, seqs are
+  // not consumed, and the events keep seq 0.
   virtual result<void> commit(const scope_id& scope, const scope_delta& delta,
                               std::vector<change_event>& events) = 0;
 

@@ -9,6 +9,7 @@
 #include <boost/unordered/unordered_flat_set.hpp>
 
 #include <algorithm>
+#include <cstdio>
 
 namespace hssjw {
 
@@ -33,26 +34,35 @@ json::object parse_object(const std::string& body) {
 }
 
 bool is_replacement(const job_digest& before, const job_record& after) {
-  return before.create_time && after.create_time && *before.create_time != *after.create_time;
+  const auto created = before.create_time();
+  return created && after.create_time && *created != *after.create_time;
 }
+
+std::string hex64(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string describe(const job_key& k) { return "job " + k.cluster + "/" + k.ns + "/" + k.name; }
 
 class differ {
  public:
   differ(const scope_id& scope, const scope_state& prev, const diff_options& opts,
-         std::int64_t now, const stored_body_fn& stored_body)
-      : scope_(scope), prev_(prev), opts_(opts), now_(now), stored_body_(stored_body) {}
+         std::int64_t now, const stored_job_fn& stored)
+      : scope_(scope), prev_(prev), opts_(opts), now_(now), stored_(stored) {}
 
   diff_outcome run(const walk_observation& seen) {
     out_.baseline = !prev_.meta.has_baseline;
     if (out_.baseline && !seen.complete) return std::move(out_);
-    seen_.reserve(std::min(prev_.jobs.size(), seen.jobs.size() + seen.unchanged.size()));
-    seen_.insert(seen.unchanged.begin(), seen.unchanged.end());
+    walk_ = seen.walk_number;
+    seen_count_ = seen.unchanged;
     for (const auto& job : seen.jobs) visit_seen(job);
     clear_pending_seen();
-    if (seen.complete) infer_removals(seen);
-    if (!missing_.empty()) {
+    if (seen.complete && error_.empty()) infer_removals();
+    if (!error_.empty()) {
       diff_outcome failed;
-      failed.error = "the stored body of " + missing_ + " cannot be read";
+      failed.error = std::move(error_);
       return failed;
     }
     out_.delta.meta = prev_.meta;
@@ -65,18 +75,24 @@ class differ {
   }
 
  private:
+  // Seen unchanged (marked by the walk) or changed (found from `jobs`).
+  bool was_seen(std::uint64_t hash, const job_digest& d) const {
+    return (walk_ != 0 && d.seen_in_walk == walk_) || changed_.contains(hash);
+  }
+
   // A job awaiting removal that was seen again, changed or not, is not
   // going away.
   void clear_pending_seen() {
     for (const auto& [key, p] : prev_.pending) {
-      auto it = prev_.jobs.find(key);
-      if (it != prev_.jobs.end() && seen_.contains(&it->second)) out_.delta.pending_cleared.push_back(key);
+      const auto hash = key_hash_of(key);
+      auto it = prev_.jobs.find(hash);
+      if (it != prev_.jobs.end() && was_seen(hash, it->second)) out_.delta.pending_cleared.push_back(key);
     }
   }
 
   void visit_seen(const keyed_job& job) {
-    auto it = prev_.jobs.find(job.key);
-    if (it != prev_.jobs.end()) seen_.insert(&it->second);
+    const auto hash = key_hash_of(job.key);
+    auto it = prev_.jobs.find(hash);
     if (it == prev_.jobs.end()) {
       if (!out_.baseline || opts_.baseline_events) {
         auto e = make_event(event_type::added, scope_, job.key, now_);
@@ -86,9 +102,10 @@ class differ {
       out_.delta.upserts.push_back(job);
       return;
     }
+    if (!(walk_ != 0 && it->second.seen_in_walk == walk_) && changed_.insert(hash).second) ++seen_count_;
     const job_digest& before = it->second;
     if (before.fingerprint == job.record.fingerprint && !is_replacement(before, job.record)) return;
-    std::string before_body = body_of(job.key);
+    std::string before_body = body_of(hash, job.key);
     auto changed = changed_fields(parse_object(before_body), parse_object(job.record.body));
     bool replaced = is_replacement(before, job.record);
     bool relevant = replaced || std::any_of(changed.begin(), changed.end(), [&](auto& f) {
@@ -105,75 +122,99 @@ class differ {
     out_.delta.upserts.push_back(job);
   }
 
-  void infer_removals(const walk_observation& seen) {
-    // Every previous job seen (seen_ holds distinct snapshot entries): no
-    // removal to infer, and no scan of the snapshot (the steady case).
-    if (seen_.size() == prev_.jobs.size()) return;
-    std::vector<std::pair<const job_key*, pending_removal>> due;
+  struct due_removal {
+    std::uint64_t hash;
+    job_key key;
+    pending_removal pending;
+  };
+
+  void infer_removals() {
+    // Every previous job seen: no removal to infer, and no scan of the
+    // snapshot (the steady case).
+    if (seen_count_ == prev_.jobs.size()) return;
+    std::vector<due_removal> due;
     std::size_t fresh = 0;
-    for (const auto& [key, digest] : prev_.jobs) {
-      if (seen_.contains(&digest)) continue;
+    for (const auto& [hash, digest] : prev_.jobs) {
+      if (was_seen(hash, digest)) continue;
+      auto stored = stored_(hash, false);  // the key: the snapshot has only its hash
+      if (!stored) {
+        fail("the stored job with key hash " + hex64(hash) + " cannot be read");
+        return;
+      }
       pending_removal p;
-      if (auto pit = prev_.pending.find(key); pit != prev_.pending.end()) p = pit->second;
+      if (auto pit = prev_.pending.find(stored->key); pit != prev_.pending.end()) p = pit->second;
       ++p.misses;
       if (p.misses < opts_.removal_confirmations) {
-        out_.delta.pending_set.emplace_back(key, p);
+        out_.delta.pending_set.emplace_back(std::move(stored->key), p);
         ++out_.confirmations_pending;
         continue;
       }
       if (!p.held) ++fresh;
-      due.emplace_back(&key, p);
+      due.push_back({hash, std::move(stored->key), p});
     }
     bool guard = prev_.jobs.size() >= 10 &&
                  static_cast<double>(fresh) > opts_.removal_guard * prev_.jobs.size();
-    std::sort(due.begin(), due.end(), [](auto& a, auto& b) { return *a.first < *b.first; });
-    for (auto& [key, p] : due) {
-      if (guard && !p.held) {  // hold until the next complete walk confirms
-        p.held = true;
-        out_.delta.pending_set.emplace_back(*key, p);
+    std::sort(due.begin(), due.end(), [](auto& a, auto& b) { return a.key < b.key; });
+    for (auto& d : due) {
+      if (guard && !d.pending.held) {  // hold until the next complete walk confirms
+        d.pending.held = true;
+        out_.delta.pending_set.emplace_back(std::move(d.key), d.pending);
         ++out_.held_removals;
         continue;
       }
-      emit_removal(*key);
+      emit_removal(d.hash, d.key);
     }
-    (void)seen;
   }
 
-  void emit_removal(const job_key& key) {
+  void emit_removal(std::uint64_t hash, const job_key& key) {
     auto e = make_event(event_type::removed, scope_, key, now_);
-    e.previous = body_of(key);
+    e.previous = body_of(hash, key);
     out_.events.push_back(std::move(e));
     out_.delta.deletions.push_back(key);
     if (prev_.pending.contains(key)) out_.delta.pending_cleared.push_back(key);
   }
 
-  // A body the events need; a missing one fails the whole diff (run()).
-  std::string body_of(const job_key& key) {
-    if (auto body = stored_body_(key)) return std::move(*body);
-    if (missing_.empty()) missing_ = "job " + key.cluster + "/" + key.ns + "/" + key.name;
-    return {};
+  // The stored body of `key` (whose hash is `hash`). A missing one, or one
+  // stored under another key with the same hash, fails the whole diff.
+  std::string body_of(std::uint64_t hash, const job_key& key) {
+    auto stored = stored_(hash, true);
+    if (!stored) {
+      fail("the stored body of " + describe(key) + " cannot be read");
+      return {};
+    }
+    if (stored->key != key) {
+      fail("key hash collision: " + describe(key) + " and the stored " + describe(stored->key) +
+           " share key hash " + hex64(hash) + "; see docs/STATE.md \"Key hashes\"");
+      return {};
+    }
+    return std::move(stored->body);
+  }
+
+  void fail(std::string why) {
+    if (error_.empty()) error_ = std::move(why);
   }
 
   const scope_id& scope_;
   const scope_state& prev_;
   const diff_options& opts_;
   std::int64_t now_;
-  const stored_body_fn& stored_body_;
+  const stored_job_fn& stored_;
   diff_outcome out_;
-  std::string missing_;
-  // The snapshot entries seen in this walk, by address (the snapshot is
-  // not changed while it is diffed, so its elements stay put): one pointer
-  // hash per job, instead of hashing the three key strings again for the
-  // removal scan.
-  boost::unordered_flat_set<const job_digest*> seen_;
+  std::string error_;
+  std::uint32_t walk_ = 0;
+  // Snapshot entries seen: those the walk marked plus those of `changed_`.
+  std::size_t seen_count_ = 0;
+  // Key hashes of the previous jobs seen changed and not also marked
+  // unchanged (few in a steady walk).
+  boost::unordered_flat_set<std::uint64_t, prehashed> changed_;
 };
 
 }  // namespace
 
 diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
                         const walk_observation& seen, const diff_options& opts,
-                        std::int64_t now_ms, const stored_body_fn& stored_body) {
-  return differ(scope, previous, opts, now_ms, stored_body).run(seen);
+                        std::int64_t now_ms, const stored_job_fn& stored) {
+  return differ(scope, previous, opts, now_ms, stored).run(seen);
 }
 
 }  // namespace hssjw

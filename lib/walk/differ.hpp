@@ -21,10 +21,10 @@ struct diff_options {
 };
 
 // What a walk saw. `jobs` holds each new or changed key once (the last
-// version fetched); `unchanged` the snapshot entries of the jobs seen
-// exactly as the snapshot has them (pointers into the `previous` state the
-// walk was given: valid while nothing is inserted into or erased from its
-// snapshot, which only a commit does). A job in both was seen changed and
+// version fetched); the jobs seen exactly as the snapshot has them are not
+// listed: their snapshot entries carry the walk's number (marked by
+// mark_if_unchanged on the `previous` state the walk was given), and
+// `unchanged` counts those entries. A job in both was seen changed and
 // unchanged during the walk (it changed back and forth): it counts as
 // changed, a change that really happened.
 struct walk_observation {
@@ -32,17 +32,19 @@ struct walk_observation {
   std::vector<keyed_job> jobs;
   std::int64_t total_num = 0;
   std::optional<std::int64_t> last_update_time;
-  std::vector<const job_digest*> unchanged;
+  std::uint32_t walk_number = 0;  // scope_state::begin_walk; 0 = nothing marked
+  std::size_t unchanged = 0;      // distinct snapshot entries marked
 };
 
-// The stored body of a job of the previous snapshot (the snapshot in
-// memory holds digests only); nullopt when the store has none, or cannot
-// read it.
-using stored_body_fn = std::function<std::optional<std::string>(const job_key&)>;
+// A job of the previous snapshot as stored, by key hash (the snapshot in
+// memory holds digests only); `with_body` false reads its key alone.
+// nullopt when the store has none, or cannot read it.
+using stored_job_fn = std::function<std::optional<stored_job>(std::uint64_t key_hash, bool with_body)>;
 
 struct diff_outcome {
-  // Set when a stored body the events need could not be read: nothing
-  // else is set then, and nothing may be committed.
+  // Set when a stored job the diff needs could not be read, or two keys
+  // share a key hash: nothing else is set then, and nothing may be
+  // committed.
   std::string error;
   std::vector<change_event> events;  // seq 0: the store assigns them
   scope_delta delta;
@@ -54,9 +56,9 @@ struct diff_outcome {
 // `now_ms` stamps the events. An incomplete walk of a scope without a
 // baseline yields nothing to commit (the baseline waits for a complete
 // walk); callers check `delta` / `events` and commit them together.
-// `stored_body` is asked only for jobs that changed or went away.
+// `stored` is asked only for jobs that changed or went away.
 diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
                         const walk_observation& seen, const diff_options& opts,
-                        std::int64_t now_ms, const stored_body_fn& stored_body);
+                        std::int64_t now_ms, const stored_job_fn& stored);
 
 }  // namespace hssjw

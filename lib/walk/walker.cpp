@@ -39,14 +39,14 @@ struct walker::walk_run {
   walk_target target;
   walk_settings settings;
   page_decoder decoder;
-  known_job_fn known;  // in the previous snapshot, unchanged
+  known_job_fn known;  // in the previous snapshot, unchanged: marks it
   std::uint32_t requests = 0;
 };
 
 namespace {
 
-// The new and changed jobs a walk saw (unchanged ones are kept apart, as
-// snapshot entries): each key once, the last version fetched (pages
+// The new and changed jobs a walk saw (unchanged ones are marked in the
+// snapshot instead): each key once, the last version fetched (pages
 // overlap and repairs re-read), in the order first seen. The jobs live in
 // a vector and a set of their positions finds them by key, so no key is
 // copied and no node allocated per job.
@@ -209,16 +209,17 @@ asio::awaitable<std::vector<walker::page_result>> walker::async_fetch_batch(
 }
 
 asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settings settings,
-                                                 const scope_state& previous) {
+                                                 scope_state& previous) {
+  walk_outcome out;
+  const std::uint32_t number = previous.begin_walk();
+  out.observation.walk_number = number;
+  std::size_t& marked = out.observation.unchanged;
   walk_run run{target, settings, page_decoder(*target.resource, settings.ignore_fields),
-               [&previous](const job_key_view& key, const job_digest& digest) -> const job_digest* {
-                 auto it = previous.jobs.find(key);
-                 return it != previous.jobs.end() && it->second == digest ? &it->second : nullptr;
+               [&previous, number, &marked](std::uint64_t key_hash, const job_digest& digest) {
+                 return mark_if_unchanged(previous, number, key_hash, digest, marked);
                }};
   walk_plan plan(settings.page_size);
-  walk_outcome out;
   seen_jobs seen;  // new or changed
-  boost::unordered_flat_set<const job_digest*> unchanged;  // snapshot entries seen as they were
   bool first = true;
   for (;;) {
     std::vector<std::int64_t> batch;
@@ -243,12 +244,11 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
         out.observation.last_update_time = page.last_update_time;
         // Sized once from the first total (bounded by what offset paging can
         // reach): rehashing a million keys mid-walk costs more than the walk.
-        // Jobs the snapshot has are expected unchanged, the rest new.
+        // Jobs the snapshot has are expected unchanged (marked there), the
+        // rest new.
         const auto total = static_cast<std::size_t>(
             std::clamp<std::int64_t>(page.total_num, 0, walk_plan::max_offset + settings.page_size));
-        const std::size_t known = std::min(total, previous.jobs.size());
-        unchanged.reserve(known);
-        seen.reserve(total - known);
+        seen.reserve(total - std::min(total, previous.jobs.size()));
         if (may_trust_first_page(settings, previous.meta, page.total_num, page.last_update_time))
           plan.stop_after_first_page();
       }
@@ -259,7 +259,6 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
       ids.reserve(page.listed.size() + page.rejected);
       for (const auto& l : page.listed) ids.push_back(listing_identity(l.key_hash, l.create_time));
       for (auto& job : page.jobs) seen.add(std::move(job));
-      unchanged.insert(page.unchanged.begin(), page.unchanged.end());
       ids.resize(ids.size() + page.rejected, 0);
       plan.on_page(r.offset, page.total_num, std::move(ids));
       out.observation.total_num = page.total_num;
@@ -274,7 +273,6 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
   out.requests = run.requests;
   out.repairs = plan.repairs_issued();
   out.observation.jobs = seen.take();
-  out.observation.unchanged.assign(unchanged.begin(), unchanged.end());
   if (plan.complete() && out.rejected == 0) {
     out.status = walk_status::complete;
     out.observation.complete = true;

@@ -71,10 +71,12 @@ class walker {
 
   // Throws system_error(operation_aborted) when cancelled.
   // `previous` is the scope's state as of the last commit; it must outlive
-  // the walk. Jobs found in its snapshot unchanged come back without a
-  // body (nothing needs one), which keeps a steady walk's memory small.
+  // the walk, which begins a walk number on it and marks the snapshot
+  // entries it finds unchanged (nothing else of it changes). Those jobs
+  // come back as a count, without key or body (nothing needs one), which
+  // keeps a steady walk's memory small.
   boost::asio::awaitable<walk_outcome> async_walk(walk_target target, walk_settings settings,
-                                                  const scope_state& previous);
+                                                  scope_state& previous);
 
  private:
   struct page_result;

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <optional>
 
@@ -35,37 +36,45 @@ struct fixture : ::testing::Test {
   scope_state state;
   std::uint64_t seq = 0;
 
-  // As the walker decodes: told the snapshot, so unchanged jobs come back
-  // as snapshot entries (`with_snapshot` false: every job decoded whole).
+  // As the walker decodes: told the snapshot, so unchanged jobs are only
+  // marked in it (`with_snapshot` false: every job decoded whole).
+  std::uint32_t walk_number = 0;
+  std::size_t marked = 0;
   decoded_page decode(const std::string& body, bool with_snapshot = true) {
     page_decoder dec(jobs_resource(), opts.ignore_fields);
-    const known_job_fn known = [this](const job_key_view& key, const job_digest& d) -> const job_digest* {
-      auto it = state.jobs.find(key);
-      return it != state.jobs.end() && it->second == d ? &it->second : nullptr;
+    walk_number = state.begin_walk();
+    marked = 0;
+    const known_job_fn known = [this](std::uint64_t key_hash, const job_digest& d) {
+      return mark_if_unchanged(state, walk_number, key_hash, d, marked);
     };
     decoded_page page;
     std::string err;
     EXPECT_TRUE(dec.decode(body, page, err, with_snapshot ? &known : nullptr)) << err;
     return page;
   }
+  walk_observation observe(const std::string& body, bool complete = true, bool with_snapshot = true) {
+    auto page = decode(body, with_snapshot);
+    return {complete, page.jobs, page.total_num, page.last_update_time, walk_number, marked};
+  }
 
-  // What the state store holds beside the snapshot: the bodies.
-  std::map<job_key, std::string> bodies;
-  stored_body_fn stored_body = [this](const job_key& key) -> std::optional<std::string> {
-    auto it = bodies.find(key);
-    return it == bodies.end() ? std::nullopt : std::optional<std::string>(it->second);
+  // What the state store holds beside the snapshot: keys and bodies, by
+  // key hash.
+  std::map<std::uint64_t, stored_job> stored;
+  stored_job_fn stored_fn = [this](std::uint64_t key_hash, bool with_body) -> std::optional<stored_job> {
+    auto it = stored.find(key_hash);
+    if (it == stored.end()) return std::nullopt;
+    return stored_job{it->second.key, with_body ? it->second.body : std::string()};
   };
 
   std::vector<change_event> walk(const std::vector<std::string>& jobs, bool complete = true,
                                  bool with_snapshot = true) {
-    auto page = decode(page_json(jobs), with_snapshot);
-    walk_observation obs{complete, page.jobs, page.total_num, page.last_update_time, page.unchanged};
-    auto out = diff_scope(scope, state, obs, opts, 1'764'326'400'123, stored_body);
+    auto obs = observe(page_json(jobs), complete, with_snapshot);
+    auto out = diff_scope(scope, state, obs, opts, 1'764'326'400'123, stored_fn);
     EXPECT_EQ(out.error, "");
     for (auto& e : out.events) e.seq = ++seq;
     apply(state, out.delta);
-    for (const auto& j : out.delta.upserts) bodies[j.key] = j.record.body;
-    for (const auto& k : out.delta.deletions) bodies.erase(k);
+    for (const auto& j : out.delta.upserts) stored[key_hash_of(j.key)] = {j.key, j.record.body};
+    for (const auto& k : out.delta.deletions) stored.erase(key_hash_of(k));
     return out.events;
   }
 };
@@ -209,24 +218,59 @@ TEST_F(fixture, removal_guard_glitch_then_recovery_emits_nothing) {
 // nothing to commit (the daemon retries with the next walk).
 TEST_F(fixture, unreadable_stored_body_fails_the_diff_and_releases_nothing) {
   walk({job_json("a"), job_json("b"), job_json("c")});
-  bodies.erase(job_key{"c1", "ns", "b"});
-  auto page = decode(page_json({job_json("a"), job_json("b", "Succeeded"), job_json("c")}));
-  walk_observation obs{true, page.jobs, page.total_num, page.last_update_time, page.unchanged};
-  auto out = diff_scope(scope, state, obs, opts, 1, stored_body);
+  stored.erase(key_hash_of(job_key{"c1", "ns", "b"}));
+  auto obs = observe(page_json({job_json("a"), job_json("b", "Succeeded"), job_json("c")}));
+  auto out = diff_scope(scope, state, obs, opts, 1, stored_fn);
   EXPECT_EQ(out.error, "the stored body of job c1/ns/b cannot be read");
   EXPECT_TRUE(out.events.empty());
   EXPECT_TRUE(out.delta.upserts.empty());
-  // Unchanged jobs need no body at all; a removal does.
-  page = decode(page_json({job_json("a"), job_json("b")}));
-  obs = walk_observation{true, page.jobs, page.total_num, page.last_update_time, page.unchanged};
-  out = diff_scope(scope, state, obs, opts, 1, stored_body);
+  // Unchanged jobs need nothing from the store; a removal needs its key
+  // and body (the snapshot has only the key hash).
+  obs = observe(page_json({job_json("a"), job_json("b")}));
+  out = diff_scope(scope, state, obs, opts, 1, stored_fn);
   EXPECT_EQ(out.error, "");
   ASSERT_EQ(out.events.size(), 1u);
   EXPECT_EQ(out.events[0].type, event_type::removed);
-  bodies.clear();
-  out = diff_scope(scope, state, obs, opts, 1, stored_body);
-  EXPECT_EQ(out.error, "the stored body of job c1/ns/c cannot be read");
+  EXPECT_EQ(out.events[0].key.name, "c");
+  stored.clear();
+  out = diff_scope(scope, state, obs, opts, 1, stored_fn);
+  EXPECT_EQ(out.error.rfind("the stored job with key hash 0x", 0), 0u) << out.error;
   EXPECT_TRUE(out.events.empty());
+  EXPECT_TRUE(out.delta.deletions.empty());
+}
+
+// Two keys sharing a key hash are never taken for one job: the stored job
+// under the hash names another key, so the diff fails, names both, and
+// nothing is committed (docs/STATE.md "Key hashes").
+TEST_F(fixture, key_hash_collision_fails_the_diff_naming_both_keys) {
+  walk({job_json("a"), job_json("b")});
+  // The store says b's hash belongs to another job (as if the two collided).
+  stored[key_hash_of(job_key{"c1", "ns", "b"})].key = job_key{"c1", "ns", "other"};
+  auto obs = observe(page_json({job_json("a"), job_json("b", "Failed")}));
+  auto out = diff_scope(scope, state, obs, opts, 1, stored_fn);
+  EXPECT_NE(out.error.find("key hash collision: job c1/ns/b and the stored job c1/ns/other share key hash 0x"),
+            std::string::npos)
+      << out.error;
+  EXPECT_TRUE(out.events.empty());
+  EXPECT_TRUE(out.delta.upserts.empty());
+}
+
+// Walk numbers mark what a walk saw: marks of an earlier walk mean nothing
+// to a later one, so a job seen in walk 1 and missing from walk 2 is removed.
+TEST_F(fixture, marks_of_an_earlier_walk_do_not_count_as_seen) {
+  walk({job_json("a"), job_json("b"), job_json("c")});
+  walk({job_json("a"), job_json("b"), job_json("c")});  // all three marked by this walk
+  auto ev = walk({job_json("a"), job_json("c")});
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].type, event_type::removed);
+  EXPECT_EQ(ev[0].key.name, "b");
+  // A walk number wrapping around clears every mark first.
+  state.walk_number = std::numeric_limits<std::uint32_t>::max();
+  for (auto& [hash, d] : state.jobs) d.seen_in_walk = 1;  // would match the wrapped number
+  ev = walk({job_json("a")});
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].key.name, "c");
+  EXPECT_EQ(state.walk_number, 1u);
 }
 
 // The same walks give the same events whether the decoder was told the
@@ -236,7 +280,7 @@ TEST_F(fixture, unreadable_stored_body_fails_the_diff_and_releases_nothing) {
 TEST_F(fixture, unchanged_as_snapshot_entries_or_whole_jobs_diff_alike) {
   auto run = [&](bool with_snapshot) {
     state = scope_state{};
-    bodies.clear();
+    stored.clear();
     seq = 0;
     opts.removal_confirmations = 2;
     std::vector<std::string> out;

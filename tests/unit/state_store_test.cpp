@@ -190,7 +190,8 @@ TEST_P(state_store_test, CommitThenLoadReturnsWhatWasCommitted) {
   ASSERT_EQ(all.size(), 1u);
   expect_same_state(all[0].state, want);
 
-  // The bodies stay in the store: one by key, or all of a scope in key order.
+  // The bodies stay in the store: one by key or key hash, or all of a
+  // scope in key hash order (signed, as SQLite orders integers).
   EXPECT_EQ(store->job_body(scope, make_job("a", 0).key).value(), make_job("a", 7, 2000).record.body);
   EXPECT_EQ(store->job_body(scope, make_job("b", 0).key).value(), std::nullopt);
   EXPECT_EQ(store->job_body(make_scope("p2"), make_job("a", 0).key).value(), std::nullopt);
@@ -198,8 +199,21 @@ TEST_P(state_store_test, CommitThenLoadReturnsWhatWasCommitted) {
   ASSERT_TRUE(store->for_each_job(scope, [&](const job_key& key, std::string_view body) {
     listed.push_back(key.name + " " + std::string(body));
   }));
-  EXPECT_EQ(listed, (std::vector<std::string>{"a " + make_job("a", 7).record.body,
-                                              "c " + make_job("c", 0x8000'0000'0000'0001ull).record.body}));
+  std::vector<std::string> want_listed{"a " + make_job("a", 7).record.body,
+                                       "c " + make_job("c", 0x8000'0000'0000'0001ull).record.body};
+  const auto signed_hash = [](const char* name) {
+    return static_cast<std::int64_t>(key_hash_of(make_job(name, 0).key));
+  };
+  if (signed_hash("c") < signed_hash("a")) std::swap(want_listed[0], want_listed[1]);
+  EXPECT_EQ(listed, want_listed);
+  auto found = store->find_job(scope, key_hash_of(make_job("c", 0).key), false).value();
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->key, make_job("c", 0).key);
+  EXPECT_EQ(found->body, "");
+  found = store->find_job(scope, key_hash_of(make_job("a", 0).key), true).value();
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->body, make_job("a", 7, 2000).record.body);
+  EXPECT_FALSE(store->find_job(scope, key_hash_of(make_job("b", 0).key), true).value());
 }
 
 TEST_P(state_store_test, ScopesStayApart) {
@@ -415,8 +429,9 @@ TEST_F(sqlite_store_test, RewrittenFingerprintsAndTheirBasisSurviveReopen) {
   ASSERT_EQ(all.size(), 2u);
   for (const auto& s : all) {
     ASSERT_EQ(s.state.jobs.size(), 2u);
-    for (const auto& [key, digest] : s.state.jobs)
-      EXPECT_EQ(digest.fingerprint, store->job_body(s.scope, key).value()->size() * 1000) << key.name;
+    for (const auto& [hash, digest] : s.state.jobs)
+      EXPECT_EQ(digest.fingerprint, store->find_job(s.scope, hash, true).value()->body.size() * 1000)
+          << hash;
   }
 }
 
@@ -433,7 +448,7 @@ TEST_F(sqlite_store_test, CreatesTheDatabaseWithOurIdentityInWalMode) {
     return v;
   };
   EXPECT_EQ(pragma("PRAGMA application_id"), std::to_string(sqlite_store::application_id));
-  EXPECT_EQ(pragma("PRAGMA user_version"), "1");
+  EXPECT_EQ(pragma("PRAGMA user_version"), std::to_string(sqlite_store::schema_version));
   EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
   sqlite3_close(raw);
 }
@@ -457,6 +472,83 @@ TEST_F(sqlite_store_test, MigratesAnEmptyVersion0Database) {
   auto events = make_events(scope_, 1);
   ASSERT_TRUE(committed(*store, scope_, scope_delta{}, events));
   EXPECT_EQ(events[0].seq, 1u);
+}
+
+// A state.db written by the first release (schema 1: jobs keyed by their
+// three key strings) opens as schema 2 with every job, body, pending
+// removal and seq kept, each job now under its key hash. The schema is the
+// shipped migration 1, spelled out: it is a file format in the field.
+TEST_F(sqlite_store_test, MigratesAVersion1DatabaseKeepingEveryJob) {
+  run_sql(db(), std::string(R"sql(
+CREATE TABLE scopes(id TEXT PRIMARY KEY NOT NULL, project_id TEXT NOT NULL, eps TEXT NOT NULL,
+  filters TEXT NOT NULL, has_baseline INTEGER NOT NULL, last_total_num INTEGER,
+  last_update_time INTEGER, walks_since_full INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE jobs(scope TEXT NOT NULL, cluster TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL,
+  create_time INTEGER, fingerprint INTEGER NOT NULL, body TEXT NOT NULL,
+  PRIMARY KEY(scope, cluster, ns, name)) WITHOUT ROWID;
+CREATE TABLE pending(scope TEXT NOT NULL, cluster TEXT NOT NULL, ns TEXT NOT NULL,
+  name TEXT NOT NULL, misses INTEGER NOT NULL, held INTEGER NOT NULL,
+  PRIMARY KEY(scope, cluster, ns, name)) WITHOUT ROWID;
+CREATE TABLE journal(seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, scope TEXT NOT NULL,
+  type TEXT NOT NULL, cluster TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL,
+  line TEXT NOT NULL);
+CREATE TABLE meta(key TEXT PRIMARY KEY NOT NULL, value) WITHOUT ROWID;
+INSERT INTO meta(key, value) VALUES('last_seq', 7);
+INSERT INTO scopes VALUES('p1/-', 'p1', '', '', 1, 3, NULL, 0);
+INSERT INTO jobs VALUES('p1/-', 'cluster-a', 'default', 'a', 1000, 11, '{"name":"a"}');
+INSERT INTO jobs VALUES('p1/-', 'cluster-a', 'default', 'b', NULL, -5, '{"name":"b"}');
+INSERT INTO jobs VALUES('p1/-', 'cluster-b', 'kube', 'c', 2000, 13, '{"name":"c"}');
+INSERT INTO pending VALUES('p1/-', 'cluster-a', 'default', 'b', 1, 0);
+PRAGMA user_version=1;
+PRAGMA application_id=)sql") + std::to_string(sqlite_store::application_id) + ";");
+  auto store = open_ok();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->last_seq(), 7u);
+  auto all = store->load_all().value();
+  ASSERT_EQ(all.size(), 1u);
+  const scope_state& st = all[0].state;
+  ASSERT_EQ(st.jobs.size(), 3u);
+  const job_key a{"cluster-a", "default", "a"}, b{"cluster-a", "default", "b"}, c{"cluster-b", "kube", "c"};
+  EXPECT_EQ(st.jobs.at(key_hash_of(a)), (job_digest{1000, 11}));
+  EXPECT_EQ(st.jobs.at(key_hash_of(b)), (job_digest{std::nullopt, static_cast<std::uint64_t>(-5)}));
+  EXPECT_EQ(st.jobs.at(key_hash_of(c)), (job_digest{2000, 13}));
+  EXPECT_EQ(st.pending.at(b), (pending_removal{1, false}));
+  EXPECT_EQ(store->job_body(all[0].scope, c).value(), std::optional<std::string>(R"({"name":"c"})"));
+  auto found = store->find_job(all[0].scope, key_hash_of(b), true).value();
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->key, b);
+  EXPECT_EQ(found->body, R"({"name":"b"})");
+}
+
+// Two keys with one key hash (made here by storing another key under a
+// job's hash by hand): the commit of that job is refused with its own
+// code, names both keys, and changes nothing; it is never merged into the
+// other job's row (docs/STATE.md "Key hashes").
+TEST_F(sqlite_store_test, KeyHashCollisionFailsTheCommitNamingBothKeys) {
+  auto store = open_ok();
+  ASSERT_TRUE(store);
+  const keyed_job job = make_job("x", 1);
+  run_sql(db(), "INSERT INTO jobs(scope, key_hash, cluster, ns, name, create_time, fingerprint, body) "
+                "VALUES('" + scope_.str() + "', " +
+                    std::to_string(static_cast<std::int64_t>(key_hash_of(job.key))) +
+                    ", 'cluster-z', 'other', 'y', NULL, 5, '{}');");
+  scope_delta d;
+  d.upserts = {make_job("ok", 2), job};
+  auto events = make_events(scope_, 2);
+  auto r = store->commit(scope_, d, events);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::key_hash_collision));
+  EXPECT_NE(store->last_error().find("job cluster-a/default/x and the stored job cluster-z/other/y share key hash 0x"),
+            std::string::npos)
+      << store->last_error();
+  for (const auto& e : events) EXPECT_EQ(e.seq, 0u);
+  EXPECT_EQ(store->last_seq(), 0u);
+  EXPECT_EQ(store->job_body(scope_, make_job("ok", 0).key).value(), std::nullopt);
+  auto other = store->find_job(scope_, key_hash_of(job.key), true).value();
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->key, (job_key{"cluster-z", "other", "y"}));
+  EXPECT_EQ(other->body, "{}");
+  EXPECT_EQ(store->job_body(scope_, job.key).value(), std::nullopt) << "the other key's body is not x's";
 }
 
 TEST_F(sqlite_store_test, AZeroByteFileIsANewDatabase) {
@@ -508,7 +600,7 @@ TEST_F(sqlite_store_test, PlainSqliteDatabaseWithTablesIsRefused) {
 
 TEST_F(sqlite_store_test, NewerSchemaIsRefusedAndLeftUntouched) {
   { ASSERT_TRUE(open_ok()); }
-  run_sql(db(), "PRAGMA user_version=2;");
+  run_sql(db(), "PRAGMA user_version=" + std::to_string(sqlite_store::schema_version + 1) + ";");
   auto err = expect_refused(errc::state_corrupt);
   EXPECT_NE(err.message.find("newer"), std::string::npos) << err.message;
 }
