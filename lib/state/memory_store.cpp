@@ -66,13 +66,20 @@ class memory_store final : public state_store {
     // state after: if rendering throws, no seq is consumed.
     std::vector<journal_entry> lines;
     lines.reserve(events.size());
+    auto unstamp = [&] {
+      for (auto& e : events) {
+        e.seq = 0;
+        e.line.clear();
+      }
+    };
     try {
       for (auto& e : events) {
         e.seq = last_seq_ + lines.size() + 1;
-        lines.push_back({e.seq, to_json_line(e)});
+        e.line = to_json_line(e);
+        lines.push_back({e.seq, e.line});
       }
     } catch (...) {
-      for (auto& e : events) e.seq = 0;
+      unstamp();
       throw;
     }
     auto it = scopes_.try_emplace(scope.str(), held_scope{stored_scope{scope, {}}, {}}).first;
@@ -80,7 +87,7 @@ class memory_store final : public state_store {
     for (const auto& j : delta.upserts) {  // as SQLite refuses it (docs/STATE.md "Key hashes")
       auto found = bodies.find(key_hash_of(j.key));
       if (found != bodies.end() && found->second.key != j.key) {
-        for (auto& e : events) e.seq = 0;
+        unstamp();
         return make_error_code(errc::key_hash_collision);
       }
     }

@@ -52,6 +52,10 @@ int statement::bind(int i, std::string_view v) {
   return sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
 }
 
+int statement::bind_static(int i, std::string_view v) {
+  return sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+
 int statement::bind(int i, const std::optional<std::int64_t>& v) {
   return v ? bind(i, *v) : sqlite3_bind_null(stmt_, i);
 }

@@ -53,6 +53,9 @@ class statement {
   // Binds are 1-based, like SQLite's.
   int bind(int i, std::int64_t v);
   int bind(int i, std::string_view v);
+  // Without SQLite's copy: `v` must stay valid until the statement has
+  // been stepped (every use here rebinds before the next step).
+  int bind_static(int i, std::string_view v);
   int bind(int i, const std::optional<std::int64_t>& v);
 
   int step();  // SQLITE_ROW, SQLITE_DONE or an error code

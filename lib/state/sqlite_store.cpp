@@ -242,7 +242,8 @@ class sqlite_store_impl final : public sqlite_store {
 
   // Writing.
   result<void> write_delta(const std::string& id, const scope_id& scope, const scope_delta& delta);
-  result<void> write_events(std::vector<change_event>& events);
+  result<void> write_events(const scope_id& scope, const std::string& id,
+                            std::vector<change_event>& events);
   result<std::uint64_t> prune_in_tx(std::uint64_t last, std::size_t& deleted);
   result<std::uint64_t> age_boundary(std::uint64_t from, std::uint64_t cap);
   result<void> run(sqlite::statement& s, const char* what);
@@ -588,11 +589,12 @@ result<void> sqlite_store_impl::commit(const scope_id& scope, const scope_delta&
                                        std::vector<change_event>& events) {
   last_error_.clear();
   big_transaction big(db_.get(), delta.upserts.size() + delta.deletions.size() + events.size());
+  const std::string id = scope.str();
   std::size_t pruned = 0;
   auto attempt = [&]() -> result<std::uint64_t> {
     if (auto r = begin(); !r) return r.error();
-    if (auto r = write_delta(scope.str(), scope, delta); !r) return r.error();
-    if (auto r = write_events(events); !r) return r.error();
+    if (auto r = write_delta(id, scope, delta); !r) return r.error();
+    if (auto r = write_events(scope, id, events); !r) return r.error();
     // Retention rides along in the same transaction (and fsync): bounded
     // by prune_batch, so commit cost stays proportional to the change.
     auto oldest = prune_in_tx(last_seq_ + events.size(), pruned);
@@ -602,19 +604,26 @@ result<void> sqlite_store_impl::commit(const scope_id& scope, const scope_delta&
     test_hooks::pause(hooks_.after_commit, "committed, before release", events.size());
     return oldest;
   };
+  // Nothing of a failed commit stays on the events: no seq, no line.
+  auto unstamp = [&] {
+    for (auto& e : events) {
+      e.seq = 0;
+      e.line.clear();
+    }
+  };
   // to_json_line may throw (bad_alloc): the contract holds then too.
   auto done = [&] {
     try {
       return attempt();
     } catch (...) {
       rollback();
-      for (auto& e : events) e.seq = 0;
+      unstamp();
       throw;
     }
   }();
   if (!done) {
     rollback();
-    for (auto& e : events) e.seq = 0;
+    unstamp();
     return done.error();
   }
   last_seq_ += events.size();
@@ -677,21 +686,26 @@ result<void> sqlite_store_impl::write_delta(const std::string& id, const scope_i
   return {};
 }
 
-result<void> sqlite_store_impl::write_events(std::vector<change_event>& events) {
+// Each line is rendered once, kept in the event for the sinks, and bound
+// without SQLite's copy (the event outlives the step); a baseline writes a
+// million of them.
+result<void> sqlite_store_impl::write_events(const scope_id& scope, const std::string& id,
+                                             std::vector<change_event>& events) {
   std::uint64_t seq = last_seq_;
   for (auto& e : events) {
     // The seq is part of the line, so it is set before rendering.
     e.seq = ++seq;
-    const std::string line = to_json_line(e);
+    e.line = to_json_line(e);
     auto& s = insert_event_;
     s.bind(1, static_cast<std::int64_t>(e.seq));
     s.bind(2, e.time_ms);
-    s.bind(3, e.scope.str());
-    s.bind(4, to_string(e.type));
-    s.bind(5, e.key.cluster);
-    s.bind(6, e.key.ns);
-    s.bind(7, e.key.name);
-    s.bind(8, line);
+    std::string other;  // an event of another scope than the commit's (tests)
+    s.bind_static(3, e.scope == scope ? id : (other = e.scope.str()));
+    s.bind_static(4, to_string(e.type));
+    s.bind_static(5, e.key.cluster);
+    s.bind_static(6, e.key.ns);
+    s.bind_static(7, e.key.name);
+    s.bind_static(8, e.line);
     if (auto r = run(s, "append event"); !r) return r;
   }
   if (events.empty()) return {};

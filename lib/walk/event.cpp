@@ -33,6 +33,8 @@ bool parse_event_type(std::string_view s, event_type& out) {
   return false;
 }
 
+std::string event_line(const change_event& e) { return e.line.empty() ? to_json_line(e) : e.line; }
+
 std::string format_utc_ms(std::int64_t epoch_ms) {
   const auto u = to_utc_parts(std::chrono::system_clock::time_point(std::chrono::milliseconds(epoch_ms)));
   char buf[64];

@@ -24,7 +24,15 @@ struct change_event {
   std::string job;       // canonical JSON; empty for removed
   std::string previous;  // canonical JSON; empty for added
   std::vector<std::string> changed;  // sorted; modified and replaced only
+  // to_json_line(*this), set by the state store's commit with the seq (the
+  // journal stores it): the sinks send it as it is instead of rendering
+  // the event again. Empty before the commit, and after a failed one.
+  std::string line;
 };
+
+// The event's line: the committed one, or rendered now (an event that did
+// not pass through a store, e.g. in tests).
+std::string event_line(const change_event& e);
 
 // One NDJSON line (without the trailing newline), exactly SPEC §4.
 std::string to_json_line(const change_event& e);

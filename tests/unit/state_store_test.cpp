@@ -684,7 +684,10 @@ TEST_F(sqlite_store_test, FailedCommitRollsBackAndConsumesNoSeq) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::state_io));
   EXPECT_NE(store->last_error().find("injected failure"), std::string::npos) << store->last_error();
-  for (const auto& e : second) EXPECT_EQ(e.seq, 0u);
+  for (const auto& e : second) {
+    EXPECT_EQ(e.seq, 0u);
+    EXPECT_EQ(e.line, "") << "a failed commit leaves no line for the sinks";
+  }
   EXPECT_EQ(store->last_seq(), 2u);
   EXPECT_EQ(store->read_journal(0, 100).value().size(), 2u);
   auto all = store->load_all().value();
@@ -698,6 +701,9 @@ TEST_F(sqlite_store_test, FailedCommitRollsBackAndConsumesNoSeq) {
   EXPECT_TRUE(store->last_error().empty());
   EXPECT_EQ(second[0].seq, 3u);
   EXPECT_EQ(second[2].seq, 5u);
+  // The line the journal has is the one the sinks are given.
+  EXPECT_EQ(second[2].line, to_json_line(second[2]));
+  EXPECT_EQ(store->read_journal(4, 1).value().at(0).line, second[2].line);
   store.reset();
   store = open_ok();
   ASSERT_TRUE(store);
