@@ -1,9 +1,13 @@
 // The events socket server. One coroutine per client (plus one that only
 // notices the client leaving); every client is a cursor over the journal:
-// it keeps the last seq it was given and, while behind, reads bounded
-// batches from a small shared ring of recent lines or from the store. A
-// commit only wakes the clients that wait; nothing is ever queued per
-// client, so a slow or stuck reader costs no memory and delays nobody.
+// it keeps the last seq it was given and, while behind, writes the lines
+// after it straight from shared buffers: a small ring of recent lines
+// (rendered once at commit) or a few batches read from the store (read
+// once for every client at the same place). Each write gathers up to one
+// chunk of whole lines into a single sendmsg, so a burst costs a syscall
+// per client per chunk and no copy per line per client. A commit only
+// wakes the clients that wait; nothing is ever queued per client, so a
+// slow or stuck reader costs no memory and delays nobody.
 #include "sinks/socket_server.hpp"
 
 #include "sinks/socket_listener.hpp"
@@ -23,8 +27,14 @@
 #include <spdlog/spdlog.h>
 
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
 #include <deque>
 #include <set>
 
@@ -38,18 +48,63 @@ using asio::experimental::wait_for_one;
 
 namespace {
 
-constexpr std::size_t journal_batch = 200;         // entries per step for a client behind
-constexpr std::size_t write_chunk = 32 * 1024;     // at most this per writability notice
-constexpr std::size_t snapshot_fill = 256 * 1024;  // existing lines buffered per flush
-constexpr std::size_t ring_max_entries = 4096;     // recent lines rendered once for all
+constexpr std::size_t journal_batch_size = 200;    // journal rows per read
+constexpr std::size_t max_write_chunk = 32 * 1024;  // at most this per write (see chunk_size)
+constexpr std::size_t min_write_chunk = 4 * 1024;
+constexpr std::size_t max_iov = 1022;               // buffers per write (IOV_MAX is 1024)
+constexpr std::size_t max_skip = 1024;              // filtered-away lines examined per turn
+constexpr unsigned yield_every = 8;                 // writes without a wait before yielding
+constexpr std::size_t snapshot_fill = 256 * 1024;   // existing lines buffered per flush
+constexpr std::size_t ring_max_entries = 4096;      // recent lines rendered once for all
 constexpr std::size_t ring_max_bytes = 8u << 20;
+constexpr std::size_t batch_cache_max = 16;         // journal batches shared by the clients
+constexpr std::size_t batch_cache_bytes = 2u << 20;
 constexpr std::size_t max_pending_controls = 256;
+
+// The lines of one commit (the tail that the ring keeps), back to back,
+// each with its '\n': the bytes every client is sent.
+using line_block = std::shared_ptr<const std::string>;
 
 struct ring_entry {
   std::uint64_t seq = 0;
   proto::event_meta meta;
-  std::string line;  // the journal line plus '\n'
+  line_block block;  // holds the line
+  std::string_view line;  // with its '\n', inside *block
 };
+
+// Consecutive journal rows as read once from the store, shared by every
+// client that reads past them: the lines back to back, each with its
+// '\n', so that a client's run of them is one buffer to write.
+struct journal_batch {
+  std::uint64_t first = 0, last = 0;
+  std::string text;
+  std::vector<std::size_t> starts;  // line i is text[starts[i], starts[i + 1]) (the end of text for the last)
+  std::string_view line(std::uint64_t seq) const {
+    const auto i = static_cast<std::size_t>(seq - first);
+    const auto end = i + 1 < starts.size() ? starts[i + 1] : text.size();
+    return std::string_view(text).substr(starts[i], end - starts[i]);
+  }
+};
+
+// One line to send, with its '\n', and from the ring its filter view (a
+// journal line is parsed only for a client with a filter).
+struct line_view {
+  std::string_view line;
+  const proto::event_meta* meta = nullptr;
+};
+
+// The largest write that a Unix stream socket reporting writable always
+// takes whole, leaving room for a final error line: writable means at
+// most a quarter of the send buffer is in use, and the kernel queues a
+// write of up to half the send buffer in one piece while any of it is
+// free.
+std::size_t chunk_size(int fd) {
+  int sndbuf = 0;
+  socklen_t len = sizeof sndbuf;
+  if (::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0 || sndbuf <= 0) return 32 * 1024;
+  const auto half = static_cast<std::size_t>(sndbuf) / 2;
+  return std::clamp<std::size_t>(half > 8192 ? half - 8192 : 0, min_write_chunk, max_write_chunk);
+}
 
 enum class flush_result { ok, stalled, closed };
 
@@ -80,6 +135,9 @@ struct socket_server::impl {
   void admit(stream::socket sock);
   void remember(const std::vector<change_event>& events);
   void notify_all();
+  line_view ring_line(std::uint64_t seq) const;
+  std::shared_ptr<const journal_batch> cached_batch(std::uint64_t seq) const;
+  void keep_batch(std::shared_ptr<const journal_batch> b);
 
   asio::io_context& ioc;
   socket_server_options opts;
@@ -91,6 +149,8 @@ struct socket_server::impl {
   std::set<session*> sessions;
   std::deque<ring_entry> ring;  // consecutive seqs, the newest last
   std::size_t ring_bytes = 0;
+  std::deque<std::shared_ptr<const journal_batch>> batches;  // recently read, the newest last
+  std::size_t batches_bytes = 0;
   std::size_t clients = 0;  // connected, busy ones excluded
   std::size_t subscribers = 0;
   std::uint64_t next_id = 1;
@@ -104,6 +164,7 @@ class session : public std::enable_shared_from_this<session> {
         id_(server.next_id++), busy_(busy), last_traffic_(steady::now()) {
     boost::system::error_code ec;
     sock_.non_blocking(true, ec);  // writes below must never block the loop
+    chunk_ = chunk_size(sock_.native_handle());
     server.sessions.insert(this);
     if (!busy_) ++server.clients;
   }
@@ -128,15 +189,27 @@ class session : public std::enable_shared_from_this<session> {
   void finish(std::string_view last_line);
 
  private:
+  enum class step { wrote, skipped, closed };
+  struct picked {  // a line gathered into the current write
+    std::uint64_t seq;
+    const char* data;
+    std::size_t size;
+  };
+
   asio::awaitable<void> async_serve();
   asio::awaitable<std::optional<std::string>> async_read_request();
+  asio::awaitable<flush_result> async_writable();
   asio::awaitable<flush_result> async_flush();
   asio::awaitable<bool> async_send_snapshot(std::uint64_t& seq);
   asio::awaitable<void> async_watch(const proto::request& r, std::uint64_t hello_seq);
   asio::awaitable<void> async_stream();
   std::string_view next_chunk() const;
-  bool fill_events();
-  bool fill_from_ring();
+  step write_step(bool events);
+  void account(std::size_t n, std::size_t from_out, std::uint64_t examined);
+  line_view shared_line(std::uint64_t seq);
+  bool load_batch(std::uint64_t after);
+  bool wanted(const line_view& v) const;
+  bool skip_unwanted(bool& more);
   void start_watching();
   void overflow();
   void close();
@@ -148,11 +221,24 @@ class session : public std::enable_shared_from_this<session> {
   socket_server::impl* server_;  // null once the server is gone
   std::uint64_t id_;
   bool busy_;
+  std::size_t chunk_ = 32 * 1024;  // bytes per write (chunk_size)
   std::uint64_t cursor_ = 0;  // the last seq this client has been given (or skipped by its filter)
   proto::event_filter filter_;
   std::deque<std::string> controls_;  // scope_status lines not yet sent
-  std::string out_;                   // whole lines; out_pos_ bytes already written
+  // Bytes that go before any event line: hello, controls, snapshot lines,
+  // errors, and the rest of an event line cut by a partial write. out_pos_
+  // bytes are already written; mid_line_ when the last byte written was
+  // not a line's end (out_ then starts with the rest of that line).
+  std::string out_;
   std::size_t out_pos_ = 0;
+  bool mid_line_ = false;
+  std::shared_ptr<const journal_batch> batch_;  // the journal rows after cursor_, when behind the ring
+  std::vector<iovec> iov_;                      // reused by every write
+  std::vector<picked> picked_;
+  // Batches replaced while a write was gathered: its buffers point into
+  // them until the write is done.
+  std::vector<std::shared_ptr<const journal_batch>> held_;
+  unsigned quick_writes_ = 0;  // writes since this coroutine last waited
   std::string in_;
   bool watching_ = false, waiting_ = false, closed_ = false;
   steady::time_point last_traffic_;
@@ -253,48 +339,249 @@ asio::awaitable<std::optional<std::string>> session::async_read_request() {
   co_return line;
 }
 
-// The next piece of out_ to write: at most write_chunk bytes, ending at a
+// The next piece of out_ to write: at most chunk_ bytes, ending at a
 // line boundary (a single longer line goes whole).
 std::string_view session::next_chunk() const {
   std::string_view rest(out_);
   rest.remove_prefix(out_pos_);
-  if (rest.size() <= write_chunk) return rest;
-  auto nl = rest.rfind('\n', write_chunk - 1);
+  if (rest.size() <= chunk_) return rest;
+  auto nl = rest.rfind('\n', chunk_ - 1);
   if (nl == std::string_view::npos) nl = rest.find('\n');
   return nl == std::string_view::npos ? rest : rest.substr(0, nl + 1);
 }
 
-// Writes out_ completely, or reports a stall. A Unix stream socket reports
-// writable only while at least 3/4 of its send buffer is free, so waiting
-// for that before each chunk means a chunk is always taken whole: the
-// stream never stops mid-line, and a client that stalls still has room
-// for a complete final error line.
+// Waits until the socket reports writable, or reports a stall. A Unix
+// stream socket reports writable only while at most a quarter of its send
+// buffer is in use, so a write of at most chunk_ bytes after it is always
+// taken whole: the stream never stops mid-line, and a client that stalls
+// still has room for a complete final error line. A socket that is
+// writable already (the common case: the client keeps reading) is written
+// at once, without a trip through the reactor and a deadline; the loop is
+// yielded to every few such writes so that one fast client cannot hog it.
+asio::awaitable<flush_result> session::async_writable() {
+  if (closed_) co_return flush_result::closed;
+  pollfd p{sock_.native_handle(), POLLOUT, 0};
+  if (::poll(&p, 1, 0) == 1) {  // writable, or an error the write reports
+    if (++quick_writes_ % yield_every == 0) {
+      co_await asio::post(server_->ioc, asio::use_awaitable);
+      if (closed_ || !server_) co_return flush_result::closed;
+    }
+    co_return flush_result::ok;
+  }
+  quick_writes_ = 0;
+  deadline_.expires_after(stall_timeout());
+  auto [order, wait_ec, timer_ec] = co_await make_parallel_group(
+      sock_.async_wait(stream::socket::wait_write, asio::deferred), deadline_.async_wait(asio::deferred))
+      .async_wait(wait_for_one(), asio::use_awaitable);
+  (void)timer_ec;
+  if (closed_ || !server_) co_return flush_result::closed;
+  if (order[0] == 1) co_return flush_result::stalled;
+  if (wait_ec) co_return flush_result::closed;
+  co_return flush_result::ok;
+}
+
+// Writes out_ completely (no event lines), or reports a stall.
 asio::awaitable<flush_result> session::async_flush() {
   while (out_pos_ < out_.size()) {
-    if (closed_) co_return flush_result::closed;
-    deadline_.expires_after(stall_timeout());
-    auto [order, wait_ec, timer_ec] = co_await make_parallel_group(
-        sock_.async_wait(stream::socket::wait_write, asio::deferred), deadline_.async_wait(asio::deferred))
-        .async_wait(wait_for_one(), asio::use_awaitable);
-    (void)timer_ec;
-    if (closed_) co_return flush_result::closed;
-    if (order[0] == 1) co_return flush_result::stalled;
-    if (wait_ec) co_return flush_result::closed;
-    const auto chunk = next_chunk();
-    boost::system::error_code ec;
-    const auto n = sock_.write_some(asio::buffer(chunk.data(), chunk.size()), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
-    if (ec) {
-      server_->log->debug("socket: client {} left ({})", id_, ec.message());
-      close();
-      co_return flush_result::closed;
-    }
-    out_pos_ += n;
-    last_traffic_ = steady::now();
+    const auto r = co_await async_writable();
+    if (r != flush_result::ok) co_return r;
+    if (write_step(false) == step::closed) co_return flush_result::closed;
   }
   out_.clear();
   out_pos_ = 0;
   co_return flush_result::ok;
+}
+
+// One write, once the socket is writable: what is left of out_ (at most a
+// chunk of whole lines) and then, with `events`, the lines after cursor_
+// that the client wants, straight from the ring or the shared journal
+// batch (one sendmsg over their buffers; nothing copied), up to chunk_
+// bytes. Lines the filter rejects are stepped over.
+session::step session::write_step(bool events) {
+  iov_.clear();
+  picked_.clear();
+  std::size_t bytes = 0, from_out = 0;
+  if (out_pos_ < out_.size()) {
+    const auto c = next_chunk();
+    iov_.push_back({const_cast<char*>(c.data()), c.size()});
+    bytes = from_out = c.size();
+  }
+  std::uint64_t examined = cursor_;
+  if (events && out_pos_ + from_out == out_.size()) {
+    const auto last = server_->store.last_seq();
+    std::size_t skipped = 0;
+    bool loaded = false;
+    while (examined < last && iov_.size() < max_iov && skipped < max_skip) {
+      auto v = shared_line(examined + 1);
+      if (v.line.empty()) {
+        if (loaded) break;  // one read per write
+        if (!load_batch(examined)) {
+          held_.clear();
+          return step::closed;
+        }
+        loaded = true;
+        continue;
+      }
+      if (!wanted(v)) {
+        ++examined;
+        ++skipped;
+        continue;
+      }
+      const auto size = v.line.size();
+      if (bytes > 0 && bytes + size > chunk_) break;  // a single longer line goes whole
+      ++examined;
+      auto* data = const_cast<char*>(v.line.data());
+      if (!iov_.empty() && static_cast<char*>(iov_.back().iov_base) + iov_.back().iov_len == data)
+        iov_.back().iov_len += size;  // the next line of the same block or batch
+      else
+        iov_.push_back({data, size});
+      picked_.push_back({examined, v.line.data(), size});
+      bytes += size;
+      if (bytes >= chunk_) break;
+    }
+  }
+  if (iov_.empty()) {
+    cursor_ = examined;
+    held_.clear();
+    return step::skipped;
+  }
+  msghdr msg{};
+  msg.msg_iov = iov_.data();
+  msg.msg_iovlen = iov_.size();
+  const auto n = ::sendmsg(sock_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  held_.clear();
+  if (n < 0) {
+    const int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return step::wrote;  // nothing taken: wait again
+    if (server_) server_->log->debug("socket: client {} left ({})", id_, std::strerror(err));
+    close();
+    return step::closed;
+  }
+  account(static_cast<std::size_t>(n), from_out, examined);
+  last_traffic_ = steady::now();
+  return step::wrote;
+}
+
+// Moves out_pos_ and cursor_ past what the kernel took: n bytes, from_out
+// of them first from out_, then the picked lines. The rest of a line cut
+// by a partial write is copied to out_ (the only copy of an event line).
+void session::account(std::size_t n, std::size_t from_out, std::uint64_t examined) {
+  const auto taken_out = std::min(n, from_out);
+  out_pos_ += taken_out;
+  n -= taken_out;
+  if (taken_out < from_out) {
+    mid_line_ = out_pos_ > 0 && out_[out_pos_ - 1] != '\n';
+    return;  // no event line was taken
+  }
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+  }
+  mid_line_ = false;
+  bool all = true;
+  for (const auto& p : picked_) {
+    if (n >= p.size) {
+      n -= p.size;
+      cursor_ = p.seq;
+      continue;
+    }
+    all = false;
+    if (n > 0) {
+      out_.append(p.data + n, p.size - n);
+      cursor_ = p.seq;
+      mid_line_ = true;
+    } else {
+      cursor_ = p.seq - 1;  // everything before it was written or filtered away
+    }
+    break;
+  }
+  if (all) cursor_ = examined;
+  if (batch_ && cursor_ >= batch_->last) batch_.reset();  // nothing held once past it
+}
+
+// The line of `seq` if a shared buffer holds it: the ring, this client's
+// batch, or a batch another client read; nothing when the store must be
+// read.
+line_view session::shared_line(std::uint64_t seq) {
+  if (auto v = server_->ring_line(seq); !v.line.empty()) return v;
+  if (!batch_ || seq < batch_->first || seq > batch_->last) {
+    auto b = server_->cached_batch(seq);
+    if (!b) return {};
+    if (batch_) held_.push_back(std::move(batch_));
+    batch_ = std::move(b);
+  }
+  return {batch_->line(seq), nullptr};
+}
+
+// Reads the journal rows after `after` into a batch shared with the other
+// clients; false when the session ended (a read error, or retention pruned
+// what this client had not read yet).
+bool session::load_batch(std::uint64_t after) {
+  auto& store = server_->store;
+  auto entries = store.read_journal(after, journal_batch_size);
+  if (!entries) {
+    server_->log->error("socket: client {}: cannot read the journal after seq {}: {} {}", id_, after,
+                        entries.error().message(), store.last_error());
+    close();
+    return false;
+  }
+  if (entries->empty() || entries->front().seq != after + 1) {
+    // Retention pruned what this client had not read yet.
+    finish(proto::gone_line(store.oldest_seq(), "events after seq " + std::to_string(after) +
+                                                    " were pruned from the journal before this client read them; "
+                                                    "resynchronise with sync"));
+    return false;
+  }
+  auto b = std::make_shared<journal_batch>();
+  b->first = after + 1;
+  std::size_t bytes = 0;
+  for (const auto& e : *entries) bytes += e.line.size() + 1;
+  b->text.reserve(bytes);
+  b->starts.reserve(entries->size());
+  for (const auto& e : *entries) {
+    if (e.seq != b->first + b->starts.size()) break;  // a gap: the next read reports it
+    b->starts.push_back(b->text.size());
+    b->text += e.line;
+    b->text += '\n';
+  }
+  b->last = b->first + b->starts.size() - 1;
+  if (batch_) held_.push_back(std::move(batch_));
+  batch_ = b;
+  server_->keep_batch(std::move(b));
+  return true;
+}
+
+bool session::wanted(const line_view& v) const {
+  if (filter_.empty()) return true;
+  if (v.meta) return filter_.matches(*v.meta);
+  auto meta = proto::parse_event_meta(v.line.substr(0, v.line.size() - 1));
+  return meta && filter_.matches(*meta);
+}
+
+// Steps cursor_ over lines the filter rejects, so that the client is only
+// waited for (and cut off for stalling) when a line for it is due. `more`:
+// it stopped at its bound with more to examine. false when the session
+// ended.
+bool session::skip_unwanted(bool& more) {
+  more = false;
+  if (filter_.empty()) return true;
+  const auto last = server_->store.last_seq();
+  for (std::size_t n = 0; cursor_ < last; ++n) {
+    if (n == max_skip) {
+      more = true;
+      break;
+    }
+    auto v = shared_line(cursor_ + 1);
+    if (v.line.empty()) {
+      if (!load_batch(cursor_)) return false;
+      v = shared_line(cursor_ + 1);
+    }
+    if (wanted(v)) break;
+    ++cursor_;
+  }
+  held_.clear();
+  if (batch_ && cursor_ >= batch_->last) batch_.reset();
+  return true;
 }
 
 // The current state as existing lines, taken with its seq in one turn of
@@ -359,14 +646,18 @@ asio::awaitable<void> session::async_stream() {
       out_ += controls_.front();
       controls_.pop_front();
     }
-    const bool behind = cursor_ < server_->store.last_seq();
-    if (behind && !fill_events()) co_return;
-    if (out_.empty() && behind) {
-      // A whole batch filtered away: let the rest of the daemon run.
+    bool more = false;
+    if (!skip_unwanted(more)) co_return;
+    if (more && out_pos_ == out_.size()) {
+      // A long run filtered away: let the rest of the daemon run.
       co_await asio::post(server_->ioc, asio::use_awaitable);
       continue;
     }
-    if (out_.empty()) {
+    const bool behind = cursor_ < server_->store.last_seq();
+    if (out_pos_ == out_.size() && !behind) {
+      out_.clear();
+      out_pos_ = 0;
+      quick_writes_ = 0;
       waiting_ = true;
       wake_.expires_at(last_traffic_ + server_->opts.socket.bookmark_interval);
       auto [ec] = co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -375,56 +666,11 @@ asio::awaitable<void> session::async_stream() {
       if (!ec) out_ += proto::bookmark_line(cursor_);  // quiet for bookmark_interval
       continue;
     }
-    const auto r = co_await async_flush();
+    const auto r = co_await async_writable();
     if (r == flush_result::stalled) overflow();
     if (r != flush_result::ok) co_return;
+    if (write_step(true) == step::closed) co_return;
   }
-}
-
-// The shared ring serves clients that are (nearly) caught up without
-// touching the store; it holds consecutive seqs, so the start is an index.
-bool session::fill_from_ring() {
-  const auto& ring = server_->ring;
-  if (ring.empty() || ring.front().seq > cursor_ + 1 || ring.back().seq <= cursor_) return false;
-  std::size_t i = static_cast<std::size_t>(cursor_ + 1 - ring.front().seq);
-  for (std::size_t taken = 0; i < ring.size() && taken < journal_batch; ++i, ++taken) {
-    if (filter_.matches(ring[i].meta)) out_ += ring[i].line;
-    cursor_ = ring[i].seq;
-  }
-  return true;
-}
-
-// Appends the next batch after cursor_; false when the session ended.
-bool session::fill_events() {
-  if (fill_from_ring()) return true;
-  auto& store = server_->store;
-  auto entries = store.read_journal(cursor_, journal_batch);
-  if (!entries) {
-    server_->log->error("socket: client {}: cannot read the journal after seq {}: {} {}", id_, cursor_,
-                        entries.error().message(), store.last_error());
-    close();
-    return false;
-  }
-  if (entries->empty() || entries->front().seq != cursor_ + 1) {
-    // Retention pruned what this client had not read yet.
-    finish(proto::gone_line(store.oldest_seq(), "events after seq " + std::to_string(cursor_) +
-                                                    " were pruned from the journal before this client read them; "
-                                                    "resynchronise with sync"));
-    return false;
-  }
-  for (const auto& e : *entries) {
-    bool wanted = filter_.empty();
-    if (!wanted) {
-      auto meta = proto::parse_event_meta(e.line);
-      wanted = meta && filter_.matches(*meta);
-    }
-    if (wanted) {
-      out_ += e.line;
-      out_ += '\n';
-    }
-    cursor_ = e.seq;
-  }
-  return true;
 }
 
 void session::overflow() {
@@ -441,7 +687,7 @@ void session::overflow() {
 void session::finish(std::string_view last_line) {
   if (closed_) return;
   std::string tail;
-  if (out_pos_ > 0 && out_pos_ < out_.size() && out_[out_pos_ - 1] != '\n') {
+  if (mid_line_ && out_pos_ < out_.size()) {  // out_ holds the rest of the line being written
     const auto nl = out_.find('\n', out_pos_);
     tail = out_.substr(out_pos_, nl == std::string::npos ? std::string::npos : nl - out_pos_ + 1);
   }
@@ -517,16 +763,49 @@ void socket_server::impl::remember(const std::vector<change_event>& events) {
     ring.clear();
     ring_bytes = 0;
   }
+  auto text = std::make_shared<std::string>();
+  std::vector<std::size_t> starts;
+  starts.reserve(events.size() - first);
   for (std::size_t i = first; i < events.size(); ++i) {
-    const auto& e = events[i];
-    ring_entry r{e.seq, proto::meta_of(e), to_json_line(e)};
-    r.line += '\n';
+    starts.push_back(text->size());
+    *text += to_json_line(events[i]);
+    *text += '\n';
+  }
+  const line_block block = text;
+  const std::string_view all(*block);
+  for (std::size_t i = first, k = 0; i < events.size(); ++i, ++k) {
+    const auto end = k + 1 < starts.size() ? starts[k + 1] : all.size();
+    ring_entry r{events[i].seq, proto::meta_of(events[i]), block, all.substr(starts[k], end - starts[k])};
     ring_bytes += r.line.size();
     ring.push_back(std::move(r));
   }
   while (!ring.empty() && (ring.size() > ring_max_entries || ring_bytes > ring_max_bytes)) {
     ring_bytes -= ring.front().line.size();
     ring.pop_front();
+  }
+}
+
+line_view socket_server::impl::ring_line(std::uint64_t seq) const {
+  if (ring.empty() || seq < ring.front().seq || seq > ring.back().seq) return {};
+  const auto& r = ring[static_cast<std::size_t>(seq - ring.front().seq)];
+  return {r.line, &r.meta};
+}
+
+std::shared_ptr<const journal_batch> socket_server::impl::cached_batch(std::uint64_t seq) const {
+  for (auto it = batches.rbegin(); it != batches.rend(); ++it)
+    if ((*it)->first <= seq && seq <= (*it)->last) return *it;
+  return nullptr;
+}
+
+// Clients behind the ring move through the journal at about the same
+// place (a burst larger than the ring): the rows one of them read serve
+// the others. Bounded; a client holds at most the batch it is in.
+void socket_server::impl::keep_batch(std::shared_ptr<const journal_batch> b) {
+  batches_bytes += b->text.size();
+  batches.push_back(std::move(b));
+  while (batches.size() > 1 && (batches.size() > batch_cache_max || batches_bytes > batch_cache_bytes)) {
+    batches_bytes -= batches.front()->text.size();
+    batches.pop_front();
   }
 }
 

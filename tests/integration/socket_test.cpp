@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <thread>
 
 namespace {
@@ -444,6 +445,108 @@ TEST_F(socket_fixture, hundred_clients_and_one_that_never_reads) {
   EXPECT_EQ(type_of(last), "error");
   EXPECT_EQ(last.at("code"), "overflow");
   EXPECT_LT(expected, 2000u) << "it was cut off before the end of the backlog";
+}
+
+// One commit far larger than every shared buffer of the server (the ring
+// of recent lines, the journal batches the clients share, a write's chunk)
+// reaches every watcher exactly once and in order, in whole lines: live
+// watchers, one that reads slowly (so it falls behind the others and its
+// writes are cut short), one replaying from the journal, and a filtered
+// one that gets exactly its events.
+TEST_F(socket_fixture, a_burst_larger_than_every_buffer_reaches_every_watcher_once_in_order) {
+  socket_settings = "stall_timeout: 5s, bookmark_interval: 30s, max_clients: 200";
+  fake.populate("p1", "0", 5, 21);
+  start_daemon(5);
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr int readers = 8;
+  constexpr std::size_t burst = 6000;
+#else
+  constexpr int readers = 30;
+  constexpr std::size_t burst = 10000;
+#endif
+  std::vector<std::unique_ptr<socket_client>> clients;
+  for (int i = 0; i < readers; ++i) clients.push_back(request(R"({"op":"watch"})"));
+  const auto from = seq_of(clients[0]->hello);
+  ASSERT_EQ(from, 5u);
+  const auto before = fake.jobs("p1");
+  fake.populate("p1", "0", burst, 22);  // the next walk commits `burst` added events at once
+  std::string cluster;
+  std::size_t in_cluster = 0;
+  {
+    std::set<std::string> old;
+    for (const auto& j : before) old.insert(j.cluster + "/" + j.ns + "/" + j.name);
+    for (const auto& j : fake.jobs("p1")) {
+      if (old.count(j.cluster + "/" + j.ns + "/" + j.name)) continue;
+      if (cluster.empty()) cluster = j.cluster;
+      if (j.cluster == cluster) ++in_cluster;
+    }
+  }
+  ASSERT_GT(in_cluster, 0u);
+  auto filtered = request(R"({"op":"watch","filter":{"cluster":")" + cluster + R"("}})");
+  const std::uint64_t last = from + burst;
+
+  std::vector<std::string> failures(readers + 2);
+  auto read_all = [&](socket_client& c, std::uint64_t first, bool slow, std::string& failure) {
+    std::uint64_t expected = first;
+    while (expected <= last) {
+      auto l = c.next_raw(60s);
+      if (!l) {
+        failure = "stream ended before seq " + std::to_string(expected);
+        return;
+      }
+      json::object o;
+      try {
+        o = json::parse(*l).as_object();
+      } catch (const std::exception& e) {
+        failure = "not a whole line before seq " + std::to_string(expected) + ": " + e.what();
+        return;
+      }
+      if (type_of(o) == "error") {
+        failure = "error " + json::serialize(o);
+        return;
+      }
+      if (!is_event(o)) continue;
+      if (seq_of(o) != expected) {
+        failure = "seq " + std::to_string(seq_of(o)) + " instead of " + std::to_string(expected);
+        return;
+      }
+      ++expected;
+      if (slow && expected % 200 == 0) std::this_thread::sleep_for(5ms);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < readers; ++i)
+    threads.emplace_back([&, i] { read_all(*clients[i], from + 1, i == 0, failures[i]); });
+  // Joins while the burst is being sent: replays the whole journal.
+  std::unique_ptr<socket_client> replay;
+  threads.emplace_back([&] {
+    EXPECT_TRUE(eventually([&] { return daemon_seq() > from; }, 60s));
+    replay = request(R"({"op":"watch","since":0})");
+    read_all(*replay, 1, false, failures[readers]);
+  });
+  std::size_t filtered_got = 0;
+  threads.emplace_back([&] {
+    std::uint64_t prev = from;
+    while (filtered_got < in_cluster) {
+      auto o = filtered->next(60s);
+      if (!o) {
+        failures[readers + 1] = "filtered stream ended after " + std::to_string(filtered_got);
+        return;
+      }
+      if (!is_event(*o)) continue;
+      if (seq_of(*o) <= prev || o->at("key").at("cluster") != cluster.c_str()) {
+        failures[readers + 1] = "unexpected " + json::serialize(*o);
+        return;
+      }
+      prev = seq_of(*o);
+      ++filtered_got;
+    }
+  });
+  for (auto& t : threads) t.join();
+  for (std::size_t i = 0; i < failures.size(); ++i) EXPECT_EQ(failures[i], "") << "client " << i;
+  EXPECT_EQ(filtered_got, in_cluster);
+  EXPECT_EQ(daemon_seq(), last) << "one commit of the whole burst";
+  EXPECT_EQ(daemon->err().find("overflow"), std::string::npos) << "nobody that reads is cut off";
 }
 
 TEST_F(socket_fixture, socket_file_mode_stale_file_and_a_live_daemon) {
