@@ -335,7 +335,7 @@ void daemon_runtime::conclude(scope_runtime& s, walk_outcome& outcome) {
   } else {
     diff_options dopts{cfg_.poll.ignore_fields, cfg_.poll.removal_guard,
                        cfg_.poll.removal_confirmations, cfg_.poll.baseline_events};
-    diff = diff_scope(id, s.state, outcome.observation, dopts, now_ms(),
+    diff = diff_scope(id, s.state, std::move(outcome.observation), dopts, now_ms(),
                       [&](std::uint64_t key_hash, bool with_body) -> std::optional<stored_job> {
                         auto job = store_->find_job(id, key_hash, with_body);
                         return job ? std::move(*job) : std::nullopt;

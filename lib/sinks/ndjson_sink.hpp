@@ -4,6 +4,7 @@
 #include "sinks/sink.hpp"
 
 #include <cstdio>
+#include <string>
 
 namespace hssjw {
 
@@ -15,6 +16,7 @@ class ndjson_sink final : public event_sink {
 
  private:
   std::FILE* out_;
+  std::string buffer_;  // a line not kept by the commit, rendered here
 };
 
 }  // namespace hssjw

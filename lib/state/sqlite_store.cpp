@@ -260,6 +260,7 @@ class sqlite_store_impl final : public sqlite_store {
   std::uint64_t last_seq_ = 0;
   std::uint64_t oldest_seq_ = 1;
   test_hooks hooks_;  // TEST ONLY, see test_hooks
+  std::string line_buffer_;  // write_events of a big commit
 
   // Declaration order is teardown order reversed: statements are finalized
   // before the connection closes, and the lock is released last.
@@ -686,16 +687,19 @@ result<void> sqlite_store_impl::write_delta(const std::string& id, const scope_i
   return {};
 }
 
-// Each line is rendered once, kept in the event for the sinks, and bound
-// without SQLite's copy (the event outlives the step); a baseline writes a
-// million of them.
+// Each line is rendered once and bound without SQLite's copy (it outlives
+// the step). A commit of ordinary size keeps its lines in the events for
+// the sinks; a big one (a baseline: a million lines) renders each into one
+// reused buffer instead of keeping them (change_event::line).
 result<void> sqlite_store_impl::write_events(const scope_id& scope, const std::string& id,
                                              std::vector<change_event>& events) {
   std::uint64_t seq = last_seq_;
+  const bool keep_lines = events.size() < big_transaction::rows;
   for (auto& e : events) {
     // The seq is part of the line, so it is set before rendering.
     e.seq = ++seq;
-    e.line = to_json_line(e);
+    std::string& line = keep_lines ? e.line : line_buffer_;
+    render_json_line(e, line);
     auto& s = insert_event_;
     s.bind(1, static_cast<std::int64_t>(e.seq));
     s.bind(2, e.time_ms);
@@ -705,7 +709,7 @@ result<void> sqlite_store_impl::write_events(const scope_id& scope, const std::s
     s.bind_static(5, e.key.cluster);
     s.bind_static(6, e.key.ns);
     s.bind_static(7, e.key.name);
-    s.bind_static(8, e.line);
+    s.bind_static(8, line);
     if (auto r = run(s, "append event"); !r) return r;
   }
   if (events.empty()) return {};

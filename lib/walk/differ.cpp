@@ -52,12 +52,17 @@ class differ {
          std::int64_t now, const stored_job_fn& stored)
       : scope_(scope), prev_(prev), opts_(opts), now_(now), stored_(stored) {}
 
-  diff_outcome run(const walk_observation& seen) {
+  // `owned`: the same observation, whose jobs may be moved into the delta.
+  diff_outcome run(const walk_observation& seen, walk_observation* owned) {
     out_.baseline = !prev_.meta.has_baseline;
     if (out_.baseline && !seen.complete) return std::move(out_);
     walk_ = seen.walk_number;
     seen_count_ = seen.unchanged;
-    for (const auto& job : seen.jobs) visit_seen(job);
+    // Every seen job may be new (a baseline: a million): no regrowth.
+    out_.delta.upserts.reserve(seen.jobs.size());
+    out_.events.reserve(seen.jobs.size());
+    for (std::size_t i = 0; i < seen.jobs.size(); ++i)
+      visit_seen(seen.jobs[i], owned ? &owned->jobs[i] : nullptr);
     clear_pending_seen();
     if (seen.complete && error_.empty()) infer_removals();
     if (!error_.empty()) {
@@ -90,7 +95,9 @@ class differ {
     }
   }
 
-  void visit_seen(const keyed_job& job) {
+  // `owned` is `job` when it may be moved from (it is then kept once, in
+  // the delta: a baseline keeps a million of them).
+  void visit_seen(const keyed_job& job, keyed_job* owned) {
     const auto hash = key_hash_of(job.key);
     auto it = prev_.jobs.find(hash);
     if (it == prev_.jobs.end()) {
@@ -99,7 +106,7 @@ class differ {
         e.job = job.record.body;
         out_.events.push_back(std::move(e));
       }
-      out_.delta.upserts.push_back(job);
+      keep(job, owned);
       return;
     }
     if (!(walk_ != 0 && it->second.seen_in_walk == walk_) && changed_.insert(hash).second) ++seen_count_;
@@ -119,7 +126,14 @@ class differ {
     e.previous = std::move(before_body);
     e.changed = std::move(changed);
     out_.events.push_back(std::move(e));
-    out_.delta.upserts.push_back(job);
+    keep(job, owned);
+  }
+
+  void keep(const keyed_job& job, keyed_job* owned) {
+    if (owned)
+      out_.delta.upserts.push_back(std::move(*owned));
+    else
+      out_.delta.upserts.push_back(job);
   }
 
   struct due_removal {
@@ -214,7 +228,13 @@ class differ {
 diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
                         const walk_observation& seen, const diff_options& opts,
                         std::int64_t now_ms, const stored_job_fn& stored) {
-  return differ(scope, previous, opts, now_ms, stored).run(seen);
+  return differ(scope, previous, opts, now_ms, stored).run(seen, nullptr);
+}
+
+diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
+                        walk_observation&& seen, const diff_options& opts,
+                        std::int64_t now_ms, const stored_job_fn& stored) {
+  return differ(scope, previous, opts, now_ms, stored).run(seen, &seen);
 }
 
 }  // namespace hssjw

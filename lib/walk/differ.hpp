@@ -60,5 +60,10 @@ struct diff_outcome {
 diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
                         const walk_observation& seen, const diff_options& opts,
                         std::int64_t now_ms, const stored_job_fn& stored);
+// The same, moving the jobs it keeps out of `seen` (which keeps its other
+// members) instead of copying them.
+diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
+                        walk_observation&& seen, const diff_options& opts,
+                        std::int64_t now_ms, const stored_job_fn& stored);
 
 }  // namespace hssjw

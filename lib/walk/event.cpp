@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <limits>
 
 namespace hssjw {
 
@@ -45,8 +46,34 @@ std::string format_utc_ms(std::int64_t epoch_ms) {
 
 namespace {
 
+// Boost.JSON's serializer escapes '"', '\\' and control characters and
+// writes every other byte as it is; names and keys rarely hold any of
+// those, so they are copied without the serializer's string.
+bool needs_escape(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == '"' || c == '\\') return true;
+  return false;
+}
+
 void append_string(std::string& out, std::string_view s) {
-  out += boost::json::serialize(boost::json::string_view(s.data(), s.size()));
+  if (needs_escape(s)) {
+    out += boost::json::serialize(boost::json::string_view(s.data(), s.size()));
+    return;
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+// The events of a walk share their time: formatted once per run of them.
+const std::string& cached_utc_ms(std::int64_t epoch_ms) {
+  thread_local std::int64_t last = std::numeric_limits<std::int64_t>::min();
+  thread_local std::string text;
+  if (epoch_ms != last) {
+    text = format_utc_ms(epoch_ms);
+    last = epoch_ms;
+  }
+  return text;
 }
 
 void append_member(std::string& out, std::string_view name, std::string_view value) {
@@ -59,13 +86,19 @@ void append_member(std::string& out, std::string_view name, std::string_view val
 
 std::string to_json_line(const change_event& e) {
   std::string out;
-  out.reserve(64 + e.job.size() + e.previous.size());
+  render_json_line(e, out);
+  return out;
+}
+
+void render_json_line(const change_event& e, std::string& out) {
+  out.clear();
+  out.reserve(256 + e.job.size() + e.previous.size());
   out += "{\"v\":1,\"seq\":";
   out += std::to_string(e.seq);
   out += ",\"type\":\"";
   out += to_string(e.type);
   out += "\",\"time\":\"";
-  out += format_utc_ms(e.time_ms);
+  out += cached_utc_ms(e.time_ms);
   out += "\",\"scope\":{";
   append_member(out, "project_id", e.scope.project_id);
   out += ',';
@@ -94,7 +127,6 @@ std::string to_json_line(const change_event& e) {
     out += ']';
   }
   out += '}';
-  return out;
 }
 
 }  // namespace hssjw

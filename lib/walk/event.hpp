@@ -26,7 +26,9 @@ struct change_event {
   std::vector<std::string> changed;  // sorted; modified and replaced only
   // to_json_line(*this), set by the state store's commit with the seq (the
   // journal stores it): the sinks send it as it is instead of rendering
-  // the event again. Empty before the commit, and after a failed one.
+  // the event again. Empty before the commit, after a failed one, and
+  // after a big one (a baseline's million lines would be ~500 MB of fresh
+  // memory, which costs more than rendering again): use event_line().
   std::string line;
 };
 
@@ -36,6 +38,8 @@ std::string event_line(const change_event& e);
 
 // One NDJSON line (without the trailing newline), exactly SPEC §4.
 std::string to_json_line(const change_event& e);
+// The same into `out` (replacing its contents), reusing its capacity.
+void render_json_line(const change_event& e, std::string& out);
 
 // "2026-11-28T10:40:00.123Z"
 std::string format_utc_ms(std::int64_t epoch_ms);

@@ -711,6 +711,27 @@ TEST_F(sqlite_store_test, FailedCommitRollsBackAndConsumesNoSeq) {
   EXPECT_EQ(by_scope(store->load_all().value())[scope_.str()].jobs.size(), 2u);
 }
 
+// A big commit (a baseline) does not keep its lines in the events (they
+// would all be in memory at once); the sinks render them again, to the
+// same bytes the journal has.
+TEST_F(sqlite_store_test, BigCommitJournalsLinesWithoutKeepingThem) {
+  auto store = open_ok();
+  ASSERT_TRUE(store);
+  auto small = make_events(scope_, 3);
+  ASSERT_TRUE(committed(*store, scope_, scope_delta{}, small));
+  for (const auto& e : small) EXPECT_EQ(e.line, to_json_line(e));
+  auto big = make_events(scope_, 20'000);
+  ASSERT_TRUE(committed(*store, scope_, scope_delta{}, big));
+  const auto journal = store->read_journal(3, 20'000).value();
+  ASSERT_EQ(journal.size(), big.size());
+  for (std::size_t i = 0; i < big.size(); i += 997) {
+    EXPECT_EQ(big[i].line, "");
+    EXPECT_EQ(event_line(big[i]), journal[i].line);
+    EXPECT_EQ(journal[i].seq, 4 + i);
+  }
+  EXPECT_EQ(event_line(big.back()), journal.back().line);
+}
+
 TEST_F(sqlite_store_test, FailedDeltaWriteRollsBack) {
   auto store = open_ok();
   ASSERT_TRUE(store);
