@@ -178,6 +178,7 @@ class session : public std::enable_shared_from_this<session> {
 
   void detach() { server_ = nullptr; }
   bool watching() const { return watching_; }
+  std::uint64_t cursor() const { return cursor_; }
   void notify() {
     if (waiting_) wake_.cancel();
   }
@@ -764,11 +765,17 @@ void socket_server::impl::remember(const std::vector<change_event>& events) {
     ring_bytes = 0;
   }
   auto text = std::make_shared<std::string>();
+  std::size_t bytes = 0;
+  for (std::size_t i = first; i < events.size(); ++i) bytes += events[i].line.size() + 1;
+  text->reserve(bytes);
   std::vector<std::size_t> starts;
   starts.reserve(events.size() - first);
   for (std::size_t i = first; i < events.size(); ++i) {
     starts.push_back(text->size());
-    *text += to_json_line(events[i]);
+    if (events[i].line.empty())
+      *text += to_json_line(events[i]);  // not committed through a store (tests)
+    else
+      *text += events[i].line;  // as the store journaled it
     *text += '\n';
   }
   const line_block block = text;
@@ -799,8 +806,18 @@ std::shared_ptr<const journal_batch> socket_server::impl::cached_batch(std::uint
 
 // Clients behind the ring move through the journal at about the same
 // place (a burst larger than the ring): the rows one of them read serve
-// the others. Bounded; a client holds at most the batch it is in.
+// the others. Kept: only batches some watcher has not passed yet, at most
+// batch_cache_bytes of them (so a lone client catching up holds one
+// batch); a client holds at most the batch it is in.
 void socket_server::impl::keep_batch(std::shared_ptr<const journal_batch> b) {
+  auto lowest = b->first - 1;  // the client that read it
+  for (const auto* s : sessions)
+    if (s->watching()) lowest = std::min(lowest, s->cursor());
+  std::erase_if(batches, [&](const auto& old) {
+    if (old->last > lowest) return false;
+    batches_bytes -= old->text.size();
+    return true;
+  });
   batches_bytes += b->text.size();
   batches.push_back(std::move(b));
   while (batches.size() > 1 && (batches.size() > batch_cache_max || batches_bytes > batch_cache_bytes)) {
