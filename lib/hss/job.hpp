@@ -102,7 +102,14 @@ inline job_digest digest_of(const job_record& r) { return {r.create_time, r.fing
 struct keyed_job {
   job_key key;
   job_record record;
+  std::uint64_t key_hash = 0;  // key_hash_of(key) when the decoder set it; 0: not set
 };
+
+// The key hash of a job, computed once per walk (by the decoder) however
+// many maps and tables it goes through.
+inline std::uint64_t key_hash_of(const keyed_job& j) noexcept {
+  return j.key_hash != 0 ? j.key_hash : key_hash_of(j.key);
+}
 
 // A scope: one (project, enterprise project) pair with its filters.
 struct scope_id {

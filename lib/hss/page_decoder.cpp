@@ -198,6 +198,7 @@ bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, listed_job& 
   unchanged = !doubles && known && (*known)(listed.key_hash, job_digest{create_time, fp});
   if (unchanged) return true;  // most jobs of a steady walk: nothing to build
   out.key = job_key{std::string(view.cluster), std::string(view.ns), std::string(view.name)};
+  out.key_hash = listed.key_hash;
   out.record.create_time = create_time;
   out.record.body = json::serialize(*obj);
   // Boost 1.81 parses decimals imprecisely, so a double may not survive

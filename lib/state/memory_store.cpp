@@ -85,14 +85,14 @@ class memory_store final : public state_store {
     auto it = scopes_.try_emplace(scope.str(), held_scope{stored_scope{scope, {}}, {}}).first;
     auto& bodies = it->second.bodies;
     for (const auto& j : delta.upserts) {  // as SQLite refuses it (docs/STATE.md "Key hashes")
-      auto found = bodies.find(key_hash_of(j.key));
+      auto found = bodies.find(key_hash_of(j));
       if (found != bodies.end() && found->second.key != j.key) {
         unstamp();
         return make_error_code(errc::key_hash_collision);
       }
     }
     apply(it->second.stored.state, delta);
-    for (const auto& j : delta.upserts) bodies.insert_or_assign(key_hash_of(j.key), j);
+    for (const auto& j : delta.upserts) bodies.insert_or_assign(key_hash_of(j), j);
     for (const auto& k : delta.deletions) bodies.erase(key_hash_of(k));
     for (auto& l : lines) journal_.push_back(std::move(l));
     last_seq_ += lines.size();

@@ -98,7 +98,7 @@ class differ {
   // `owned` is `job` when it may be moved from (it is then kept once, in
   // the delta: a baseline keeps a million of them).
   void visit_seen(const keyed_job& job, keyed_job* owned) {
-    const auto hash = key_hash_of(job.key);
+    const auto hash = key_hash_of(job);
     auto it = prev_.jobs.find(hash);
     if (it == prev_.jobs.end()) {
       if (!out_.baseline || opts_.baseline_events) {

@@ -61,7 +61,7 @@ class seen_jobs {
     index_.reserve(n);
   }
   void add(keyed_job&& job) {
-    if (auto it = index_.find(job.key); it != index_.end()) {
+    if (auto it = index_.find(job); it != index_.end()) {
       jobs_[*it].record = std::move(job.record);
       return;
     }
@@ -74,16 +74,17 @@ class seen_jobs {
   }
 
  private:
-  // Hash and equality of positions by the key at that position, and of a
-  // key against a position (heterogeneous lookup).
+  // Hash and equality of positions by the job at that position, and of a
+  // job against a position (heterogeneous lookup); the decoder's key hash.
   struct by_key {
     using is_transparent = void;
+    using is_avalanching = void;
     const std::vector<keyed_job>* jobs;
-    std::size_t operator()(std::uint32_t i) const { return job_key_hash{}((*jobs)[i].key); }
-    std::size_t operator()(const job_key& k) const { return job_key_hash{}(k); }
+    std::size_t operator()(std::uint32_t i) const { return key_hash_of((*jobs)[i]); }
+    std::size_t operator()(const keyed_job& j) const { return key_hash_of(j); }
     bool operator()(std::uint32_t a, std::uint32_t b) const { return a == b; }
-    bool operator()(const job_key& k, std::uint32_t i) const { return (*jobs)[i].key == k; }
-    bool operator()(std::uint32_t i, const job_key& k) const { return (*jobs)[i].key == k; }
+    bool operator()(const keyed_job& j, std::uint32_t i) const { return (*jobs)[i].key == j.key; }
+    bool operator()(std::uint32_t i, const keyed_job& j) const { return (*jobs)[i].key == j.key; }
   };
   std::vector<keyed_job> jobs_;
   boost::unordered_flat_set<std::uint32_t, by_key, by_key> index_{0, by_key{&jobs_}, by_key{&jobs_}};
