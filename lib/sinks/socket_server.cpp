@@ -766,16 +766,22 @@ void socket_server::impl::remember(const std::vector<change_event>& events) {
   }
   auto text = std::make_shared<std::string>();
   std::size_t bytes = 0;
-  for (std::size_t i = first; i < events.size(); ++i) bytes += events[i].line.size() + 1;
+  for (std::size_t i = first; i < events.size(); ++i) {
+    const auto& e = events[i];
+    bytes += e.line.empty() ? 256 + e.job.size() + e.previous.size() : e.line.size() + 1;
+  }
   text->reserve(bytes);
+  std::string scratch;
   std::vector<std::size_t> starts;
   starts.reserve(events.size() - first);
   for (std::size_t i = first; i < events.size(); ++i) {
     starts.push_back(text->size());
-    if (events[i].line.empty())
-      *text += to_json_line(events[i]);  // not committed through a store (tests)
-    else
+    if (events[i].line.empty()) {  // a big commit keeps no lines (walk/event.hpp)
+      render_json_line(events[i], scratch);
+      *text += scratch;
+    } else {
       *text += events[i].line;  // as the store journaled it
+    }
     *text += '\n';
   }
   const line_block block = text;
