@@ -3,6 +3,7 @@
 #include "auth/aksk_signer.hpp"
 
 #include "core/utc.hpp"
+#include "hss/http.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -241,29 +242,9 @@ std::string format_sdk_date(std::chrono::system_clock::time_point t) {
 
 std::optional<std::chrono::seconds> clock_skew(std::string_view http_date,
                                                std::chrono::system_clock::time_point now) {
-  using namespace std::chrono;
-  // IMF-fixdate only: what every current server sends (RFC 9110 §5.6.7).
-  static constexpr std::array<std::string_view, 12> months = {
-      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  http_date = trim(http_date);
-  auto comma = http_date.find(", ");
-  if (comma == std::string_view::npos) return std::nullopt;
-  auto rest = std::string(http_date.substr(comma + 2));
-  int d = 0, y = 0, hh = 0, mm = 0, ss = 0;
-  char mon[4] = {};
-  char zone[4] = {};
-  if (std::sscanf(rest.c_str(), "%2d %3s %4d %2d:%2d:%2d %3s", &d, mon, &y, &hh, &mm, &ss,
-                  zone) != 7 ||
-      std::string_view(zone) != "GMT") {
-    return std::nullopt;
-  }
-  auto it = std::find(months.begin(), months.end(), std::string_view(mon));
-  if (it == months.end()) return std::nullopt;
-  year_month_day ymd{year{y}, month{static_cast<unsigned>(it - months.begin() + 1)},
-                     day{static_cast<unsigned>(d)}};
-  if (!ymd.ok() || hh > 23 || mm > 59 || ss > 60) return std::nullopt;
-  auto server = sys_days{ymd} + hours{hh} + minutes{mm} + seconds{ss};
-  return duration_cast<seconds>(server - floor<seconds>(now));
+  const auto server = parse_http_date(http_date);
+  if (!server) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::seconds>(*server - std::chrono::floor<std::chrono::seconds>(now));
 }
 
 }  // namespace hssjw::aksk

@@ -7,9 +7,12 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <optional>
 
@@ -208,6 +211,52 @@ api_error parse_api_error(unsigned status, std::string_view body, std::string re
   if (request_id.empty() && doc) request_id = body_request_id(*doc);
   e.request_id = printable(request_id);
   return e;
+}
+
+std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text) {
+  using namespace std::chrono;
+  static constexpr std::array<std::string_view, 12> months = {
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return std::nullopt;
+  text = text.substr(first, text.find_last_not_of(" \t") - first + 1);
+  const auto comma = text.find(", ");
+  if (comma == std::string_view::npos) return std::nullopt;
+  const std::string rest(text.substr(comma + 2));
+  int d = 0, y = 0, hh = 0, mm = 0, ss = 0, used = 0;
+  char mon[4] = {};
+  char zone[4] = {};
+  if (std::sscanf(rest.c_str(), "%2d %3s %4d %2d:%2d:%2d %3s%n", &d, mon, &y, &hh, &mm, &ss, zone,
+                  &used) != 7 ||
+      std::string_view(zone) != "GMT" || static_cast<std::size_t>(used) != rest.size()) {
+    return std::nullopt;
+  }
+  const auto it = std::find(months.begin(), months.end(), std::string_view(mon));
+  if (it == months.end()) return std::nullopt;
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(it - months.begin() + 1)},
+                           day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60) return std::nullopt;
+  return sys_days{ymd} + hours{hh} + minutes{mm} + seconds{ss};
+}
+
+std::optional<std::chrono::milliseconds> retry_after_delay(const http_response& r,
+                                                           std::chrono::system_clock::time_point now) {
+  using namespace std::chrono;
+  constexpr seconds longest{3600};
+  const std::string_view v = r.retry_after;
+  if (!v.empty() && v.find_first_not_of("0123456789") == std::string_view::npos) {
+    long long secs = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
+    if (ec != std::errc() || p != v.data() + v.size() || secs > longest.count()) return std::nullopt;
+    return seconds(secs);
+  }
+  const auto until = parse_http_date(v);
+  if (!until) return std::nullopt;
+  const auto server_now = parse_http_date(r.date);
+  const auto base = server_now ? *server_now : floor<seconds>(now);
+  const auto wait = *until - base;
+  if (wait > longest) return std::nullopt;
+  return wait < seconds(0) ? milliseconds(0) : duration_cast<milliseconds>(wait);
 }
 
 bool is_throttled(const api_error& e) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,6 +42,18 @@ struct api_error {
 };
 
 api_error parse_api_error(unsigned status, std::string_view body, std::string request_id);
+
+// An HTTP-date in IMF-fixdate form ("Sun, 06 Nov 1994 08:49:37 GMT", what
+// every current server sends, RFC 9110 §5.6.7); nullopt if it is not one.
+std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text);
+
+// How long a throttling answer asks us to wait (RFC 9110 §10.2.3): its
+// Retry-After as delay-seconds, or as an HTTP-date taken relative to the
+// answer's own Date header (so our clock's skew does not matter; `now`
+// when it has none); a date in the past is no wait. nullopt when absent,
+// unparseable, or over an hour (the caller then waits one budget window).
+std::optional<std::chrono::milliseconds> retry_after_delay(const http_response& r,
+                                                           std::chrono::system_clock::time_point now);
 
 // APIGW.0308 / APIG.0308 or HTTP 429: the gateway's throttling answer.
 bool is_throttled(const api_error& e);

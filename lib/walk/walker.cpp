@@ -20,7 +20,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <random>
 
 namespace hssjw {
@@ -90,13 +89,6 @@ class seen_jobs {
   boost::unordered_flat_set<std::uint32_t, by_key, by_key> index_{0, by_key{&jobs_}, by_key{&jobs_}};
 };
 
-std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& v) {
-  long long secs = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
-  if (ec != std::errc() || secs < 0 || secs > 3600) return std::nullopt;
-  return std::chrono::seconds(secs);
-}
-
 std::chrono::milliseconds full_jitter(const config::retry_config& r, std::uint32_t attempt) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   auto cap = r.initial * (1LL << std::min<std::uint32_t>(attempt, 20));
@@ -165,7 +157,7 @@ asio::awaitable<walker::page_result> walker::async_fetch(walk_run& run, std::int
       out.error = e.to_string();
       out.api = e;
       if (is_throttled(e)) {
-        gate_.on_throttled(parse_retry_after(response->retry_after));
+        gate_.on_throttled(retry_after_delay(*response, std::chrono::system_clock::now()));
         if (++throttled <= 50) {  // the gate itself delays the retry
           if (observer_) observer_->on_retry(t.scope);
           continue;

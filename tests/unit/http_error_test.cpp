@@ -225,3 +225,60 @@ TEST(api_error, to_string_format) {
 
 }  // namespace
 }  // namespace hssjw
+
+namespace hssjw {
+namespace {
+
+// RFC 9110 §10.2.3: Retry-After is delay-seconds or an HTTP-date. A date
+// is taken relative to the answer's own Date header when it has one, so
+// the wait does not depend on our clock's skew.
+TEST(retry_after_delay, seconds_or_an_http_date) {
+  using namespace std::chrono;
+  const auto now = sys_days{year{2026} / 11 / 28} + hours{18} + minutes{30};  // 18:30:00 here
+  http_response r;
+  EXPECT_EQ(retry_after_delay(r, now), std::nullopt) << "absent";
+  r.retry_after = "7";
+  EXPECT_EQ(retry_after_delay(r, now), milliseconds(7000));
+  r.retry_after = "0";
+  EXPECT_EQ(retry_after_delay(r, now), milliseconds(0));
+  r.retry_after = "3601";
+  EXPECT_EQ(retry_after_delay(r, now), std::nullopt) << "over an hour: one window instead";
+  r.retry_after = "-5";
+  EXPECT_EQ(retry_after_delay(r, now), std::nullopt);
+  r.retry_after = "7 seconds";
+  EXPECT_EQ(retry_after_delay(r, now), std::nullopt);
+  // An HTTP-date, without a Date header: against our clock.
+  r.retry_after = "Sat, 28 Nov 2026 18:30:20 GMT";
+  EXPECT_EQ(retry_after_delay(r, now), milliseconds(20'000));
+  // With one: against the server's clock (ours is 5 minutes ahead here).
+  r.date = "Sat, 28 Nov 2026 18:25:00 GMT";
+  r.retry_after = "Sat, 28 Nov 2026 18:25:30 GMT";
+  EXPECT_EQ(retry_after_delay(r, now), milliseconds(30'000));
+  r.retry_after = "Sat, 28 Nov 2026 18:24:00 GMT";
+  EXPECT_EQ(retry_after_delay(r, now), milliseconds(0)) << "a date in the past: no wait";
+  r.retry_after = "Sat, 28 Nov 2026 20:25:01 GMT";
+  EXPECT_EQ(retry_after_delay(r, now), std::nullopt) << "over an hour";
+  r.retry_after = "Sat, 28 Nov 2026 18:25:30 PST";
+  EXPECT_EQ(retry_after_delay(r, now), std::nullopt);
+  r.retry_after = "Sat, 28 Nov 2026 18:25:30 GMT trailing";
+  EXPECT_EQ(retry_after_delay(r, now), std::nullopt);
+  // An unparseable Date header falls back to our clock.
+  r.date = "yesterday";
+  r.retry_after = "Sat, 28 Nov 2026 18:30:09 GMT";
+  EXPECT_EQ(retry_after_delay(r, now), milliseconds(9000));
+}
+
+TEST(parse_http_date, imf_fixdate_only) {
+  using namespace std::chrono;
+  EXPECT_EQ(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            sys_days{year{1994} / 11 / 6} + hours{8} + minutes{49} + seconds{37});
+  EXPECT_EQ(parse_http_date("  Sun, 06 Nov 1994 08:49:37 GMT \t"),
+            sys_days{year{1994} / 11 / 6} + hours{8} + minutes{49} + seconds{37});
+  EXPECT_EQ(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), std::nullopt) << "RFC 850 form";
+  EXPECT_EQ(parse_http_date("Sun Nov  6 08:49:37 1994"), std::nullopt) << "asctime form";
+  EXPECT_EQ(parse_http_date("Sun, 06 Nov 1994 24:49:37 GMT"), std::nullopt);
+  EXPECT_EQ(parse_http_date(""), std::nullopt);
+}
+
+}  // namespace
+}  // namespace hssjw
