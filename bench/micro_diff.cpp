@@ -42,6 +42,7 @@ void diff_churn(benchmark::State& state) {
   std::size_t events = 0;
   for (auto _ : state) {
     auto out = diff_scope(bench_scope, prev, obs, opts, 1, bodies);
+    if (!out.error.empty()) state.SkipWithError(out.error.c_str());
     events = out.events.size();
     benchmark::DoNotOptimize(out);
   }
