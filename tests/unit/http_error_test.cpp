@@ -235,37 +235,34 @@ namespace {
 TEST(retry_after_delay, seconds_or_an_http_date) {
   using namespace std::chrono;
   const auto now = sys_days{year{2026} / 11 / 28} + hours{18} + minutes{30};  // 18:30:00 here
-  http_response r;
-  EXPECT_EQ(retry_after_delay(r, now), std::nullopt) << "absent";
-  r.retry_after = "7";
-  EXPECT_EQ(retry_after_delay(r, now), milliseconds(7000));
-  r.retry_after = "0";
-  EXPECT_EQ(retry_after_delay(r, now), milliseconds(0));
-  r.retry_after = "3601";
-  EXPECT_EQ(retry_after_delay(r, now), std::nullopt) << "over an hour: one window instead";
-  r.retry_after = "-5";
-  EXPECT_EQ(retry_after_delay(r, now), std::nullopt);
-  r.retry_after = "7 seconds";
-  EXPECT_EQ(retry_after_delay(r, now), std::nullopt);
-  // An HTTP-date, without a Date header: against our clock.
-  r.retry_after = "Sat, 28 Nov 2026 18:30:20 GMT";
-  EXPECT_EQ(retry_after_delay(r, now), milliseconds(20'000));
-  // With one: against the server's clock (ours is 5 minutes ahead here).
-  r.date = "Sat, 28 Nov 2026 18:25:00 GMT";
-  r.retry_after = "Sat, 28 Nov 2026 18:25:30 GMT";
-  EXPECT_EQ(retry_after_delay(r, now), milliseconds(30'000));
-  r.retry_after = "Sat, 28 Nov 2026 18:24:00 GMT";
-  EXPECT_EQ(retry_after_delay(r, now), milliseconds(0)) << "a date in the past: no wait";
-  r.retry_after = "Sat, 28 Nov 2026 20:25:01 GMT";
-  EXPECT_EQ(retry_after_delay(r, now), std::nullopt) << "over an hour";
-  r.retry_after = "Sat, 28 Nov 2026 18:25:30 PST";
-  EXPECT_EQ(retry_after_delay(r, now), std::nullopt);
-  r.retry_after = "Sat, 28 Nov 2026 18:25:30 GMT trailing";
-  EXPECT_EQ(retry_after_delay(r, now), std::nullopt);
-  // An unparseable Date header falls back to our clock.
-  r.date = "yesterday";
-  r.retry_after = "Sat, 28 Nov 2026 18:30:09 GMT";
-  EXPECT_EQ(retry_after_delay(r, now), milliseconds(9000));
+  struct case_ {
+    const char* date;         // the answer's Date header
+    const char* retry_after;  // its Retry-After
+    std::optional<milliseconds> wait;
+    const char* why;
+  };
+  const case_ cases[] = {
+      {"", "", std::nullopt, "absent"},
+      {"", "7", milliseconds(7000), "delay-seconds"},
+      {"", "0", milliseconds(0), "no wait"},
+      {"", "3601", std::nullopt, "over an hour: one window instead"},
+      {"", "-5", std::nullopt, "negative"},
+      {"", "7 seconds", std::nullopt, "not a number"},
+      {"", "Sat, 28 Nov 2026 18:30:20 GMT", milliseconds(20'000), "a date, against our clock"},
+      // Against the server's clock when it sent one (ours is 5 minutes ahead here).
+      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 18:25:30 GMT", milliseconds(30'000), "server's clock"},
+      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 18:24:00 GMT", milliseconds(0), "a date in the past"},
+      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 20:25:01 GMT", std::nullopt, "over an hour"},
+      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 18:25:30 PST", std::nullopt, "not GMT"},
+      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 18:25:30 GMT x", std::nullopt, "trailing text"},
+      {"yesterday", "Sat, 28 Nov 2026 18:30:09 GMT", milliseconds(9000), "bad Date: our clock"},
+  };
+  for (const auto& c : cases) {
+    http_response r;
+    r.date = c.date;
+    r.retry_after = c.retry_after;
+    EXPECT_EQ(retry_after_delay(r, now), c.wait) << c.why << ": " << c.retry_after;
+  }
 }
 
 TEST(parse_http_date, imf_fixdate_only) {
