@@ -450,11 +450,12 @@ TEST_F(socket_fixture, hundred_clients_and_one_that_never_reads) {
 // One commit far larger than every shared buffer of the server (the ring
 // of recent lines, the journal batches the clients share, a write's chunk)
 // reaches every watcher exactly once and in order, in whole lines: live
-// watchers, one that reads slowly (so it falls behind the others and its
-// writes are cut short), one replaying from the journal, and a filtered
-// one that gets exactly its events.
+// watchers, one that reads slowly (so it falls behind the others), one
+// replaying from the journal, and a filtered one that gets exactly its
+// events. One that stops reading in the middle is cut off with overflow
+// after whole lines, and only it.
 TEST_F(socket_fixture, a_burst_larger_than_every_buffer_reaches_every_watcher_once_in_order) {
-  socket_settings = "stall_timeout: 5s, bookmark_interval: 30s, max_clients: 200";
+  socket_settings = "stall_timeout: 2s, bookmark_interval: 30s, max_clients: 200";
   fake.populate("p1", "0", 5, 21);
   start_daemon(5);
 #if defined(__SANITIZE_ADDRESS__)
@@ -483,6 +484,7 @@ TEST_F(socket_fixture, a_burst_larger_than_every_buffer_reaches_every_watcher_on
   }
   ASSERT_GT(in_cluster, 0u);
   auto filtered = request(R"({"op":"watch","filter":{"cluster":")" + cluster + R"("}})");
+  auto stalled = request(R"({"op":"watch"})");  // reads 100 lines, then nothing until it is cut off
   const std::uint64_t last = from + burst;
 
   std::vector<std::string> failures(readers + 2);
@@ -542,11 +544,32 @@ TEST_F(socket_fixture, a_burst_larger_than_every_buffer_reaches_every_watcher_on
       ++filtered_got;
     }
   });
+  std::vector<std::string> stalled_lines;
+  threads.emplace_back([&] {
+    while (stalled_lines.size() < 100)
+      if (auto l = stalled->next_raw(60s)) stalled_lines.push_back(*l);
+      else break;
+  });
   for (auto& t : threads) t.join();
   for (std::size_t i = 0; i < failures.size(); ++i) EXPECT_EQ(failures[i], "") << "client " << i;
   EXPECT_EQ(filtered_got, in_cluster);
   EXPECT_EQ(daemon_seq(), last) << "one commit of the whole burst";
-  EXPECT_EQ(daemon->err().find("overflow"), std::string::npos) << "nobody that reads is cut off";
+
+  EXPECT_TRUE(eventually([&] { return daemon->err().find("(overflow)") != std::string::npos; }, 20s));
+  const auto err = daemon->err();
+  EXPECT_EQ(err.find("(overflow)"), err.rfind("(overflow)")) << "only the client that stopped reading:\n" << err;
+  while (auto l = stalled->next_raw(5s)) stalled_lines.push_back(*l);
+  ASSERT_GT(stalled_lines.size(), 100u);
+  std::uint64_t expected = from + 1;
+  for (std::size_t i = 0; i + 1 < stalled_lines.size(); ++i) {
+    auto o = json::parse(stalled_lines[i]).as_object();  // whole lines only
+    ASSERT_TRUE(is_event(o)) << stalled_lines[i];
+    ASSERT_EQ(seq_of(o), expected++);
+  }
+  auto end = json::parse(stalled_lines.back()).as_object();
+  EXPECT_EQ(type_of(end), "error");
+  EXPECT_EQ(end.at("code"), "overflow");
+  EXPECT_LT(expected, last) << "cut off before the end of the burst";
 }
 
 TEST_F(socket_fixture, socket_file_mode_stale_file_and_a_live_daemon) {
