@@ -814,7 +814,8 @@ def fanout_catchup(args, rows, notes):
 
 def fanout_runs(args, rows, notes):
     nb = args.fanout_bursts
-    fanout_latency(args, rows, notes, nb, max(1, args.fanout_events // nb), "fanout")
+    if nb:  # 0: only the small bursts and the catch-up
+        fanout_latency(args, rows, notes, nb, max(1, args.fanout_events // nb), "fanout")
     # The same with small commits (a steady walk's few changes): where the
     # latency stands when a burst is not throughput-bound.
     if args.fanout_small_bursts:
@@ -846,7 +847,7 @@ def main():
     ap.add_argument("--fanout-subscribers", type=int, default=100)
     ap.add_argument("--fanout-events", type=int, default=0,
                     help="events committed for the delivery latency (0: --jobs / 10)")
-    ap.add_argument("--fanout-bursts", type=int, default=10, help="commits they come in")
+    ap.add_argument("--fanout-bursts", type=int, default=10, help="commits they come in (0: skip the big bursts)")
     ap.add_argument("--fanout-small-bursts", type=int, default=20,
                     help="then this many small commits (0: none)")
     ap.add_argument("--fanout-small-events", type=int, default=100, help="events per small commit")
