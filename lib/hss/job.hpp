@@ -24,7 +24,7 @@ struct job_key {
 };
 
 // The same identity as views into someone else's strings (a page being
-// decoded): looked up without building a job_key.
+// decoded, an SQL function's arguments): hashed without building a job_key.
 struct job_key_view {
   std::string_view cluster;
   std::string_view ns;
@@ -40,28 +40,16 @@ struct job_key_view {
 std::uint64_t key_hash_of(const job_key_view& k) noexcept;
 std::uint64_t key_hash_of(const job_key& k) noexcept;
 
-// Hash and equality for maps keyed by job_key that a job_key_view can
-// search (heterogeneous lookup); both hash a key and its view alike.
+// For maps keyed by job_key (pending removals).
 struct job_key_hash {
-  using is_transparent = void;
   using is_avalanching = void;  // key_hash_of mixes fully
   std::size_t operator()(const job_key& k) const noexcept { return key_hash_of(k); }
-  std::size_t operator()(const job_key_view& k) const noexcept { return key_hash_of(k); }
 };
 
 // For maps keyed by a key hash: it is already mixed, so it is its own hash.
 struct prehashed {
   using is_avalanching = void;
   std::size_t operator()(std::uint64_t h) const noexcept { return h; }
-};
-
-struct job_key_equal {
-  using is_transparent = void;
-  bool operator()(const job_key& a, const job_key& b) const noexcept { return a == b; }
-  bool operator()(const job_key& a, const job_key_view& b) const noexcept {
-    return a.name == b.name && a.ns == b.ns && a.cluster == b.cluster;
-  }
-  bool operator()(const job_key_view& a, const job_key& b) const noexcept { return (*this)(b, a); }
 };
 
 // A job as decoded from a page, and as written to the state store.

@@ -36,7 +36,7 @@ struct pending_removal {
 // changed. Open addressing: a lookup checks one-byte hash tags in a cache
 // line. Elements move on rehash: hold no pointer across an insert.
 using job_map = boost::unordered_flat_map<std::uint64_t, job_digest, prehashed>;
-using pending_map = boost::unordered_flat_map<job_key, pending_removal, job_key_hash, job_key_equal>;
+using pending_map = boost::unordered_flat_map<job_key, pending_removal, job_key_hash>;
 
 struct scope_state {
   job_map jobs;

@@ -14,10 +14,6 @@ std::uint64_t listing_identity(std::uint64_t key_hash, std::optional<std::int64_
   return id == 0 ? 1 : id;  // 0 marks a rejected job
 }
 
-std::uint64_t listing_identity(const job_key& key, std::optional<std::int64_t> create_time) {
-  return listing_identity(job_key_hash{}(key), create_time);
-}
-
 walk_plan::walk_plan(std::uint32_t page_size, std::uint32_t max_repairs)
     : page_size_(std::max<std::uint32_t>(page_size, 2)), max_repairs_(max_repairs) {}
 

@@ -25,9 +25,8 @@
 
 namespace hssjw {
 
-// The identity of one listed job within a walk: key and create_time.
-std::uint64_t listing_identity(const job_key& key, std::optional<std::int64_t> create_time);
-// The same from the key's job_key_hash.
+// The identity of one listed job within a walk: its key (key_hash_of) and
+// create_time.
 std::uint64_t listing_identity(std::uint64_t key_hash, std::optional<std::int64_t> create_time);
 
 class walk_plan {
