@@ -3,6 +3,7 @@
 
 #include "core/hash.hpp"
 
+#include <cstdio>
 #include <string_view>
 
 namespace hssjw {
@@ -19,6 +20,14 @@ std::uint64_t key_hash_of(const job_key_view& k) noexcept {
 std::uint64_t key_hash_of(const job_key& k) noexcept {
   return key_hash_of(job_key_view{k.cluster, k.ns, k.name});
 }
+
+std::string key_hash_hex(std::uint64_t key_hash) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(key_hash));
+  return buf;
+}
+
+std::string job_key::str() const { return cluster + '/' + ns + '/' + name; }
 
 std::string scope_id::str() const {
   std::string out = project_id;

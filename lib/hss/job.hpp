@@ -21,6 +21,8 @@ struct job_key {
   std::string name;
   friend bool operator==(const job_key&, const job_key&) = default;
   friend auto operator<=>(const job_key&, const job_key&) = default;
+  // "cluster/namespace/name", for messages.
+  std::string str() const;
 };
 
 // The same identity as views into someone else's strings (a page being
@@ -39,6 +41,8 @@ struct job_key_view {
 // never merged: docs/STATE.md "Key hashes".
 std::uint64_t key_hash_of(const job_key_view& k) noexcept;
 std::uint64_t key_hash_of(const job_key& k) noexcept;
+// "0x0123456789abcdef", for messages about a key hash.
+std::string key_hash_hex(std::uint64_t key_hash);
 
 // For maps keyed by job_key (pending removals).
 struct job_key_hash {

@@ -10,7 +10,7 @@ namespace hssjw {
 
 std::string describe_event(const change_event& e) {
   std::string out(to_string(e.type));
-  out += ' ' + e.key.cluster + '/' + e.key.ns + '/' + e.key.name + " in " + e.scope.str() +
+  out += ' ' + e.key.str() + " in " + e.scope.str() +
          " (seq " + std::to_string(e.seq);
   if (!e.changed.empty()) {
     out += "; changed ";

@@ -21,14 +21,6 @@ class memory_store final : public state_store {
     return out;
   }
 
-  result<std::optional<std::string>> job_body(const scope_id& scope, const job_key& key) override {
-    auto it = scopes_.find(scope.str());
-    if (it == scopes_.end()) return std::optional<std::string>();
-    auto job = it->second.bodies.find(key_hash_of(key));
-    if (job == it->second.bodies.end() || job->second.key != key) return std::optional<std::string>();
-    return std::optional<std::string>(job->second.record.body);
-  }
-
   result<std::optional<stored_job>> find_job(const scope_id& scope, std::uint64_t key_hash,
                                              bool with_body) override {
     auto it = scopes_.find(scope.str());
@@ -66,12 +58,6 @@ class memory_store final : public state_store {
     // state after: if rendering throws, no seq is consumed.
     std::vector<journal_entry> lines;
     lines.reserve(events.size());
-    auto unstamp = [&] {
-      for (auto& e : events) {
-        e.seq = 0;
-        e.line.clear();
-      }
-    };
     try {
       for (auto& e : events) {
         e.seq = last_seq_ + lines.size() + 1;
@@ -79,7 +65,7 @@ class memory_store final : public state_store {
         lines.push_back({e.seq, e.line});
       }
     } catch (...) {
-      unstamp();
+      unstamp(events);
       throw;
     }
     auto it = scopes_.try_emplace(scope.str(), held_scope{stored_scope{scope, {}}, {}}).first;
@@ -87,7 +73,7 @@ class memory_store final : public state_store {
     for (const auto& j : delta.upserts) {  // as SQLite refuses it (docs/STATE.md "Key hashes")
       auto found = bodies.find(key_hash_of(j));
       if (found != bodies.end() && found->second.key != j.key) {
-        unstamp();
+        unstamp(events);
         return make_error_code(errc::key_hash_collision);
       }
     }

@@ -214,7 +214,6 @@ class sqlite_store_impl final : public sqlite_store {
   std::uint64_t oldest_seq() const override { return oldest_seq_; }
 
   result<std::vector<stored_scope>> load_all() override;
-  result<std::optional<std::string>> job_body(const scope_id& scope, const job_key& key) override;
   result<std::optional<stored_job>> find_job(const scope_id& scope, std::uint64_t key_hash,
                                              bool with_body) override;
   result<void> for_each_job(const scope_id& scope, const stored_job_visitor& visit) override;
@@ -547,20 +546,10 @@ class big_transaction {
 // never merged with it (docs/STATE.md "Key hashes").
 boost::system::error_code sqlite_store_impl::collision(const scope_id& scope, const job_key& key,
                                                        std::uint64_t hash) {
-  std::string other = "another job";
-  {
-    sqlite::reset_guard guard(find_job_);
-    find_job_.bind(1, scope.str());
-    find_job_.bind(2, as_stored(hash));
-    if (find_job_.step() == SQLITE_ROW) {
-      const job_key k = read_key(find_job_, 0);
-      other = "job " + k.cluster + "/" + k.ns + "/" + k.name;
-    }
-  }
-  char hex[24];
-  std::snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(hash));
-  last_error_ = path_ + ": scope " + scope.str() + ": job " + key.cluster + "/" + key.ns + "/" +
-                key.name + " and the stored " + other + " share key hash " + hex +
+  const auto stored = find_job(scope, hash, false);
+  const std::string other = stored && *stored ? "job " + (*stored)->key.str() : "another job";
+  last_error_ = path_ + ": scope " + scope.str() + ": job " + key.str() + " and the stored " + other +
+                " share key hash " + key_hash_hex(hash) +
                 "; nothing of this walk is committed (docs/STATE.md \"Key hashes\")";
   return make_error_code(errc::key_hash_collision);
 }
@@ -606,26 +595,19 @@ result<void> sqlite_store_impl::commit(const scope_id& scope, const scope_delta&
     test_hooks::pause(hooks_.after_commit, "committed, before release", events.size());
     return oldest;
   };
-  // Nothing of a failed commit stays on the events: no seq, no line.
-  auto unstamp = [&] {
-    for (auto& e : events) {
-      e.seq = 0;
-      e.line.clear();
-    }
-  };
   // to_json_line may throw (bad_alloc): the contract holds then too.
   auto done = [&] {
     try {
       return attempt();
     } catch (...) {
       rollback();
-      unstamp();
+      unstamp(events);
       throw;
     }
   }();
   if (!done) {
     rollback();
-    unstamp();
+    unstamp(events);
     return done.error();
   }
   last_seq_ += events.size();
@@ -887,14 +869,6 @@ result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
   }
   if (rc != SQLITE_DONE) return fail(rc, "load pending removals");
   return out;
-}
-
-result<std::optional<std::string>> sqlite_store_impl::job_body(const scope_id& scope,
-                                                               const job_key& key) {
-  auto job = find_job(scope, key_hash_of(key), true);
-  if (!job) return job.error();
-  if (!*job || (*job)->key != key) return std::optional<std::string>();
-  return std::optional<std::string>(std::move((*job)->body));
 }
 
 result<std::optional<stored_job>> sqlite_store_impl::find_job(const scope_id& scope,

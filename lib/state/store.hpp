@@ -37,8 +37,14 @@ class state_store {
   virtual result<std::vector<stored_scope>> load_all() = 0;
 
   // The stored body of one job of a scope's snapshot; nullopt when there
-  // is no such job.
-  virtual result<std::optional<std::string>> job_body(const scope_id& scope, const job_key& key) = 0;
+  // is no such job (a job stored under its key hash with another key is
+  // not it). One definition for every store, on find_job.
+  result<std::optional<std::string>> job_body(const scope_id& scope, const job_key& key) {
+    auto job = find_job(scope, key_hash_of(key), true);
+    if (!job) return job.error();
+    if (!*job || (*job)->key != key) return std::optional<std::string>();
+    return std::optional<std::string>(std::move((*job)->body));
+  }
   // The job of a scope's snapshot with this key hash (key_hash_of), its
   // body only when `with_body`; nullopt when there is none.
   virtual result<std::optional<stored_job>> find_job(const scope_id& scope, std::uint64_t key_hash,
@@ -81,6 +87,15 @@ class state_store {
   // message), for the log line; empty when there is nothing to add.
   virtual std::string last_error() const { return {}; }
 };
+
+// What a failed commit leaves on its events: no seq, no line (the store's
+// commit contract; both stores call it).
+inline void unstamp(std::vector<change_event>& events) {
+  for (auto& e : events) {
+    e.seq = 0;
+    e.line.clear();
+  }
+}
 
 // Nothing durable: seq starts at 1 each run. For tests and the in-memory mode.
 std::unique_ptr<state_store> make_memory_store();

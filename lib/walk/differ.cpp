@@ -9,7 +9,6 @@
 #include <boost/unordered/unordered_flat_set.hpp>
 
 #include <algorithm>
-#include <cstdio>
 
 namespace hssjw {
 
@@ -37,14 +36,6 @@ bool is_replacement(const job_digest& before, const job_record& after) {
   const auto created = before.create_time();
   return created && after.create_time && *created != *after.create_time;
 }
-
-std::string hex64(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-std::string describe(const job_key& k) { return "job " + k.cluster + "/" + k.ns + "/" + k.name; }
 
 class differ {
  public:
@@ -152,7 +143,7 @@ class differ {
       if (was_seen(hash, digest)) continue;
       auto stored = stored_(hash, false);  // the key: the snapshot has only its hash
       if (!stored) {
-        fail("the stored job with key hash " + hex64(hash) + " cannot be read");
+        fail("the stored job with key hash " + key_hash_hex(hash) + " cannot be read");
         return;
       }
       pending_removal p;
@@ -193,12 +184,12 @@ class differ {
   std::string body_of(std::uint64_t hash, const job_key& key) {
     auto stored = stored_(hash, true);
     if (!stored) {
-      fail("the stored body of " + describe(key) + " cannot be read");
+      fail("the stored body of job " + key.str() + " cannot be read");
       return {};
     }
     if (stored->key != key) {
-      fail("key hash collision: " + describe(key) + " and the stored " + describe(stored->key) +
-           " share key hash " + hex64(hash) + "; see docs/STATE.md \"Key hashes\"");
+      fail("key hash collision: job " + key.str() + " and the stored job " + stored->key.str() +
+           " share key hash " + key_hash_hex(hash) + "; see docs/STATE.md \"Key hashes\"");
       return {};
     }
     return std::move(stored->body);
