@@ -71,9 +71,11 @@ class differ {
   }
 
  private:
-  // Seen unchanged (marked by the walk) or changed (found from `jobs`).
+  // Seen unchanged: marked by this walk.
+  bool marked(const job_digest& d) const { return walk_ != 0 && d.seen_in_walk == walk_; }
+  // Seen unchanged, or changed (found from `jobs`).
   bool was_seen(std::uint64_t hash, const job_digest& d) const {
-    return (walk_ != 0 && d.seen_in_walk == walk_) || changed_.contains(hash);
+    return marked(d) || changed_.contains(hash);
   }
 
   // A job awaiting removal that was seen again, changed or not, is not
@@ -100,7 +102,7 @@ class differ {
       keep(job, owned);
       return;
     }
-    if (!(walk_ != 0 && it->second.seen_in_walk == walk_) && changed_.insert(hash).second) ++seen_count_;
+    if (!marked(it->second) && changed_.insert(hash).second) ++seen_count_;
     const job_digest& before = it->second;
     if (before.fingerprint == job.record.fingerprint && !is_replacement(before, job.record)) return;
     std::string before_body = body_of(hash, job.key);
