@@ -9,6 +9,7 @@ packages=(
   libspdlog-dev libyaml-cpp-dev libsqlite3-dev sqlite3 libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 socat jq
+  acl  # setfacl: tests give a secret file the ACL systemd >= 254 gives credentials
   dpkg-dev file systemd-container
   clang-14 libclang-rt-14-dev llvm-14  # libFuzzer, sanitizer runtimes, symbolizer (scripts/fuzz.sh)
 )

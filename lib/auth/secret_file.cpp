@@ -18,12 +18,14 @@
 
 namespace hssjw {
 
-void secret::wipe() noexcept {
+void wipe_string(std::string& s) noexcept {
   // capacity(), not size(): bytes past the end (after stripping, or from a
   // longer previous value) may still hold parts of the secret.
-  if (value_.capacity() > 0) OPENSSL_cleanse(value_.data(), value_.capacity());
-  value_.clear();
+  if (s.capacity() > 0) OPENSSL_cleanse(s.data(), s.capacity());
+  s.clear();
 }
+
+void secret::wipe() noexcept { wipe_string(value_); }
 
 secret::secret(secret&& other) noexcept : value_(std::move(other.value_)) {
   // A moved-from short string keeps its bytes in the small buffer.
@@ -77,18 +79,95 @@ struct fd_guard {
   }
 };
 
-// Checks what fstat says about the opened file; "" when it may be read.
-std::string check_file(const std::string& path, const struct stat& st) {
-  if (!S_ISREG(st.st_mode)) return "secret file " + path + " is not a regular file";
-  if ((st.st_mode & 077) != 0) {
-    return "secret file " + path + " is accessible by group or others (mode " +
-           mode_text(st.st_mode) + "); restrict it with: chmod 600 " + path;
-  }
+// Where a spec points: an ordinary path, or NAME inside the credentials
+// directory systemd set up for the unit.
+struct location {
+  std::string path;             // for messages and stat
+  std::string credentials_dir;  // set for credential:NAME
+  std::string name;             // NAME, for openat in credentials_dir
+  bool credential() const { return !credentials_dir.empty(); }
+};
+
+std::string size_problem(const std::string& path, const struct stat& st) {
   if (static_cast<std::uint64_t>(st.st_size) > max_secret_size) {
     return "secret file " + path + " is larger than " + std::to_string(max_secret_size) +
            " bytes; is it the right file?";
   }
   return {};
+}
+
+// Checks what fstat says about the opened file; "" when it may be read.
+// Credentials are systemd's: it creates them read-only in a directory only
+// the service can enter, and on an ACL-capable tmpfs (systemd >= 254) gives
+// the service user an ACL entry whose mask shows in the group bits (0440).
+// So their mode is not judged; an ordinary path must be 0600 or stricter.
+std::string check_file(const location& at, const struct stat& st) {
+  if (!S_ISREG(st.st_mode)) return "secret file " + at.path + " is not a regular file";
+  if (!at.credential() && (st.st_mode & 077) != 0) {
+    return "secret file " + at.path + " is accessible by group or others (mode " +
+           mode_text(st.st_mode) + "); restrict it with: chmod 600 " + at.path;
+  }
+  return size_problem(at.path, st);
+}
+
+boost::system::result<location, std::string> locate(std::string_view spec) {
+  auto path = resolve_secret_path(spec);
+  if (!path) return {in_place_error, path.error()};
+  location at;
+  at.path = std::move(*path);
+  if (spec.starts_with(credential_prefix)) {
+    at.name = std::string(spec.substr(credential_prefix.size()));
+    at.credentials_dir = at.path.substr(0, at.path.size() - at.name.size());
+  }
+  return at;
+}
+
+// Opens the secret without ever blocking and without touching anything but
+// a regular file. A FIFO would block open() and read() until a writer came
+// (the event loop with it); a device may act on open. So: refuse what stat
+// says is not a regular file before opening, open O_NONBLOCK, and check
+// the opened file again (it may have been swapped in between).
+// credential:NAME is opened inside the credentials directory with
+// O_NOFOLLOW: the file read is the one systemd placed there, not a link
+// out of it. Ordinary paths follow symlinks (operators link secrets from
+// elsewhere); the checks apply to the file the link leads to.
+boost::system::result<int, std::string> open_secret(const location& at) {
+  constexpr int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+  struct stat pre {};
+  if (at.credential()) {
+    fd_guard dir{::open(at.credentials_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (dir.fd < 0) {
+      return {in_place_error, "cannot open the credentials directory " + at.credentials_dir +
+                                  " ($CREDENTIALS_DIRECTORY): " + errno_text(errno)};
+    }
+    if (::fstatat(dir.fd, at.name.c_str(), &pre, AT_SYMLINK_NOFOLLOW) != 0) {
+      return {in_place_error, "cannot open secret file " + at.path + ": " + errno_text(errno)};
+    }
+    if (S_ISLNK(pre.st_mode)) {
+      return {in_place_error, "secret file " + at.path +
+                                  " is a symbolic link; a credential must be a file in "
+                                  "$CREDENTIALS_DIRECTORY (use LoadCredential=)"};
+    }
+    if (!S_ISREG(pre.st_mode)) {
+      return {in_place_error, "secret file " + at.path + " is not a regular file"};
+    }
+    int fd = ::openat(dir.fd, at.name.c_str(), flags | O_NOFOLLOW);
+    if (fd < 0) {
+      return {in_place_error, "cannot open secret file " + at.path + ": " + errno_text(errno)};
+    }
+    return fd;
+  }
+  if (::stat(at.path.c_str(), &pre) != 0) {
+    return {in_place_error, "cannot open secret file " + at.path + ": " + errno_text(errno)};
+  }
+  if (!S_ISREG(pre.st_mode)) {
+    return {in_place_error, "secret file " + at.path + " is not a regular file"};
+  }
+  int fd = ::open(at.path.c_str(), flags);
+  if (fd < 0) {
+    return {in_place_error, "cannot open secret file " + at.path + ": " + errno_text(errno)};
+  }
+  return fd;
 }
 
 // Grows `buf` to `cap` bytes without leaving an unwiped copy behind
@@ -164,18 +243,17 @@ boost::system::result<file_stamp, std::string> stat_secret_file(const std::strin
 }
 
 boost::system::result<secret_contents, std::string> read_secret(std::string_view spec) {
-  auto path = resolve_secret_path(spec);
-  if (!path) return {in_place_error, path.error()};
-
-  fd_guard fd{::open(path->c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY)};
-  if (fd.fd < 0) {
-    return {in_place_error, "cannot open secret file " + *path + ": " + errno_text(errno)};
-  }
+  auto at = locate(spec);
+  if (!at) return {in_place_error, at.error()};
+  auto opened = open_secret(*at);
+  if (!opened) return {in_place_error, opened.error()};
+  fd_guard fd{*opened};
   struct stat st {};
   if (::fstat(fd.fd, &st) != 0) {
-    return {in_place_error, "cannot stat secret file " + *path + ": " + errno_text(errno)};
+    return {in_place_error, "cannot stat secret file " + at->path + ": " + errno_text(errno)};
   }
-  if (auto problem = check_file(*path, st); !problem.empty()) return {in_place_error, problem};
+  if (auto problem = check_file(*at, st); !problem.empty()) return {in_place_error, problem};
+  const std::string* path = &at->path;
 
   secret_contents out;
   out.path = *path;

@@ -1,8 +1,11 @@
 // Secrets kept in files (SPEC §6): a path or `credential:NAME` (systemd
-// LoadCredential=), read whole, surrounding whitespace stripped, refused
-// when group or others may access the file. The `secret` type wipes its
-// bytes when it dies and cannot be printed, so a token, password or SK never
-// ends up in a log line or an error message by accident.
+// LoadCredential=), read whole, surrounding whitespace stripped. Only
+// regular files are read (opened O_NONBLOCK, so a FIFO cannot block); an
+// ordinary path is refused when group or others may access it, a
+// credential is systemd's and must be a file inside $CREDENTIALS_DIRECTORY.
+// The `secret` type wipes its bytes when it dies and cannot be printed, so a
+// token, password or SK never ends up in a log line or an error message by
+// accident.
 #pragma once
 
 #include <boost/system/result.hpp>
@@ -16,6 +19,11 @@
 namespace hssjw {
 
 struct secret_contents;
+
+// Overwrites every byte a string owns (its whole capacity, OPENSSL_cleanse)
+// and empties it, keeping the buffer: for buffers that held a secret but
+// are not a `secret`, e.g. a request body carrying a password.
+void wipe_string(std::string& s) noexcept;
 
 // Holds one secret. Copies and moves wipe what they leave behind; there is
 // deliberately no operator<< and no implicit conversion to a string.
@@ -76,8 +84,9 @@ boost::system::result<file_stamp, std::string> stat_secret_file(const std::strin
 
 // Reads the secret named by `spec`. Errors (messages name the file and the
 // fix, never the contents): unresolvable spec, missing or unreadable file,
-// not a regular file, mode allowing group/other access, too large, empty
-// after stripping whitespace.
+// not a regular file (FIFO, device, directory; for a credential also a
+// symlink), an ordinary path whose mode allows group/other access, too
+// large, empty after stripping whitespace. Never blocks.
 boost::system::result<secret_contents, std::string> read_secret(std::string_view spec);
 
 // A secret file that is re-read when it changes: get() costs one stat() while

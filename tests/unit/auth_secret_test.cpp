@@ -1,11 +1,25 @@
 // Secret files: permission checks with messages that name the fix,
 // credential:NAME through $CREDENTIALS_DIRECTORY, whitespace stripping,
-// empty and oversized files, stamps, and re-reading on change.
+// empty and oversized files, stamps, and re-reading on change; systemd
+// credentials with an ACL (mode 0440), FIFOs and devices that must never
+// block, symlinks, and wipe_string.
 #include "auth/secret_file.hpp"
 
 #include "unit/auth_test_support.hpp"
 
 #include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <future>
+#include <vector>
 
 namespace hssjw {
 namespace {
@@ -160,6 +174,142 @@ TEST(AuthSecret, WatchedSecretRereadsOnlyWhenTheFileChanges) {
   ASSERT_FALSE(three.has_value());
   EXPECT_NE(three.error().find("chmod 600"), std::string::npos);
   EXPECT_FALSE(w.loaded());
+}
+
+// Gives `path` the ACL systemd >= 254 puts on a credential: u::r,
+// u:nobody:r, g::-, m::r, o::-. stat() then reports mode 0440 (the mask
+// shows in the group bits). With setfacl when installed, else by writing
+// the system.posix_acl_access attribute directly (the same bytes setfacl
+// writes). Returns why it could not, or "".
+std::string add_service_user_acl(const std::string& path) {
+  if (std::system("command -v setfacl >/dev/null 2>&1") == 0) {
+    std::string cmd = "setfacl -m u:nobody:r '" + path + "' 2>&1";
+    if (std::system(cmd.c_str()) == 0) return {};
+    return "setfacl -m u:nobody:r failed (no ACL support on this file system?)";
+  }
+  struct entry {
+    std::uint16_t tag, perm;
+    std::uint32_t id;
+  };
+  constexpr std::uint32_t undefined = 0xFFFFFFFF;
+  const entry entries[] = {{0x01, 4, undefined}, {0x02, 4, 65534}, {0x04, 0, undefined},
+                           {0x10, 4, undefined}, {0x20, 0, undefined}};
+  unsigned char buf[4 + 8 * std::size(entries)];
+  const std::uint32_t version = 2;
+  std::memcpy(buf, &version, 4);
+  unsigned char* at = buf + 4;
+  for (const entry& e : entries) {  // little-endian, as the kernel reads it on x86
+    std::memcpy(at, &e.tag, 2);
+    std::memcpy(at + 2, &e.perm, 2);
+    std::memcpy(at + 4, &e.id, 4);
+    at += 8;
+  }
+  if (::setxattr(path.c_str(), "system.posix_acl_access", buf, sizeof buf, 0) != 0)
+    return std::string("cannot set an ACL (setfacl not installed, setxattr: ") +
+           std::strerror(errno) + ")";
+  return {};
+}
+
+// systemd >= 254 on an ACL-capable tmpfs: mode 0400 plus an ACL for the
+// service user, which stat reads as 0440. Accepted as a credential (it is
+// systemd's, in $CREDENTIALS_DIRECTORY); refused as an ordinary path.
+TEST(AuthSecret, CredentialWithAServiceUserAclIsAccepted) {
+  temp_dir dir;
+  auto path = dir.write("hss_token", "tok-with-acl\n", 0400);
+  if (auto why = add_service_user_acl(path); !why.empty()) GTEST_SKIP() << why;
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  ASSERT_EQ(st.st_mode & 0777, 0440u) << "the ACL mask did not show in the group bits";
+
+  env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  auto got = read_secret("credential:hss_token");
+  ASSERT_TRUE(got.has_value()) << got.error();
+  EXPECT_EQ(got->value.reveal(), "tok-with-acl");
+  watched_secret w("credential:hss_token");
+  ASSERT_TRUE(w.get().has_value());
+
+  // The same file named by its path is an ordinary secret file: too open.
+  auto plain = read_secret(path);
+  ASSERT_FALSE(plain.has_value());
+  EXPECT_NE(plain.error().find("mode 0440"), std::string::npos) << plain.error();
+  EXPECT_NE(plain.error().find("chmod 600 " + path), std::string::npos) << plain.error();
+}
+
+// An ordinary path keeps the strict check whatever ACL it carries, and a
+// plain group-readable file is refused as before.
+TEST(AuthSecret, OrdinaryPathWithAnAclIsStillRefused) {
+  temp_dir dir;
+  auto path = dir.write("token", "tok\n", 0600);
+  if (auto why = add_service_user_acl(path); !why.empty()) GTEST_SKIP() << why;
+  auto got = read_secret(path);
+  ASSERT_FALSE(got.has_value());
+  EXPECT_NE(got.error().find("accessible by group or others"), std::string::npos) << got.error();
+}
+
+// A credential must be the file systemd placed: a symlink out of the
+// directory is refused (O_NOFOLLOW), an ordinary path may be a symlink.
+TEST(AuthSecret, CredentialSymlinksAreRefusedOrdinarySymlinksFollowed) {
+  temp_dir dir;
+  temp_dir elsewhere;
+  auto target = elsewhere.write("real", "linked-token\n", 0600);
+  ASSERT_EQ(::symlink(target.c_str(), dir.file("hss_token").c_str()), 0);
+  env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  auto cred = read_secret("credential:hss_token");
+  ASSERT_FALSE(cred.has_value());
+  EXPECT_NE(cred.error().find("symbolic link"), std::string::npos) << cred.error();
+
+  auto plain = read_secret(dir.file("hss_token"));
+  ASSERT_TRUE(plain.has_value()) << plain.error();
+  EXPECT_EQ(plain->value.reveal(), "linked-token");
+}
+
+// Runs read_secret(spec) on a thread and waits at most 5 s. A FIFO with no
+// writer blocks open() forever: if it does, a writer is attached so the
+// thread can end, and the test fails.
+std::optional<boost::system::result<secret_contents, std::string>> read_bounded(
+    const std::string& spec, const std::string& fifo) {
+  auto fut = std::async(std::launch::async, [spec] { return read_secret(spec); });
+  if (fut.wait_for(std::chrono::seconds(5)) == std::future_status::ready) return fut.get();
+  int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);  // unblocks the reader
+  fut.wait();
+  if (w >= 0) ::close(w);
+  return std::nullopt;
+}
+
+TEST(AuthSecret, FifoIsRefusedWithoutBlocking) {
+  temp_dir dir;
+  auto fifo = dir.file("token");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto got = read_bounded(fifo, fifo);
+  ASSERT_TRUE(got.has_value()) << "read_secret blocked on a FIFO";
+  ASSERT_FALSE(got->has_value());
+  EXPECT_NE(got->error().find("not a regular file"), std::string::npos) << got->error();
+  EXPECT_NE(got->error().find(fifo), std::string::npos) << got->error();
+
+  env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  auto cred = read_bounded("credential:token", fifo);
+  ASSERT_TRUE(cred.has_value()) << "read_secret blocked on a FIFO credential";
+  ASSERT_FALSE(cred->has_value());
+  EXPECT_NE(cred->error().find("not a regular file"), std::string::npos) << cred->error();
+}
+
+TEST(AuthSecret, DevicesAreRefused) {
+  for (const char* dev : {"/dev/null", "/dev/zero"}) {
+    auto got = read_secret(dev);
+    ASSERT_FALSE(got.has_value()) << dev;
+    EXPECT_NE(got.error().find("not a regular file"), std::string::npos) << got.error();
+  }
+}
+
+TEST(AuthSecret, WipeStringOverwritesTheWholeBuffer) {
+  std::string s(100, 'p');
+  s.resize(10);  // bytes past size() still hold the old content
+  const char* data = s.data();
+  const auto cap = s.capacity();
+  wipe_string(s);
+  EXPECT_TRUE(s.empty());
+  ASSERT_EQ(s.data(), data);  // the same buffer, still ours to read
+  EXPECT_EQ(std::string_view(data, cap).find_first_not_of('\0'), std::string_view::npos);
 }
 
 }  // namespace
