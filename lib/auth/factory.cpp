@@ -101,8 +101,14 @@ std::unique_ptr<authenticator> make_authenticator(const config::config& cfg,
   const auto& a = cfg.auth;
   if (!check_secret(a, error_message)) return nullptr;
   switch (a.method) {
-    case auth_method::token:
-      return std::make_unique<token_authenticator>(a.token_file, std::move(log));
+    case auth_method::token: {
+      // A request sent with a replaced token is answered within poll.timeout.
+      token_authenticator::options o;
+      o.stale_rejection_grace =
+          std::max(std::chrono::duration_cast<std::chrono::seconds>(cfg.poll.timeout),
+                   std::chrono::seconds(1));
+      return std::make_unique<token_authenticator>(a.token_file, std::move(log), o);
+    }
     case auth_method::aksk:
       return std::make_unique<aksk_authenticator>(a.access_key, a.secret_key_file, std::move(log));
     case auth_method::password:

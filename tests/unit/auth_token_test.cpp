@@ -1,5 +1,7 @@
 // auth.method token: the header, re-reading the file when it changes, and
-// waiting for a new token after a rejection (logged once, not per request).
+// after a rejection: the file re-read at once, a per-project backoff of
+// 10 s doubling to 5 min, other projects unaffected (logged once, not per
+// request).
 #include "auth/token_authenticator.hpp"
 
 #include "unit/auth_test_support.hpp"
@@ -65,7 +67,7 @@ TEST(AuthToken, AddsTheTokenAndPicksUpAFileChange) {
   EXPECT_EQ(count_header(next, "X-Auth-Token"), 1);
 }
 
-TEST(AuthToken, RejectedTokenWaitsForANewFile) {
+TEST(AuthToken, RejectedTokenWaitsForANewFileOrTheBackoff) {
   temp_dir dir;
   captured_log log;
   auto path = dir.write("token", "token-one");
@@ -82,8 +84,8 @@ TEST(AuthToken, RejectedTokenWaitsForANewFile) {
     EXPECT_EQ(count_header(again, "X-Auth-Token"), 0);
   }
   auth.on_rejected("project", rejection());  // a late answer to an earlier request
-  EXPECT_NE(auth.last_error().find(path), std::string::npos) << auth.last_error();
-  EXPECT_NE(auth.last_error().find("rejected"), std::string::npos) << auth.last_error();
+  EXPECT_NE(auth.last_error("project").find(path), std::string::npos) << auth.last_error("project");
+  EXPECT_NE(auth.last_error("project").find("rejected"), std::string::npos);
   EXPECT_EQ(log.count("warning", "APIGW.0301"), 1) << log.text();
   EXPECT_EQ(log.count("error", "rejected"), 1) << log.text();
 
@@ -91,26 +93,114 @@ TEST(AuthToken, RejectedTokenWaitsForANewFile) {
   http_request fresh;
   ASSERT_TRUE(run_authorize(auth, fresh).has_value());
   EXPECT_EQ(header(fresh, "X-Auth-Token"), "token-two");
-  EXPECT_EQ(auth.last_error(), "");
+  EXPECT_EQ(auth.last_error("project"), "");
   EXPECT_EQ(log.text().find("token-one"), std::string::npos) << "log leaks the token";
   EXPECT_EQ(log.text().find("token-two"), std::string::npos) << "log leaks the token";
 }
 
-TEST(AuthToken, RejectedTokenIsProbedOncePerInterval) {
+using clock_type = token_authenticator::clock;
+const clock_type::time_point t0 = clock_type::time_point{} + 1h;
+
+// The backoff on its own, step by step: 10 s, one probe per interval,
+// doubling on each rejected probe up to 5 minutes; in-flight answers do not
+// count; clear() starts over.
+TEST(AuthToken, BackoffStartsAtTenSecondsAndDoublesToFiveMinutes) {
+  rejection_backoff b;
+  EXPECT_TRUE(b.may_send(t0));
+  EXPECT_EQ(b.rejected(t0), rejection_backoff::verdict::suspected);
+  EXPECT_EQ(b.wait(), 10s);
+  EXPECT_FALSE(b.may_send(t0 + 9s));
+  EXPECT_EQ(b.rejected(t0 + 9s), rejection_backoff::verdict::in_flight);  // sent before
+  EXPECT_EQ(b.retry_at(), t0 + 10s);
+  EXPECT_TRUE(b.may_send(t0 + 10s));   // the probe
+  EXPECT_FALSE(b.may_send(t0 + 11s));  // the others wait for its answer
+  auto now = t0 + 11s;
+  std::vector<std::chrono::seconds> waits;
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_EQ(b.rejected(now), rejection_backoff::verdict::probe_failed);
+    waits.push_back(b.wait());
+    EXPECT_FALSE(b.may_send(now + b.wait() - 1s));
+    now += b.wait();
+    EXPECT_TRUE(b.may_send(now));
+  }
+  EXPECT_EQ(waits, (std::vector<std::chrono::seconds>{20s, 40s, 80s, 160s, 300s, 300s, 300s}));
+  b.clear();
+  EXPECT_TRUE(b.may_send(now));
+  EXPECT_TRUE(b.may_send(now));
+  EXPECT_EQ(b.rejected(now), rejection_backoff::verdict::suspected);
+  EXPECT_EQ(b.wait(), 10s);
+}
+
+// One project's 401 holds the token back from that project only.
+TEST(AuthToken, ARejectionForOneProjectLeavesTheOthersAlone) {
   temp_dir dir;
   captured_log log;
-  token_authenticator auth(dir.write("token", "tok"), log.logger, {.recheck_rejected = 600s});
-  auto t0 = token_authenticator::clock::time_point{} + 1h;
+  token_authenticator auth(dir.write("token", "tok"), log.logger);
   http_request req;
-  ASSERT_TRUE(auth.authorize(req, t0).has_value());
-  auth.rejected(rejection(), t0);
-  EXPECT_FALSE(auth.authorize(req, t0 + 599s).has_value());
-  EXPECT_TRUE(auth.authorize(req, t0 + 600s).has_value());   // the one probe
-  EXPECT_FALSE(auth.authorize(req, t0 + 601s).has_value());  // others keep waiting
-  auth.rejected(rejection(), t0 + 602s);                     // the probe failed too
-  EXPECT_FALSE(auth.authorize(req, t0 + 1201s).has_value());
-  EXPECT_TRUE(auth.authorize(req, t0 + 1202s).has_value());
-  EXPECT_EQ(log.count("warning", "APIGW.0301"), 1) << log.text();
+  ASSERT_TRUE(auth.authorize(req, "a", t0).has_value());
+  ASSERT_TRUE(auth.authorize(req, "b", t0).has_value());
+  auth.rejected("a", rejection(), t0 + 1s);
+  for (auto t : {t0 + 1s, t0 + 5s, t0 + 10s}) {
+    http_request b_req;
+    EXPECT_TRUE(auth.authorize(b_req, "b", t).has_value());
+    EXPECT_EQ(header(b_req, "X-Auth-Token"), "tok");
+  }
+  EXPECT_FALSE(auth.authorize(req, "a", t0 + 10s).has_value());
+  EXPECT_EQ(auth.last_error("b"), "");
+  EXPECT_NE(auth.last_error("a").find("10s"), std::string::npos) << auth.last_error("a");
+  // After the backoff, a's probe goes out; a's 200 clears it.
+  EXPECT_TRUE(auth.authorize(req, "a", t0 + 11s).has_value());
+  auth.accepted("a");
+  EXPECT_TRUE(auth.authorize(req, "a", t0 + 12s).has_value());
+  EXPECT_EQ(log.count("info", "accepted the token"), 1) << log.text();
+}
+
+TEST(AuthToken, RejectedProbesBackOffAndAFileChangeResets) {
+  temp_dir dir;
+  captured_log log;
+  token_authenticator auth(dir.write("token", "tok"), log.logger,
+                           {.backoff = {}, .stale_rejection_grace = 30s});
+  http_request req;
+  ASSERT_TRUE(auth.authorize(req, "a", t0).has_value());
+  auth.rejected("a", rejection(), t0);
+  EXPECT_FALSE(auth.authorize(req, "a", t0 + 9s).has_value());
+  EXPECT_TRUE(auth.authorize(req, "a", t0 + 10s).has_value());  // probe
+  auth.rejected("a", rejection(), t0 + 10s);                    // rejected: 20 s
+  EXPECT_FALSE(auth.authorize(req, "a", t0 + 29s).has_value());
+  EXPECT_TRUE(auth.authorize(req, "a", t0 + 30s).has_value());  // probe
+  auth.rejected("a", rejection(), t0 + 30s);                    // 40 s
+  EXPECT_FALSE(auth.authorize(req, "a", t0 + 69s).has_value());
+  EXPECT_EQ(log.count("warning", "rejected again"), 2) << log.text();
+
+  // The file changes: the new token goes out at once, the backoff is gone.
+  dir.write("token", "tok-2");
+  http_request fresh;
+  ASSERT_TRUE(auth.authorize(fresh, "a", t0 + 40s).has_value());
+  EXPECT_EQ(header(fresh, "X-Auth-Token"), "tok-2");
+  // Rejections within the grace after the old token's last use (t0 + 30s)
+  // are the old token's answers.
+  auth.rejected("a", rejection(), t0 + 59s);
+  EXPECT_TRUE(auth.authorize(fresh, "a", t0 + 59s).has_value());
+  // A later one is about the new token, and starts at 10 s again.
+  auth.rejected("a", rejection(), t0 + 61s);
+  EXPECT_FALSE(auth.authorize(fresh, "a", t0 + 70s).has_value());
+  EXPECT_TRUE(auth.authorize(fresh, "a", t0 + 71s).has_value());
+}
+
+// The file was rotated while a request with the old token was out: its 401
+// re-reads the file at once and blames nobody; the new token is used.
+TEST(AuthToken, ARejectionRightAfterARotationUsesTheNewTokenAtOnce) {
+  temp_dir dir;
+  captured_log log;
+  token_authenticator auth(dir.write("token", "old"), log.logger);
+  http_request req;
+  ASSERT_TRUE(auth.authorize(req, "a", t0).has_value());
+  dir.write("token", "new");
+  auth.rejected("a", rejection(), t0 + 1s);  // for "old"; no authorize saw "new" yet
+  http_request next;
+  ASSERT_TRUE(auth.authorize(next, "a", t0 + 1s).has_value());
+  EXPECT_EQ(header(next, "X-Auth-Token"), "new");
+  EXPECT_EQ(log.count("warning", "rejected"), 0) << log.text();
 }
 
 TEST(AuthToken, FileProblemsAreReportedOnceAndRecoverWhenFixed) {
@@ -121,20 +211,20 @@ TEST(AuthToken, FileProblemsAreReportedOnceAndRecoverWhenFixed) {
   auto now = token_authenticator::clock::now();
   for (int i = 0; i < 3; ++i) {
     http_request req;
-    auto r = auth.authorize(req, now);
+    auto r = auth.authorize(req, "p", now);
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error(), make_error_code(errc::auth_unavailable));
   }
-  EXPECT_NE(auth.last_error().find(path), std::string::npos) << auth.last_error();
+  EXPECT_NE(auth.last_error("p").find(path), std::string::npos) << auth.last_error("p");
   EXPECT_EQ(log.count("error", path), 1) << log.text();
 
   dir.write("token", "sekrit-token", 0644);
   http_request req;
-  ASSERT_FALSE(auth.authorize(req, now).has_value());
-  EXPECT_NE(auth.last_error().find("chmod 600"), std::string::npos) << auth.last_error();
+  ASSERT_FALSE(auth.authorize(req, "p", now).has_value());
+  EXPECT_NE(auth.last_error("p").find("chmod 600"), std::string::npos) << auth.last_error("p");
 
   ::chmod(path.c_str(), 0600);
-  ASSERT_TRUE(auth.authorize(req, now).has_value());
+  ASSERT_TRUE(auth.authorize(req, "p", now).has_value());
   EXPECT_EQ(header(req, "X-Auth-Token"), "sekrit-token");
   EXPECT_EQ(log.count("info", "available again"), 1) << log.text();
   EXPECT_EQ(log.text().find("sekrit"), std::string::npos) << "log leaks the token";
