@@ -52,8 +52,9 @@ int digits(std::string_view s, std::size_t pos, std::size_t n) {
 }
 
 boost::asio::awaitable<result<reply>> send_via(std::shared_ptr<https_client> client,
-                                               http_request req) {
-  auto r = co_await client->async_request(std::move(req));
+                                               http_request& req) {
+  // A copy: ours stays with the caller, which wipes it (send_login).
+  auto r = co_await client->async_request(req);
   if (!r) co_return r.error();
   reply out;
   out.status = r->status;
@@ -145,6 +146,14 @@ transport https_transport(std::shared_ptr<https_client> client) {
   return std::bind_front(&send_via, std::move(client));
 }
 
+boost::asio::awaitable<result<reply>> send_login(const transport& t, http_request& req) {
+  struct wipe_body {
+    http_request& req;
+    ~wipe_body() { wipe_string(req.body); }
+  } wipe{req};
+  co_return co_await t(req);
+}
+
 }  // namespace iam
 
 namespace {
@@ -203,8 +212,9 @@ result<void> iam_authenticator::fail(const std::string& project_id, project_stat
   return errc::auth_unavailable;
 }
 
-void iam_authenticator::failed_login(project_state& st, steady::time_point now) {
-  st.backoff = st.backoff.count() == 0 ? settings_.retry_initial
+void iam_authenticator::failed_login(project_state& st, steady::time_point now,
+                                     std::optional<std::chrono::seconds> initial) {
+  st.backoff = st.backoff.count() == 0 ? initial.value_or(settings_.retry_initial)
                                        : std::min(st.backoff * 2, settings_.retry_max);
   st.retry_not_before = now + st.backoff;
 }
@@ -324,7 +334,7 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
   const std::string who = "IAM login for project " + project_id + " (user " + settings_.user +
                           ", domain " + settings_.domain + ")";
 
-  auto r = co_await transport_(std::move(req));
+  auto r = co_await iam::send_login(transport_, req);
   if (!r) {
     if (r.error() == boost::asio::error::operation_aborted) co_return errc::cancelled;
     failed_login(st, steady::now());
@@ -333,7 +343,30 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
   if (r->status != 201) {
     auto e = parse_api_error(r->status, r->body, r->request_id);
     if (r->status == 401 || r->status == 403) {
-      // The password is the user's, not the project's: every project stops.
+      // Evidence, not proof. A password file replaced meanwhile is tried at once.
+      if (password_.get() && password_.stamp() != password_stamp) {
+        co_return fail(project_id, st,
+                       who + " was refused (" + auth_detail::describe(e) + "); the password file " +
+                           password_.path() + " has changed since: logging in again with it");
+      }
+      if (proven_ && *proven_ == password_stamp) {
+        // IAM accepted this very password before: the refusal may concern
+        // this project alone (no role in it, the project gone) or the
+        // password was changed in IAM. This project backs off; the others
+        // keep their tokens, and the next login (any project) goes alone, so
+        // a changed password costs one more attempt, then the refusal below.
+        proven_.reset();
+        failed_login(st, steady::now(), settings_.refused_project_initial);
+        co_return fail(project_id, st,
+                       who + " was refused: " + auth_detail::describe(e) +
+                           "; IAM accepted this password before, so only this project waits (" +
+                           std::to_string(st.backoff.count()) +
+                           "s, doubling) unless the password file " + password_.path() +
+                           " changes");
+      }
+      // A password IAM never accepted is the user's problem, not the
+      // project's: every project stops (IAM locks users after repeated
+      // wrong passwords).
       auto message = "IAM refused the login of user " + settings_.user + " (domain " +
                      settings_.domain + "): " + auth_detail::describe(e) +
                      "; no IAM logins for " + std::to_string(settings_.refused_wait.count()) +

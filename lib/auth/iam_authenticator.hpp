@@ -3,8 +3,12 @@
 // project id: cached, renewed well before it expires and after the API
 // rejects it, with a single login in flight per project however many
 // requests wait for it. IAM failures back off, so a wrong password cannot
-// lock the IAM user by repetition: a refused password stops logins for
-// every project (it is the user's password) until the file changes.
+// lock the IAM user by repetition: a refused password that IAM never
+// accepted stops logins for every project (it is the user's password)
+// until the file changes. A refusal of a password IAM did accept is
+// evidence about that project (or a changed password): that project backs
+// off (10 s doubling to 5 min) and the next login of any project goes
+// alone; the other projects keep their tokens and their logins.
 #pragma once
 
 #include "auth/authenticator.hpp"
@@ -57,10 +61,15 @@ struct reply {
 };
 
 // Sends one request to the IAM endpoint. The default goes through
-// https_client; tests pass a fake.
-using transport = std::function<boost::asio::awaitable<result<reply>>(http_request)>;
+// https_client; tests pass a fake. The caller keeps the request: its body
+// holds the password and is wiped by send_login once the call is over.
+using transport = std::function<boost::asio::awaitable<result<reply>>(http_request&)>;
 
 transport https_transport(std::shared_ptr<https_client> client);
+
+// Sends `req` through `t` and wipes req.body on every way out: an answer,
+// an error, an exception, or the coroutine being destroyed (cancellation).
+boost::asio::awaitable<result<reply>> send_login(const transport& t, http_request& req);
 
 }  // namespace iam
 
@@ -87,6 +96,9 @@ class iam_authenticator final : public authenticator {
     std::chrono::seconds retry_initial{5};
     std::chrono::seconds retry_max{std::chrono::minutes(5)};
     std::chrono::seconds refused_wait{std::chrono::minutes(15)};
+    // A refusal for one project of a password IAM accepted before: that
+    // project waits this long, doubling up to retry_max.
+    std::chrono::seconds refused_project_initial{10};
   };
 
   iam_authenticator(boost::asio::any_io_executor ex, iam::transport transport, settings s,
@@ -117,7 +129,8 @@ class iam_authenticator final : public authenticator {
   boost::asio::awaitable<result<void>> async_login(std::string project_id, project_state& st);
   bool usable(const project_state& st, iam::wall_clock::time_point now) const;
   result<void> fail(const std::string& project_id, project_state& st, std::string message);
-  void failed_login(project_state& st, steady::time_point now);
+  void failed_login(project_state& st, steady::time_point now,
+                    std::optional<std::chrono::seconds> initial = std::nullopt);
   bool refusal_holds();
   bool password_proven() const { return proven_ && password_.loaded() && *proven_ == password_.stamp(); }
 

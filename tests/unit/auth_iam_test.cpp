@@ -17,6 +17,8 @@
 #include <fmt/chrono.h>
 
 #include <functional>
+#include <map>
+#include <stdexcept>
 
 namespace hssjw {
 namespace {
@@ -92,19 +94,29 @@ struct fake_iam {
   int calls = 0;
   std::string last_body;
   std::string last_target;
+  // Per project id: a status (with `refused_body`) instead of `status`.
+  std::map<std::string, unsigned> status_for;
+  std::string refused_body;
 };
 
 boost::asio::awaitable<result<iam::reply>> fake_send(std::shared_ptr<fake_iam> f,
-                                                     http_request req) {
+                                                     http_request& req) {
   ++f->calls;
   f->last_body = req.body;
   f->last_target = req.target;
+  unsigned status = f->status;
+  std::string body = f->body;
+  for (const auto& [project, st] : f->status_for) {
+    if (req.body.find(R"("id":")" + project + R"(")") == std::string::npos) continue;
+    status = st;
+    body = f->refused_body;
+  }
   boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, f->delay);
   co_await t.async_wait(boost::asio::use_awaitable);
   iam::reply r;
-  r.status = f->status;
-  if (f->status == 201) r.subject_token = secret("token-" + std::to_string(f->calls));
-  r.body = f->body;
+  r.status = status;
+  if (status == 201) r.subject_token = secret("token-" + std::to_string(f->calls));
+  r.body = body;
   r.request_id = "iam-req-" + std::to_string(f->calls);
   co_return r;
 }
@@ -313,6 +325,132 @@ TEST(AuthIam, RefusedPasswordStopsEveryProjectAfterOneAttempt) {
   f.authorize("p2", 1);
   f.authorize("p3", 1);
   EXPECT_EQ(f.fake->calls, 3);
+}
+
+const char* const wrong_password_body =
+    R"({"error": {"code": 401, "message": "The username or password is wrong.", "title": "Unauthorized"}})";
+
+// IAM refuses project a's login, having accepted the same password for b:
+// only a waits (10 s), b keeps its token and can log in again.
+TEST(AuthIam, ARefusalForOneProjectDoesNotStopTheOthers) {
+  iam_fixture f;
+  ASSERT_TRUE(f.authorize("b", 1)[0].second->has_value());
+  EXPECT_EQ(f.fake->calls, 1);
+
+  f.fake->status_for["a"] = 403;
+  f.fake->refused_body = R"({"error": {"code": 403, "message": "no permission for project a"}})";
+  auto a = f.authorize("a", 2);
+  EXPECT_EQ(f.fake->calls, 2);
+  for (auto& [req, res] : a) EXPECT_EQ(*res, result<void>(errc::auth_unavailable));
+  EXPECT_NE(f.auth.last_error("a").find("only this project waits (10s"), std::string::npos)
+      << f.auth.last_error("a");
+
+  // b's token is rejected: b logs in again at once, and it works.
+  f.auth.on_rejected("b", {401, "APIGW.0307", "The token must be updated", "r1"});
+  auto b = f.authorize("b", 1);
+  EXPECT_EQ(f.fake->calls, 3);
+  ASSERT_TRUE(b[0].second->has_value()) << f.auth.last_error("b");
+  EXPECT_EQ(header(b[0].first, "X-Auth-Token"), "token-3");
+  // A new project logs in too.
+  ASSERT_TRUE(f.authorize("c", 1)[0].second->has_value()) << f.auth.last_error("c");
+  EXPECT_EQ(f.fake->calls, 4);
+
+  // a itself waits its backoff: no login now.
+  f.authorize("a", 1);
+  EXPECT_EQ(f.fake->calls, 4);
+}
+
+// The password was changed in IAM: the first refusal is taken for the
+// project's, the second (the password now unproven) stops every project,
+// as for a wrong password: two refused logins, not one per project.
+TEST(AuthIam, AChangedPasswordStillStopsEveryProjectAfterTwoRefusals) {
+  iam_fixture f;
+  f.authorize("a", 1);
+  f.authorize("b", 1);
+  EXPECT_EQ(f.fake->calls, 2);
+  f.fake->status = 401;
+  f.fake->body = wrong_password_body;
+  f.auth.on_rejected("a", {401, "APIGW.0307", "The token must be updated", "r1"});
+  f.auth.on_rejected("b", {401, "APIGW.0307", "The token must be updated", "r2"});
+  f.authorize("a", 1);  // refused: a backs off, the password is unproven
+  f.authorize("b", 1);  // refused again: every project stops
+  EXPECT_EQ(f.fake->calls, 4);
+  f.authorize("c", 1);
+  f.authorize("b", 1);
+  EXPECT_EQ(f.fake->calls, 4);
+  EXPECT_NE(f.auth.last_error("c").find("no IAM logins for"), std::string::npos)
+      << f.auth.last_error("c");
+}
+
+// A refusal that crossed a password file change is retried with the new file at once.
+TEST(AuthIam, ARefusalAfterThePasswordFileChangedRetriesAtOnce) {
+  iam_fixture f;
+  f.fake->status = 401;
+  f.fake->body = wrong_password_body;
+  f.fake->delay = 200ms;
+  std::optional<result<void>> first;
+  http_request req;
+  boost::asio::co_spawn(f.ctx, f.auth.async_authorize(req, "a", "hss.example"),
+                        [&](std::exception_ptr e, result<void> r) {
+                          if (e) std::rethrow_exception(e);
+                          first = r;
+                        });
+  f.ctx.run_for(50ms);  // the login is on its way
+  f.dir.write("password", "battery staple\n");
+  f.ctx.restart();
+  f.ctx.run_for(2s);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_NE(f.auth.last_error("a").find("has changed since"), std::string::npos)
+      << f.auth.last_error("a");
+  f.fake->status = 201;
+  f.fake->body = token_body(24h);
+  f.fake->delay = 20ms;
+  auto again = f.authorize("a", 1);
+  EXPECT_EQ(f.fake->calls, 2);
+  ASSERT_TRUE(again[0].second->has_value()) << f.auth.last_error("a");
+}
+
+// The login body carries the password: send_login wipes it when the
+// transport call is over, whatever way it ends. The test holds the
+// request, so it looks at the very buffer that was sent, never at freed
+// memory.
+TEST(AuthIam, SendLoginWipesTheBodyOnEveryWayOut) {
+  enum class ending { answer, error, exception, destroyed };
+  for (ending how : {ending::answer, ending::error, ending::exception, ending::destroyed}) {
+    SCOPED_TRACE(static_cast<int>(how));
+    http_request req;
+    {
+      auto body = iam::token_request_body("acct", "bot", "correct-horse-pw", "p1");
+      req.body = std::string(body.reveal());
+    }
+    const char* buffer = req.body.data();
+    const std::size_t capacity = req.body.capacity();
+    ASSERT_GT(capacity, 15u);  // on the heap, not in the small-string buffer
+    std::string seen;
+    iam::transport t = [&](http_request& r) -> boost::asio::awaitable<result<iam::reply>> {
+      seen = r.body;
+      if (how == ending::exception) throw std::runtime_error("transport broke");
+      if (how == ending::destroyed) {
+        boost::asio::steady_timer forever(co_await boost::asio::this_coro::executor, 1h);
+        co_await forever.async_wait(boost::asio::use_awaitable);
+      }
+      if (how == ending::error) co_return make_error_code(boost::asio::error::connection_refused);
+      iam::reply rep;
+      rep.status = 201;
+      co_return rep;
+    };
+    {
+      boost::asio::io_context ctx;
+      boost::asio::co_spawn(ctx, iam::send_login(t, req),
+                            [](std::exception_ptr, result<iam::reply>) {});
+      ctx.run_for(100ms);
+      // ending::destroyed: the io_context goes with the coroutine still suspended.
+    }
+    EXPECT_NE(seen.find("correct-horse-pw"), std::string::npos) << "the body was not sent";
+    EXPECT_TRUE(req.body.empty());
+    ASSERT_EQ(req.body.data(), buffer) << "the buffer was not kept (and so not wiped)";
+    EXPECT_EQ(std::string_view(buffer, capacity).find_first_not_of('\0'), std::string_view::npos);
+  }
 }
 
 }  // namespace
