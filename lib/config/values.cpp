@@ -218,14 +218,21 @@ parsed<std::string> parse_proxy(std::string_view text) {
   return check_origin(text, *u, true);
 }
 
-std::string redact_url(std::string_view proxy) {
-  auto u = boost::urls::parse_uri(proxy);
-  if (!u || !u->has_password()) return std::string(proxy);
-  std::string out(u->scheme());
-  out += "://";
-  out += std::string(u->encoded_user());
-  out += ":***@";
-  out += std::string(u->encoded_host_and_port());
+std::string redact_url(std::string_view url) {
+  // By position, not by parsing: the URLs that most need it are the ones a
+  // parser refuses (a space or an unescaped '/', '#' or '@' in the
+  // password). The user info runs from "://" (or the start, when there is
+  // no scheme) to the last '@': a password may contain '@', a host cannot.
+  const auto scheme_end = url.find("://");
+  const std::size_t start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  const auto at = url.rfind('@');
+  if (at == std::string_view::npos || at < start) return std::string(url);
+  const auto userinfo = url.substr(start, at - start);
+  const auto colon = userinfo.find(':');
+  std::string out(url.substr(0, start));
+  // "user:password" keeps the user; a lone token ("TOKEN@host") is all secret.
+  out += colon == std::string_view::npos ? "***" : std::string(userinfo.substr(0, colon)) + ":***";
+  out += url.substr(at);
   return out;
 }
 

@@ -49,9 +49,11 @@ parsed<std::string> parse_endpoint(std::string_view text, bool allow_http);
 // An HTTP proxy: http://[user[:password]@]host:port[/]. Returns it without
 // a trailing "/".
 parsed<std::string> parse_proxy(std::string_view text);
-// A URL with its password (if any) replaced by "***": for the proxy, and
-// for messages about a rejected endpoint.
-std::string redact_url(std::string_view proxy);
+// A URL with the secret part of its user info replaced by "***"
+// ("http://user:***@host:3128", "http://***@host:3128" for a lone token),
+// found by position so that it works on text that is not a valid URL.
+// The one way a proxy (or a rejected endpoint) is shown anywhere.
+std::string redact_url(std::string_view url);
 
 // "host:port": IPv4, [IPv6] or a DNS name; port 1..65535.
 parsed<std::string> parse_listen(std::string_view text);

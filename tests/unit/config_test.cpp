@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "config/loader.hpp"
+#include "config/values.hpp"
 
 namespace hssjw::config {
 namespace {
@@ -739,6 +740,39 @@ TEST(config_loader, error_messages_never_contain_the_proxy_password) {
   ASSERT_FALSE(r);
   EXPECT_THAT(r.error().to_string(), Not(HasSubstr("s3cret")));
   EXPECT_THAT(r.error().to_string(), HasSubstr("http://u:***@p:99999"));
+}
+
+// Proxy URLs Boost.URL refuses (a space, an unescaped '/', '#' or '@' in
+// the password, no scheme, no host): the error still names what was wrong
+// and shows the URL, but never the password (redacted by position).
+TEST(config_loader, unparsable_proxy_urls_are_redacted_in_errors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"\"http://jo:s3cr et@proxy.example:3128\"", "http://jo:***@proxy.example:3128"},
+      {"\"http://jo:s3cr/et#x@y@proxy.example:3128\"", "http://jo:***@proxy.example:3128"},
+      {"\"jo:s3cret@proxy.example:3128\"", "jo:***@proxy.example:3128"},
+      {"\"http://jo:s3cret@\"", "http://jo:***@"},
+      {"\"http://jo:s3cret@[::1\"", "http://jo:***@[::1"},
+      {"\"http://s3cret-token@proxy example:3128\"", "http://***@proxy example:3128"},
+      {"\"socks5://jo:s3cret@proxy.example:1080\"", "socks5://jo:***@proxy.example:1080"},
+  };
+  for (const auto& [yaml, shown] : cases) {
+    SCOPED_TRACE(yaml);
+    auto r = load_string(with("proxy: " + yaml + "\n"), kFile);
+    ASSERT_FALSE(r);
+    EXPECT_THAT(r.error().to_string(), Not(HasSubstr("s3cr"))) << r.error().to_string();
+    EXPECT_THAT(r.error().to_string(), HasSubstr("'" + shown + "'"));
+  }
+}
+
+TEST(config_values, redact_url_works_by_position) {
+  using detail::redact_url;
+  EXPECT_EQ(redact_url("http://proxy.example:3128"), "http://proxy.example:3128");
+  EXPECT_EQ(redact_url("http://u:pw@proxy.example:3128"), "http://u:***@proxy.example:3128");
+  EXPECT_EQ(redact_url("http://u:p@w@h:1"), "http://u:***@h:1");  // the last '@' ends it
+  EXPECT_EQ(redact_url("http://u@h:1"), "http://***@h:1");
+  EXPECT_EQ(redact_url("u:pw@h:1"), "u:***@h:1");
+  EXPECT_EQ(redact_url(""), "");
+  EXPECT_EQ(redact_url("@"), "***@");
 }
 
 TEST(config_loader, empty_file_misses_projects) {
