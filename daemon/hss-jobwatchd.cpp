@@ -1,6 +1,7 @@
 // hss-jobwatchd: parses arguments, loads the config, and runs the daemon
 // (lib/runtime/daemon.hpp). Exit codes (SPEC §7): 0 ok, 1 runtime failure,
 // 2 usage, 78 bad config.
+#include "auth/factory.hpp"
 #include "config/loader.hpp"
 #include "core/version.hpp"
 #include "runtime/daemon.hpp"
@@ -9,7 +10,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/prctl.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -25,7 +29,8 @@ Watches Huawei Cloud HSS Kubernetes jobs for every configured scope and
 emits one event per real change (added, removed, modified, replaced).
 
   --config FILE    configuration file (default /etc/hss-jobwatch/config.yaml)
-  --check-config   validate the config, print it with secrets redacted, exit 0 or 78
+  --check-config   validate the config and the secret file it names (as the
+                   daemon reads it), print it with secrets redacted, exit 0 or 78
   --probe          with --check-config: also fetch the first page of each scope
   --once           walk every scope once, print events to stdout as NDJSON, exit
                    0 if every scope completed, else 1
@@ -108,6 +113,27 @@ bool parse_arguments(int argc, char** argv, arguments& a) {
   return true;
 }
 
+// --check-config reads the auth method's secret file the way the daemon
+// will (exists, regular file, readable, protected), so a config it calls
+// valid is not refused with 78 at start. A credential:NAME outside a unit
+// ($CREDENTIALS_DIRECTORY unset, e.g. run from a shell) cannot be checked
+// here: that is said on stderr and does not fail the check.
+bool check_secret_file(const hssjw::config::config& cfg) {
+  const std::string spec = hssjw::secret_spec(cfg.auth);
+  const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
+  if (spec.starts_with("credential:") && (creds == nullptr || *creds == '\0')) {
+    std::fprintf(stderr,
+                 "hss-jobwatchd: note: %s not checked: $CREDENTIALS_DIRECTORY is not set "
+                 "(systemd sets it for the unit's LoadCredential=)\n",
+                 spec.c_str());
+    return true;
+  }
+  std::string error;
+  if (hssjw::check_secret(cfg.auth, error)) return true;
+  std::fprintf(stderr, "hss-jobwatchd: %s: %s\n", cfg.source_path.c_str(), error.c_str());
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -116,6 +142,10 @@ int main(int argc, char** argv) {
     std::fputs(usage_text, stderr);
     return exit_usage;
   }
+  // Before any secret is read: no core dump (which would hold the token,
+  // password or SK) and no ptrace by the same uid. Every mode reads a
+  // secret file, --check-config included, so this applies to all of them.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   auto loaded = hssjw::config::load_file(args.config);
   if (!loaded) {
     std::fprintf(stderr, "hss-jobwatchd: %s\n", loaded.error().to_string().c_str());
@@ -123,6 +153,7 @@ int main(int argc, char** argv) {
   }
   const auto& cfg = *loaded;
   if (args.check) {
+    if (!check_secret_file(cfg)) return exit_config;
     std::fputs(hssjw::config::render_effective(cfg).c_str(), stdout);
     if (!args.probe) return 0;
     std::fflush(stdout);
