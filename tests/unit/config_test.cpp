@@ -797,7 +797,8 @@ void schema_keys(YAML::Node root, YAML::Node map, const std::string& prefix,
   ASSERT_FALSE(r) << "accepted " << probe << " in " << (prefix.empty() ? "top level" : prefix);
   const std::string& msg = r.error().message;
   auto begin = msg.find("(allowed: ");
-  ASSERT_TRUE(msg.find("unknown key '" + probe + "'") != std::string::npos && begin != std::string::npos)
+  ASSERT_TRUE(msg.find("unknown key '" + probe + "'") != std::string::npos &&
+              begin != std::string::npos)
       << msg;
   std::stringstream allowed(msg.substr(begin + 10, msg.rfind(')') - begin - 10));
   for (std::string key; std::getline(allowed >> std::ws, key, ',');) {
@@ -844,7 +845,8 @@ TEST(config_loader, example_yaml_loads_and_has_every_key) {
     }
     EXPECT_TRUE(example.count(key)) << "example.yaml lacks " << key;
   }
-  for (const auto& key : example) EXPECT_TRUE(schema.count(key)) << "the loader does not know " << key;
+  for (const auto& key : example)
+    EXPECT_TRUE(schema.count(key)) << "the loader does not know " << key;
 }
 
 // ---------------------------------------------------------------------------
