@@ -146,6 +146,7 @@ cmd_down() {
         fi
     fi
     cleanup
+    rm -rf "$state"  # a failed boot's console.log was printed by `up`
 }
 
 cmd_install() {
@@ -175,7 +176,8 @@ why=$(unavailable)
 mkdir -p /run/hssjw-sandbox
 case $cmd in
     up | down)
-        exec 9>"/run/hssjw-sandbox/$name.lock"
+        # One lock for every name (nothing left per name after `down`).
+        exec 9</run/hssjw-sandbox
         flock 9
         "cmd_$cmd"
         ;;
