@@ -8,7 +8,7 @@ packages=(
   libssl-dev openssl ca-certificates
   libspdlog-dev libyaml-cpp-dev libsqlite3-dev sqlite3 libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 socat jq
+  python3 socat jq curl git  # curl: the sandbox test reads /metrics; git: .ci/run clones
   acl  # setfacl: tests give a secret file the ACL systemd >= 254 gives credentials
   dpkg-dev file systemd-container
   clang-14 libclang-rt-14-dev llvm-14  # libFuzzer, sanitizer runtimes, symbolizer (scripts/fuzz.sh)

@@ -32,7 +32,7 @@ using namespace std::chrono_literals;
 // ------------------------------------------------------------ vectors
 
 json::array vectors() {
-  std::ifstream in(HSSJW_SHARED_DIR "/aksk_vectors.json");
+  std::ifstream in(HSSJW_TEST_DATA_DIR "/aksk_vectors.json");
   std::stringstream text;
   text << in.rdbuf();
   return json::parse(text.str()).as_array();

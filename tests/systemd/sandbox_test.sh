@@ -1,38 +1,40 @@
 #!/usr/bin/env bash
-# hss-jobwatch in a real systemd (issue #7): builds the .deb, boots a
-# throw-away systemd 252 with ../shared/tools/systemd-sandbox, installs the
+# hss-jobwatch in a real systemd (issues #7, #12): builds the .deb, boots a
+# throw-away systemd 252 with tests/systemd/sandbox.sh, installs the
 # package there with apt, and checks against hss-fake on the host's
 # 127.0.0.1 (the sandbox shares the network namespace):
-#   units verify clean; a bad config exits 78 and is not restarted; socket
-#   activation on first connect; active only after READY=1; STATUS= set;
-#   a consumer in the hss-jobwatch group watches while `systemctl reload`
-#   adds and removes a scope (no gap, no duplicate, no removal flood); the
+#   units verify clean; the packaged config without its token exits 78 and
+#   is not restarted; the packaged config with the token where the README
+#   puts it starts; secrets kept out of core dumps (LimitCORE=0), memory
+#   bounded; the socket belongs to hss-jobwatch-events, whose members
+#   connect but cannot read the config, whether the daemon or systemd
+#   creates it; socket activation on first connect; active only after
+#   READY=1; STATUS= set; a consumer watches while `systemctl reload` adds
+#   and removes a scope (no gap, no duplicate, no removal flood); the
 #   journal's HSS_* fields; /healthz and /metrics; a stalled loop killed by
 #   the watchdog and restarted, the consumer resuming without a gap;
-#   `systemctl stop` clean and the socket still activating afterwards.
-# Usage: sandbox_test.sh BUILD_DIR SANDBOX_SCRIPT   (HSSJW_SANDBOX_KEEP=1: leave it up)
+#   `systemctl stop` clean and the socket still activating afterwards;
+#   `apt purge` deletes state, config and credentials and keeps the users.
+# Usage: sandbox_test.sh BUILD_DIR   (HSSJW_SANDBOX_KEEP=1: leave it up)
 # Exit 77 (ctest: skipped) when not root or systemd-nspawn is missing.
 set -euo pipefail
 
 build=$(cd "$1" && pwd)
-sb=$2
-skip() { echo "SKIPPED: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (systemd-nspawn)"
-command -v systemd-nspawn >/dev/null || skip "systemd-nspawn missing (apt-get install systemd-container)"
-[ -x "$sb" ] || skip "no systemd-sandbox at $sb"
+src=$(cd "$(dirname "$0")/../.." && pwd)
+sb=$(cd "$(dirname "$0")" && pwd)/sandbox.sh
+why=$("$sb" check) || { echo "SKIPPED: $why"; exit 77; }
 for f in daemon/hss-jobwatchd daemon/hss-jobwatch tests/fake_hss/hss-fake CPackConfig.cmake; do
     [ -e "$build/$f" ] || { echo "FAIL: $build/$f missing: build first"; exit 1; }
 done
 
 # One fixed name: a run left over by a killed test is taken down first.
-export SYSTEMD_SANDBOX_NAME=${HSSJW_SANDBOX_NAME:-hssjw-test}
+export HSSJW_SANDBOX_NAME=${HSSJW_SANDBOX_NAME:-hssjw-test}
 "$sb" down >/dev/null 2>&1 || true
-unset SYSTEMD_SANDBOX_NSPAWN_ARGS SYSTEMD_SANDBOX_ROOTFS
 work=$(mktemp -d)
 fake_pid=
 cleanup() {
     # HSSJW_SANDBOX_KEEP=1 leaves the sandbox up to look around (sb exec ...).
-    [ -n "${HSSJW_SANDBOX_KEEP:-}" ] && echo "sandbox kept: SYSTEMD_SANDBOX_NAME=$SYSTEMD_SANDBOX_NAME" ||
+    [ -n "${HSSJW_SANDBOX_KEEP:-}" ] && echo "sandbox kept: HSSJW_SANDBOX_NAME=$HSSJW_SANDBOX_NAME" ||
         "$sb" down >/dev/null 2>&1 || true
     [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null || true
     rm -rf "$work"
@@ -72,6 +74,7 @@ not() { ! "$@"; }
 # setpriv, not runuser: the sandbox's /etc has no PAM configuration.
 as_user() { local u=$1; shift; in_sb sh -c 'u=$1; shift; exec setpriv --reuid "$u" --regid "$(id -g "$u")" --init-groups "$@"' sh "$u" "$@"; }
 as_consumer() { as_user consumer hss-jobwatch "$@" >/dev/null 2>&1; }
+consumer_reads_config() { as_user consumer cat /etc/hss-jobwatch/config.yaml >/dev/null 2>&1; }
 as_outsider() { as_user outsider hss-jobwatch "$@" >/dev/null 2>&1; }
 status_text_set() { prop hss-jobwatch.service StatusText | grep 'scope.*jobs' >/dev/null; }
 healthz_is() { [ "$(http_status /healthz)" = "$1" ]; }
@@ -83,7 +86,8 @@ deb=$(ls "$work"/deb/hss-jobwatch_*.deb)
 echo "  $deb"
 
 echo "== fake HSS on 127.0.0.1"
-"$build/tests/fake_hss/hss-fake" --port 0 --dir "$work/fake" --token sandbox-token --projects p1,p2 --jobs 40 \
+example_project=2b31ed520xxxxxxebedb6e57xxxxxxxx  # the project id in config/example.yaml
+"$build/tests/fake_hss/hss-fake" --port 0 --dir "$work/fake" --token sandbox-token --projects p1,p2,$example_project --jobs 40 \
     --churn --churn-interval 700ms >"$work/fake.out" 2>"$work/fake.err" &
 fake_pid=$!
 wait_for 20 grep -q listening "$work/fake.out" || { echo "FAIL: hss-fake did not start"; cat "$work/fake.err"; exit 1; }
@@ -105,19 +109,58 @@ user_exists() { in_sb id hss-jobwatch >/dev/null; }
 check "apt install: user and group created by postinst" user_exists
 check "apt install: nothing enabled or started" state_is hss-jobwatch.service inactive/dead
 check "config is root:hss-jobwatch 0640" [ "$(in_sb stat -c %U:%G:%a /etc/hss-jobwatch/config.yaml)" = root:hss-jobwatch:640 ]
+check "credentials/ is root-only" [ "$(in_sb stat -c %U:%G:%a /etc/hss-jobwatch/credentials)" = root:root:700 ]
+group_exists() { in_sb getent group hss-jobwatch-events >/dev/null; }
+check "the consumers' group hss-jobwatch-events created" group_exists
 verify=$(in_sb systemd-analyze verify /usr/lib/systemd/system/hss-jobwatch.service /usr/lib/systemd/system/hss-jobwatch.socket 2>&1 || true)
 check "systemd-analyze verify prints nothing" [ -z "$verify" ]
 [ -z "$verify" ] || printf '        %s\n' "$verify"
 
-echo "== bad config: exit 78, not restarted"
-# The packaged config names /etc/hss-jobwatch/token, which does not exist.
+echo "== the packaged config before the token is there: exit 78, not restarted"
+# It names credential:hss_token, i.e. /etc/hss-jobwatch/credentials/token.
+in_sb sh -c "sed -i -e 's|^endpoint: ~\$|endpoint: $endpoint|' \
+    -e 's|^  ca_file: ~\$|  ca_file: /usr/local/share/hss-fake-ca.pem|' /etc/hss-jobwatch/config.yaml &&
+    cp /root/ca.pem /usr/local/share/hss-fake-ca.pem"
+check "endpoint and CA pointed at the fake, nothing else changed" \
+    [ "$(in_sb cat /etc/hss-jobwatch/config.yaml | diff - "$src/config/example.yaml" | grep -c '^[<>]')" = 4 ]
+check "still root:hss-jobwatch 0640" [ "$(in_sb stat -c %U:%G:%a /etc/hss-jobwatch/config.yaml)" = root:hss-jobwatch:640 ]
 in_sb systemctl start hss-jobwatch.service 2>/dev/null || true
 check "start fails with status 78" [ "$(prop hss-jobwatch.service ExecMainStatus)" = 78 ]
 check "no restart scheduled (failed, not auto-restart)" state_is hss-jobwatch.service failed/failed
-check "journal says which secret file is missing" journal_has "/etc/hss-jobwatch/token"
+check "journal says which secret is missing" journal_has "hss_token"
+in_sb systemctl stop hss-jobwatch.socket
+in_sb systemctl reset-failed hss-jobwatch.service hss-jobwatch.socket 2>/dev/null || true
+
+echo "== the packaged config with the token where the README puts it"
+in_sb sh -c 'printf "sandbox-token\n" >/etc/hss-jobwatch/credentials/token && chmod 0600 /etc/hss-jobwatch/credentials/token &&
+    useradd -M -G hss-jobwatch-events consumer && useradd -M outsider'
+# Masked, the socket unit is not pulled in: the daemon creates socket.path.
+in_sb systemctl mask -q hss-jobwatch.socket
+in_sb systemctl start hss-jobwatch.service 2>/dev/null || true
+check "starts: active/running" state_is hss-jobwatch.service active/running
+all_ok() { prop hss-jobwatch.service StatusText | grep 'all ok' >/dev/null; }
+check "walks the example's project: STATUS= all ok" wait_for 20 all_ok
+echo "        $(prop hss-jobwatch.service StatusText)"
+check "the daemon created the socket itself" journal_has "listening on /run/hss-jobwatch/events.sock"
+check "its socket is hss-jobwatch:hss-jobwatch-events 0660" \
+    [ "$(in_sb stat -c %U:%G:%a /run/hss-jobwatch/events.sock)" = hss-jobwatch:hss-jobwatch-events:660 ]
+check "a member of hss-jobwatch-events connects" as_consumer status
+check "and cannot read the config" not consumer_reads_config
+check "an outsider cannot connect" not as_outsider status
+check "state dir private to the daemon (0700)" [ "$(in_sb stat -c %U:%a /var/lib/hss-jobwatch)" = hss-jobwatch:700 ]
+main_pid=$(prop hss-jobwatch.service MainPID)
+core_limit() { in_sb awk '/^Max core file size/ {print $5 "/" $6}' "/proc/$main_pid/limits"; }
+check "no core dumps (secrets in memory): LimitCORE=0" [ "$(prop hss-jobwatch.service LimitCORE)" = 0 ]
+check "and the process's core limit is 0" [ "$(core_limit)" = 0/0 ]
+check "memory bounded: MemoryHigh=2G MemoryMax=3G" \
+    [ "$(prop hss-jobwatch.service MemoryHigh)/$(prop hss-jobwatch.service MemoryMax)" = 2147483648/3221225472 ]
+in_sb systemctl stop hss-jobwatch.service
+in_sb systemctl unmask -q hss-jobwatch.socket
+
+echo "== bad config: exit 78, not restarted"
 printf 'region: ap-southeast-1\nprojects: [{id: p1}]\npoll: {interval: fast}\n' >"$work/config.yaml"
 "$sb" install --to /etc/hss-jobwatch "$work/config.yaml" >/dev/null
-in_sb systemctl reset-failed hss-jobwatch.service
+in_sb systemctl reset-failed hss-jobwatch.service 2>/dev/null || true
 in_sb systemctl start hss-jobwatch.service 2>/dev/null || true
 check "invalid YAML value: 78 too, not restarted" \
     [ "$(prop hss-jobwatch.service ExecMainStatus)/$(prop hss-jobwatch.service SubState)" = 78/failed ]
@@ -134,8 +177,6 @@ write_config() { # write_config PROJECTS_YAML
     "$sb" install --to /etc/hss-jobwatch "$work/config.yaml" >/dev/null
     in_sb sh -c 'chgrp hss-jobwatch /etc/hss-jobwatch/config.yaml && chmod 0640 /etc/hss-jobwatch/config.yaml'
 }
-in_sb sh -c 'printf "sandbox-token\n" >/etc/hss-jobwatch/credentials/token && chmod 0600 /etc/hss-jobwatch/credentials/token &&
-    cp /root/ca.pem /usr/local/share/hss-fake-ca.pem && useradd -M -G hss-jobwatch consumer && useradd -M outsider'
 write_config "  - id: p1"
 probe() { in_sb systemd-run -q -P --wait -p User=hss-jobwatch -p LoadCredential=hss:/etc/hss-jobwatch/credentials \
     hss-jobwatchd --check-config --probe >"$work/probe.out" 2>&1; }
@@ -144,8 +185,8 @@ check "the README's probe (service user and credentials) succeeds" probe
 echo "== socket activation"
 in_sb systemctl start hss-jobwatch.socket
 check "socket listening, service not yet running" state_is hss-jobwatch.service inactive/dead
-check "socket is hss-jobwatch:hss-jobwatch 0660" \
-    [ "$(in_sb stat -c %U:%G:%a /run/hss-jobwatch/events.sock)" = hss-jobwatch:hss-jobwatch:660 ]
+check "socket is hss-jobwatch:hss-jobwatch-events 0660" \
+    [ "$(in_sb stat -c %U:%G:%a /run/hss-jobwatch/events.sock)" = hss-jobwatch:hss-jobwatch-events:660 ]
 check "a user outside the group is refused" not as_outsider status
 check "first connect (a group member) starts the daemon and gets an answer" as_consumer status
 check "service active/running after activation" state_is hss-jobwatch.service active/running
@@ -207,7 +248,7 @@ check "records carry HSS_SEQ and MESSAGE_ID" journal_has '"MESSAGE_ID"' HSS_EVEN
 
 echo "== watchdog"
 in_sb mkdir -p /etc/systemd/system/hss-jobwatch.service.d
-printf '%s\n' '[Service]' 'WatchdogSec=3s' 'RestartSec=500ms' 'LimitCORE=0' 'Environment=HSSJW_TEST_STALL_ON_SIGUSR2=1' \
+printf '%s\n' '[Service]' 'WatchdogSec=3s' 'RestartSec=500ms' 'Environment=HSSJW_TEST_STALL_ON_SIGUSR2=1' \
     >"$work/test.conf"
 "$sb" install --to /etc/systemd/system/hss-jobwatch.service.d "$work/test.conf" >/dev/null
 in_sb systemctl daemon-reload
@@ -226,22 +267,28 @@ in_sb rm -rf /etc/systemd/system/hss-jobwatch.service.d
 in_sb systemctl daemon-reload
 
 echo "== stop"
+# The watcher is done; left running it would reconnect at once and so
+# activate the service again through the socket.
+in_sb systemctl stop hssjw-watcher.service
 t0=$(now_ms)
 in_sb systemctl stop hss-jobwatch.service
 t1=$(now_ms)
 echo "        stop took $((t1 - t0)) ms"
 check "stopped within 10 s" [ $((t1 - t0)) -lt 10000 ]
-check "clean: inactive/dead, Result=success" [ "$(prop hss-jobwatch.service ActiveState)/$(prop hss-jobwatch.service Result)" = inactive/success ]
+stopped=$(prop hss-jobwatch.service ActiveState)/$(prop hss-jobwatch.service Result)/$(prop hss-jobwatch.service ExecMainStatus)
+check "clean: inactive/dead, Result=success ($stopped)" [ "${stopped%/*}" = inactive/success ]
 check "journal: stopped" journal_has '"MESSAGE":"stopped"'
 check "socket still there after the service stopped" in_sb test -S /run/hss-jobwatch/events.sock
 check "next connect activates it again" as_consumer status
-in_sb systemctl stop hss-jobwatch.service hss-jobwatch.socket hssjw-watcher.service
+in_sb systemctl stop hss-jobwatch.service hss-jobwatch.socket
 
 echo "== remove"
 purge() { in_sb apt-get purge -y -q hss-jobwatch >"$work/purge.log" 2>&1; }
 gone() { ! in_sb test -e /usr/bin/hss-jobwatchd && ! in_sb test -e /etc/hss-jobwatch && ! in_sb test -e /var/lib/hss-jobwatch; }
 check "apt purge removes it cleanly" purge
-check "files gone" gone
+check "state, config and credentials gone" gone
+users_kept() { in_sb id hss-jobwatch >/dev/null && in_sb getent group hss-jobwatch hss-jobwatch-events >/dev/null; }
+check "the user and both groups kept" users_kept
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" = 0 ]

@@ -24,7 +24,7 @@ namespace json = boost::json;
 using aksk::string_pairs;
 
 json::array load_vectors() {
-  std::ifstream in(HSSJW_SHARED_DIR "/aksk_vectors.json");
+  std::ifstream in(HSSJW_TEST_DATA_DIR "/aksk_vectors.json");
   EXPECT_TRUE(in.good()) << "cannot open aksk_vectors.json";
   std::stringstream ss;
   ss << in.rdbuf();
