@@ -6,6 +6,7 @@
 #include "auth/secret_file.hpp"
 #include "auth/token_authenticator.hpp"
 #include "hss/client.hpp"
+#include "hss/proxy_choice.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -25,7 +26,9 @@ std::unique_ptr<authenticator> make_iam(const config::config& cfg, boost::asio::
   client_options co;
   co.endpoint = iam_endpoint(cfg);
   co.ca_file = cfg.tls_ca_file;
-  co.proxy = cfg.proxy;
+  // The same decision as for HSS requests: HTTPS_PROXY/NO_PROXY apply to
+  // logins too.
+  co.proxy = choose_proxy(cfg.proxy, co.endpoint, proxy_environment::from_process());
   co.timeout = cfg.poll.timeout;
   co.max_idle_connections = 1;  // a login a day per project
   co.allow_insecure_http = cfg.allow_insecure_http;

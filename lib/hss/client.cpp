@@ -5,7 +5,9 @@
 // that no other file pays for them.
 #include "hss/client.hpp"
 
+#include "hss/described_error.hpp"
 #include "hss/response_parse.hpp"
+#include "hss/upstream_text.hpp"
 
 #include "core/version.hpp"
 
@@ -204,11 +206,30 @@ void retire(const asio::any_io_executor& ex, connection_ptr c) {
   else c->close();
 }
 
+// Bytes that arrived on an idle connection answer no request of ours (a
+// late interim answer, a second response, a TLS alert before the close):
+// the next request would read them as its own answer.
+bool has_pending_bytes(connection& c) {
+  error_code ec;
+  const std::size_t raw = c.tcp().socket().available(ec);
+  return ec || raw > 0 || c.buffer.size() > 0 ||
+         (c.tls && SSL_pending(c.stream.native_handle()) > 0);
+}
+
 connection_ptr take_idle(client_state& st) {
-  if (st.idle.empty()) return nullptr;
-  connection_ptr c = std::move(st.idle.back());
-  st.idle.pop_back();
-  return c;
+  while (!st.idle.empty()) {
+    connection_ptr c = std::move(st.idle.back());
+    st.idle.pop_back();
+    if (!has_pending_bytes(*c)) return c;
+    c->close();
+  }
+  return nullptr;
+}
+
+// Only a connection whose answer was read to its end, with nothing after
+// it, that both sides keep open, may serve another request.
+bool can_reuse(connection& c, const http::response<http::string_body>& res) {
+  return res.keep_alive() && !res.need_eof() && c.buffer.size() == 0;
 }
 
 void release(client_state& st, connection_ptr c, bool reusable) {
@@ -234,7 +255,10 @@ asio::awaitable<bool> cancelled() {
 // Asio's resolver ignores per-operation cancellation and getaddrinfo cannot
 // be interrupted, so we wait on a timer instead and let a late resolution
 // finish in the background: the deadline and cancellation stay prompt.
+// A failure names the host ("cannot resolve proxy host proxy.corp: Host not
+// found ..."): the endpoint, the IAM endpoint and the proxy all resolve here.
 asio::awaitable<result<tcp::resolver::results_type>> resolve(std::string host, std::string port,
+                                                             std::string_view role,
                                                              steady::time_point deadline) {
   struct pending {
     explicit pending(const asio::any_io_executor& ex) : resolver(ex), wake(ex) {}
@@ -254,7 +278,9 @@ asio::awaitable<result<tcp::resolver::results_type>> resolve(std::string host, s
   });
   auto [wait_ec] = co_await p->wake.async_wait(as_value);
   if (p->done) {
-    if (p->ec) co_return p->ec;
+    if (p->ec)
+      co_return describe(
+          p->ec, "cannot resolve " + std::string(role) + ' ' + host + ": " + p->ec.message());
     co_return std::move(p->results);
   }
   p->resolver.cancel();
@@ -263,8 +289,8 @@ asio::awaitable<result<tcp::resolver::results_type>> resolve(std::string host, s
 }
 
 asio::awaitable<error_code> connect_tcp(connection& c, std::string host, std::string port,
-                                        steady::time_point deadline) {
-  auto endpoints = co_await resolve(std::move(host), std::move(port), deadline);
+                                        std::string_view role, steady::time_point deadline) {
+  auto endpoints = co_await resolve(std::move(host), std::move(port), role, deadline);
   if (!endpoints) co_return endpoints.error();
   if (co_await cancelled()) co_return aborted();
   c.tcp().expires_at(deadline);
@@ -272,9 +298,22 @@ asio::awaitable<error_code> connect_tcp(connection& c, std::string host, std::st
   co_return ec;
 }
 
+// "proxy CONNECT to hss.example:443 refused: 407 Proxy Authentication
+// Required": the status and the proxy's reason phrase (made safe, bounded),
+// nothing else of its answer (headers and body may echo credentials). 407
+// compares equal to permission_denied, any other refusal to
+// connection_refused.
+error_code tunnel_refused(const std::string& authority, unsigned status, std::string_view reason) {
+  std::string text = upstream_text(reason, 64);
+  if (text.empty()) text = std::string(http::obsolete_reason(static_cast<http::status>(status)));
+  const auto code = status == 407 ? boost::system::errc::permission_denied
+                                  : boost::system::errc::connection_refused;
+  return describe(make_error_code(code), "proxy CONNECT to " + authority +
+                                             " refused: " + std::to_string(status) + ' ' + text);
+}
+
 // HTTP CONNECT through the proxy; afterwards the socket is a raw pipe to the
-// origin. The proxy's reply may carry credentials-related text: it is never
-// surfaced, only a generic error code.
+// origin.
 asio::awaitable<error_code> open_tunnel(connection& c, const origin& to, const proxy_target& via,
                                         steady::time_point deadline) {
   const std::string authority = bracketed(to.host) + ':' + to.port;
@@ -291,8 +330,8 @@ asio::awaitable<error_code> open_tunnel(connection& c, const origin& to, const p
   beast::flat_buffer buffer;
   if (auto [ec, n] = co_await http::async_read(c.tcp(), buffer, parser, as_value); ec) co_return ec;
   const unsigned status = parser.get().result_int();
-  if (status == 407) co_return make_error_code(boost::system::errc::permission_denied);
-  if (status != 200) co_return make_error_code(boost::system::errc::connection_refused);
+  // Any 2xx opens the tunnel (RFC 9110 §9.3.6).
+  if (status / 100 != 2) co_return tunnel_refused(authority, status, parser.get().reason());
   // The origin speaks only after our ClientHello; early bytes mean confusion.
   if (buffer.size() != 0) co_return make_error_code(errc::bad_response);
   co_return error_code{};
@@ -324,7 +363,8 @@ asio::awaitable<result<connection_ptr>> open_connection(client_state& st,
   auto c = std::make_unique<connection>(st.ex, st.tls_ctx, st.target.tls);
   const std::string& host = st.proxy ? st.proxy->host : st.target.host;
   const std::string& port = st.proxy ? st.proxy->port : st.target.port;
-  if (auto ec = co_await connect_tcp(*c, host, port, deadline)) co_return ec;
+  if (auto ec = co_await connect_tcp(*c, host, port, st.proxy ? "proxy host" : "host", deadline))
+    co_return ec;
   if (st.proxy) {
     if (co_await cancelled()) co_return aborted();
     if (auto ec = co_await open_tunnel(*c, st.target, *st.proxy, deadline)) co_return ec;
@@ -365,15 +405,40 @@ asio::awaitable<exchange_outcome> exchange_on(Stream& s, connection& c,
     out.ec = aborted();
     co_return out;
   }
-  http::response_parser<http::string_body> parser;
-  limit_parser(parser, body_limit);
-  parser.skip(req.method() == http::verb::head);
-  c.tcp().expires_at(deadline);
-  auto [ec, n] = co_await http::async_read(s, c.buffer, parser, as_value);
-  out.ec = ec;
-  out.got_bytes = parser.got_some();
-  if (!ec) out.res = parser.release();
-  co_return out;
+  // Interim answers (100, 102, 103) come before the answer on the same
+  // connection: each is a complete message to Beast, so read on with a
+  // fresh parser over the same buffer. Taking one for the answer would
+  // leave the real answer unread for the next request on this connection.
+  for (unsigned interim = 0;; ++interim) {
+    http::response_parser<http::string_body> parser;
+    limit_parser(parser, body_limit);
+    parser.skip(req.method() == http::verb::head);
+    c.tcp().expires_at(deadline);
+    auto [ec, n] = co_await http::async_read(s, c.buffer, parser, as_value);
+    out.got_bytes = out.got_bytes || parser.got_some();
+    if (ec) {
+      out.ec = ec;
+      co_return out;
+    }
+    switch (detail::classify_status(parser.get().result_int())) {
+      case detail::status_kind::final:
+        out.res = parser.release();
+        co_return out;
+      case detail::status_kind::switching:
+        out.ec = make_error_code(errc::bad_response);
+        co_return out;
+      case detail::status_kind::interim:
+        if (interim >= detail::max_interim_responses) {
+          out.ec = make_error_code(errc::bad_response);
+          co_return out;
+        }
+        if (co_await cancelled()) {
+          out.ec = aborted();
+          co_return out;
+        }
+        break;
+    }
+  }
 }
 
 asio::awaitable<exchange_outcome> exchange(connection& c,
@@ -482,8 +547,8 @@ asio::awaitable<result<http_response>> run_request(std::shared_ptr<client_state>
     conn->close();
     co_return bad;
   }
-  const bool reusable = out.res.keep_alive() && !out.res.need_eof();
-  release(*st, std::move(conn), reusable);
+  const bool keep = can_reuse(*conn, out.res);
+  release(*st, std::move(conn), keep);
   co_return to_response(std::move(out.res), steady::now() - start);
 }
 

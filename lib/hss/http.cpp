@@ -1,9 +1,11 @@
 // Turns a non-2xx HSS/IAM/APIGW answer into an api_error the way Huawei's
 // SDKs read error bodies (HUAWEI-API.md §2.1), and classifies the codes the
 // daemon reacts to (throttling, rejected credentials). Bodies are untrusted:
-// the parser is depth-limited and whatever lands in a log line is truncated
-// and made printable.
+// the parser is depth-limited and every string of an api_error goes through
+// upstream_text (printable, valid UTF-8, bounded).
 #include "hss/http.hpp"
+
+#include "hss/upstream_text.hpp"
 
 #include <boost/json.hpp>
 
@@ -21,76 +23,8 @@ namespace {
 
 namespace json = boost::json;
 
-// Enough for any real error message; keeps a hostile or HTML body from
-// flooding the journal.
-constexpr std::size_t max_text_bytes = 512;
 // Real error bodies nest two or three levels; the limit stops a stack blow-up.
 constexpr std::size_t max_json_depth = 32;
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid
-// (overlong forms, surrogates and code points above U+10FFFF are invalid).
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  std::size_t len = 0;
-  std::uint32_t cp = 0;
-  if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-  else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-  else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-  else return 0;
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    if ((b(k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(k) & 0x3F);
-  }
-  const bool overlong = (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
-  const bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
-  if (overlong || surrogate || cp > 0x10FFFF) return 0;
-  return len;
-}
-
-void append_hex_escape(std::string& out, unsigned char c) {
-  static constexpr char digits[] = "0123456789abcdef";
-  out += "\\x";
-  out += digits[c >> 4];
-  out += digits[c & 0x0F];
-}
-
-// Printable, valid UTF-8, at most ~max_text_bytes: control characters and
-// invalid bytes become \xNN (line breaks and tabs become spaces) so that a
-// body can never forge log lines or break a JSON event.
-std::string printable(std::string_view in) {
-  std::string out;
-  out.reserve(std::min(in.size(), max_text_bytes) + 8);
-  std::size_t i = 0;
-  while (i < in.size()) {
-    if (out.size() >= max_text_bytes) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(in[i]);
-    if (c == '\n' || c == '\r' || c == '\t') {
-      out += ' ';
-      ++i;
-    } else if (c < 0x20 || c == 0x7F) {
-      append_hex_escape(out, c);
-      ++i;
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-    } else if (const std::size_t len = utf8_sequence_length(in, i); len != 0) {
-      // C1 controls (U+0080..U+009F) are as dangerous as C0 ones.
-      const bool c1 = len == 2 && c == 0xC2 && static_cast<unsigned char>(in[i + 1]) < 0xA0;
-      if (c1) append_hex_escape(out, static_cast<unsigned char>(in[i + 1]));
-      else out.append(in.substr(i, len));
-      i += len;
-    } else {
-      append_hex_escape(out, c);
-      ++i;
-    }
-  }
-  return out;
-}
 
 // Codes are documented as strings but some services send numbers
 // ({"error":{"code":401,...}}); render those as the digits a human expects.
@@ -202,14 +136,16 @@ api_error parse_api_error(unsigned status, std::string_view body, std::string re
   const std::optional<json::value> doc = parse_limited(body);
   const std::optional<found_error> found = doc ? find_error(*doc) : std::nullopt;
   if (found) {
-    e.error_code = printable(found->code);
-    e.error_msg = printable(found->msg);
+    e.error_code = upstream_text(found->code, upstream_header_limit);
+    e.error_msg = upstream_text(found->msg);
   } else {
     e.error_code = std::to_string(status);
-    e.error_msg = printable(body);
+    e.error_msg = upstream_text(body);
   }
   if (request_id.empty() && doc) request_id = body_request_id(*doc);
-  e.request_id = printable(request_id);
+  // Usually the X-Request-Id header, already made safe by to_response; the
+  // body's id or a caller's string is not.
+  e.request_id = upstream_text(request_id, upstream_header_limit);
   return e;
 }
 

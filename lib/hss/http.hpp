@@ -18,12 +18,15 @@ struct http_request {
   std::string body;
 };
 
+// Header texts are upstream text made safe by upstream_text (valid UTF-8,
+// no control characters, bounded) when the response is read; the body is
+// as received, for the decoders.
 struct http_response {
   unsigned status = 0;
   std::string body;
   std::string request_id;    // X-Request-Id
-  std::string retry_after;   // Retry-After, verbatim, "" if absent
-  std::string date;          // Date, verbatim, "" if absent
+  std::string retry_after;   // Retry-After, "" if absent
+  std::string date;          // Date, "" if absent
   std::string content_type;
   std::string subject_token;  // X-Subject-Token (IAM login answers); a secret: never log it
   std::chrono::milliseconds latency{0};
@@ -32,7 +35,7 @@ struct http_response {
 // A non-2xx answer, in the shapes Huawei's SDKs accept (HUAWEI-API.md §2.1):
 // error_code/error_msg, errorCode/errorMsg, code/message (also nested, e.g.
 // under "error"); otherwise the status as the code and the raw body as the
-// message.
+// message. Every string is upstream text made safe (upstream_text.hpp).
 struct api_error {
   unsigned http_status = 0;
   std::string error_code;

@@ -5,6 +5,7 @@
 // sections").
 #include "hss/client.hpp"
 #include "hss/response_parse.hpp"
+#include "hss/upstream_text.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/error.hpp>
@@ -19,9 +20,11 @@ namespace http = beast::http;
 using boost::system::error_code;
 using steady = std::chrono::steady_clock;
 
-std::string header(const http::response<http::string_body>& res, http::field f) {
-  auto it = res.find(f);
-  return it == res.end() ? std::string{} : std::string(it->value());
+// A header's text made safe once, here, for every later use (logs, the
+// socket's JSON, events): see upstream_text.hpp.
+std::string header_text(const http::response<http::string_body>& res, std::string_view name) {
+  auto it = res.find(name);  // Beast compares names case-insensitively
+  return it == res.end() ? std::string{} : upstream_text(it->value(), upstream_header_limit);
 }
 
 }  // namespace
@@ -34,11 +37,12 @@ void limit_parser(http::response_parser<http::string_body>& parser, std::size_t 
 http_response to_response(http::response<http::string_body>&& res, steady::duration latency) {
   http_response out;
   out.status = res.result_int();
-  auto id = res.find("X-Request-Id");  // Beast compares names case-insensitively
-  out.request_id = id == res.end() ? std::string{} : std::string(id->value());
-  out.retry_after = header(res, http::field::retry_after);
-  out.date = header(res, http::field::date);
-  out.content_type = header(res, http::field::content_type);
+  out.request_id = header_text(res, "X-Request-Id");
+  out.retry_after = header_text(res, "Retry-After");
+  out.date = header_text(res, "Date");
+  out.content_type = header_text(res, "Content-Type");
+  // A credential, sent back verbatim as X-Auth-Token and never shown; the
+  // client refuses to send a header value with CR, LF or NUL anyway.
   if (auto st = res.find("X-Subject-Token"); st != res.end()) out.subject_token = std::string(st->value());
   out.body = std::move(res.body());
   out.latency = std::chrono::duration_cast<std::chrono::milliseconds>(latency);
@@ -51,6 +55,12 @@ error_code check_response(const http::response<http::string_body>& res) {
   return {};
 }
 
+status_kind classify_status(unsigned status) {
+  if (status == 101) return status_kind::switching;
+  if (status >= 100 && status < 200) return status_kind::interim;
+  return status_kind::final;
+}
+
 error_code public_error(error_code ec) {
   if (ec == beast::error::timeout) return make_error_code(errc::timeout);
   if (ec == http::error::body_limit) return make_error_code(errc::body_too_large);
@@ -59,9 +69,13 @@ error_code public_error(error_code ec) {
 
 }  // namespace detail
 
-// Like http::async_read over a stream that ends after `bytes`: the parser
-// takes what it can, and the end of input is the peer closing.
-result<http_response> parse_http_response(std::string_view bytes, std::size_t body_limit) {
+namespace {
+
+// One message from `bytes`, like http::async_read over a stream that ends
+// after them: the parser takes what it can, and the end of input is the
+// peer closing. Consumes what it parsed.
+result<boost::beast::http::response<boost::beast::http::string_body>> parse_one(
+    std::string_view& bytes, std::size_t body_limit) {
   boost::beast::http::response_parser<boost::beast::http::string_body> parser;
   detail::limit_parser(parser, body_limit);
   parser.eager(true);
@@ -78,8 +92,27 @@ result<http_response> parse_http_response(std::string_view bytes, std::size_t bo
       break;
     }
   }
-  if (auto ec = detail::check_response(parser.get())) return ec;
-  return detail::to_response(parser.release(), std::chrono::steady_clock::duration::zero());
+  return parser.release();
+}
+
+}  // namespace
+
+// Interim (1xx) answers are skipped as the live client skips them.
+result<http_response> parse_http_response(std::string_view bytes, std::size_t body_limit) {
+  for (unsigned interim = 0;; ++interim) {
+    auto res = parse_one(bytes, body_limit);
+    if (!res) return res.error();
+    switch (detail::classify_status(res->result_int())) {
+      case detail::status_kind::final:
+        if (auto ec = detail::check_response(*res)) return ec;
+        return detail::to_response(std::move(*res), std::chrono::steady_clock::duration::zero());
+      case detail::status_kind::switching:
+        return make_error_code(errc::bad_response);
+      case detail::status_kind::interim:
+        if (interim >= detail::max_interim_responses) return make_error_code(errc::bad_response);
+        break;
+    }
+  }
 }
 
 }  // namespace hssjw

@@ -32,6 +32,20 @@ http_response to_response(boost::beast::http::response<boost::beast::http::strin
 boost::system::error_code check_response(
     const boost::beast::http::response<boost::beast::http::string_body>& res);
 
+// How a response's status decides what is read next. Beast's parser takes
+// a 1xx head for a complete message; the answer to the request is the
+// first final (non-1xx) one after it, on the same connection.
+enum class status_kind {
+  final,      // the answer (or, outside 100..599, a bad response: check_response)
+  interim,    // 100 Continue, 102 Processing, 103 Early Hints, ...: read on
+  switching,  // 101 Switching Protocols: never asked for, not HTTP any more
+};
+status_kind classify_status(unsigned status);
+
+// Interim answers tolerated before the final one; past that the peer is
+// broken or hostile (errc::bad_response), deadline or not.
+inline constexpr unsigned max_interim_responses = 16;
+
 // Beast's timeout and body-limit errors as the project's (errc::timeout,
 // errc::body_too_large); anything else unchanged.
 boost::system::error_code public_error(boost::system::error_code ec);

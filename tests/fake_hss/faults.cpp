@@ -20,6 +20,10 @@ std::string_view to_string(fault_kind k) {
     case fault_kind::error_body_200: return "error_body_200";
     case fault_kind::trickle: return "trickle";
     case fault_kind::shift: return "shift";
+    case fault_kind::interim:
+      return "interim";
+    case fault_kind::request_id:
+      return "request_id";
   }
   return "unknown";
 }
@@ -108,6 +112,18 @@ fault fault::shift(std::int64_t by, std::size_t at) {
   fault f = of_kind(fault_kind::shift);
   f.shift_by = by;
   f.shift_at = at;
+  return f;
+}
+
+fault fault::interim(std::vector<unsigned> statuses) {
+  fault f = of_kind(fault_kind::interim);
+  f.interim_statuses = std::move(statuses);
+  return f;
+}
+
+fault fault::request_id(std::string raw) {
+  fault f = of_kind(fault_kind::request_id);
+  f.header_text = std::move(raw);
   return f;
 }
 

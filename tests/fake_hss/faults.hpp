@@ -26,6 +26,8 @@ enum class fault_kind {
   error_body_200,  // status 200 with an error body
   trickle,         // the whole response, `chunk` bytes every `delay`
   shift,           // before serving: insert (shift_by > 0) or delete jobs
+  interim,         // `interim` 1xx heads (100, 102, 103, or 101) before the answer
+  request_id,      // X-Request-Id is `header_text`, bytes as given (invalid UTF-8 too)
 };
 
 std::string_view to_string(fault_kind k);
@@ -57,6 +59,10 @@ struct fault {
   // the requested scope's unfiltered listing (0 = the front, i.e. newest).
   std::int64_t shift_by = 1;
   std::size_t shift_at = 0;
+  // interim: the status of each 1xx head sent before the answer, in order
+  // (103 carries a Link header, as Early Hints do).
+  std::vector<unsigned> interim_statuses{100};
+  std::string header_text;  // request_id: the raw header value (no CR/LF)
 
   // --- factories ---
   static fault http_error(unsigned status, std::string code, std::string msg);
@@ -74,6 +80,8 @@ struct fault {
   static fault error_body_200(std::string code = "HSS.0041", std::string msg = "Internal error");
   static fault trickle(std::chrono::milliseconds every, std::size_t chunk = 1);
   static fault shift(std::int64_t by, std::size_t at = 0);
+  static fault interim(std::vector<unsigned> statuses = {100, 102, 103});
+  static fault request_id(std::string raw);
 
   // --- targeting, chainable: fault::reset().on_offset(200).repeat(2) ---
   fault& on_index(std::size_t i);

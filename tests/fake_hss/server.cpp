@@ -67,6 +67,7 @@ struct plan {
   std::chrono::milliseconds trickle_every{0};
   std::size_t chunk = 1;
   bool close = false;
+  std::vector<unsigned> interim;  // 1xx heads sent before the answer
 };
 
 std::uint64_t splitmix64(std::uint64_t x) {
@@ -90,6 +91,15 @@ std::string head_of(const plan& p) {
   if (p.close) h += "Connection: close\r\n";
   h += "\r\n";
   return h;
+}
+
+// An interim (1xx) head: no body, no Content-Length; the answer follows.
+std::string interim_head(unsigned status) {
+  const auto reason = http::obsolete_reason(static_cast<http::status>(status));
+  std::string h = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
+  if (status == 103) h += "Link: </v5/hints.css>; rel=preload; as=style\r\n";
+  if (status == 101) h += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+  return h + "\r\n";
 }
 
 // The JSON value a body fault points at: a top-level field, or a field of
@@ -334,6 +344,14 @@ asio::awaitable<bool> server::impl::send(Stream& stream, const plan& p) {
     timer.expires_after(p.wait);
     co_await timer.async_wait(tuple_awaitable);
   }
+  for (unsigned status : p.interim) {
+    // Each head in its own write, as a server that is still working sends
+    // them: the client must read on, not stop at the first complete message.
+    const std::string head = interim_head(status);
+    tcp_layer.expires_after(30s);
+    auto [ec, written] = co_await asio::async_write(stream, asio::buffer(head), tuple_awaitable);
+    if (ec) co_return false;
+  }
   if (p.mode == transport::reset) {
     // SO_LINGER 0 turns close() into a TCP RST: "connection reset by peer".
     boost::system::error_code ec;
@@ -534,6 +552,11 @@ void server::impl::apply(const fault& f, std::optional<boost::json::object>& doc
           *t = t->as_int64() + f.total_delta;
       break;
     case fault_kind::shift: break;  // applied before the page was computed
+    case fault_kind::interim:
+      p.interim.insert(p.interim.end(), f.interim_statuses.begin(), f.interim_statuses.end());
+      break;
+    case fault_kind::request_id:
+      break;  // the header is set where it is added (decide)
   }
 }
 
@@ -620,7 +643,10 @@ plan server::impl::decide(const http::request<http::string_body>& req, std::size
   std::vector<fault> hit;
   plan p = is_iam_login(rec) ? iam_plan(rec) : api_plan(rec, hook, hit);
   p.r.headers.emplace_back("Content-Type", "application/json;charset=UTF-8");
-  p.r.headers.emplace_back("X-Request-Id", rec.request_id);
+  std::string sent_id = rec.request_id;
+  for (const auto& f : hit)
+    if (f.kind == fault_kind::request_id) sent_id = f.header_text;
+  p.r.headers.emplace_back("X-Request-Id", sent_id);
   {
     // What clients compare their clocks with (the probe's skew warning).
     std::lock_guard lock(mu_);
@@ -635,6 +661,7 @@ plan server::impl::decide(const http::request<http::string_body>& req, std::size
     if (rec.index >= log_base_ && rec.index - log_base_ < log_.size()) {
       auto& logged = log_[rec.index - log_base_];
       logged.status = answered ? p.r.status : 0;
+      logged.request_id = sent_id;
       for (const auto& f : hit) logged.faults.push_back(f.kind);
     }
   }

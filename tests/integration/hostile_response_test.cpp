@@ -4,10 +4,17 @@
 // the targeted page: header floods, bodies over the limit (declared and
 // streamed), deep nesting, HTML and mislabelled content types, chunked
 // bodies that never end, a one-byte trickle, numbers out of range,
-// non-UTF-8 and lone surrogates, duplicated keys. For each, as in the fault
-// matrix: no false event, the expected outcome, the log names the fault,
-// and the next good walk reports exactly the real changes.
+// non-UTF-8 and lone surrogates, duplicated keys, interim (1xx) answers
+// before the real one and a 101. For each, as in the fault matrix: no false
+// event, the expected outcome, the log names the fault, and the next good
+// walk reports exactly the real changes.
+//
+// Then, with the fake HSS's own faults: 1xx answers before every page of
+// two scopes (each walk sees its own pages), and upstream text that is not
+// UTF-8 (X-Request-Id, error messages) reaching the socket's status and
+// `hss-jobwatch status -o json` made safe.
 #include "integration/fault_scenario.hpp"
+#include "integration/socket_support.hpp"
 
 #include "fake_hss/server.hpp"
 
@@ -26,6 +33,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -241,10 +249,15 @@ std::vector<hostile_case> cases() {
   std::string flood;
   for (int i = 0; i < 80; ++i) flood += "X-Filler-" + std::to_string(i) + ": " + std::string(1000, 'a') + "\r\n";
   return {
-      {"header_flood", [=] { return fixed({with_body("application/json", "{\"total_num\":0}", flood)}); },
+      {"header_flood",
+       [=] { return fixed({with_body("application/json", "{\"total_num\":0}", flood)}); },
        "header limit", expect::fails},
       {"body_over_limit_declared",
-       [] { return fixed({head("200 OK", "Content-Type: application/json\r\nContent-Length: 17000000\r\n") + "{"}); },
+       [] {
+         return fixed(
+             {head("200 OK", "Content-Type: application/json\r\nContent-Length: 17000000\r\n") +
+              "{"});
+       },
        "too large", expect::fails},
       {"body_over_limit_chunked",
        [] {
@@ -252,9 +265,11 @@ std::vector<hostile_case> cases() {
                        17 * 1024 * 1024});
        },
        "too large", expect::fails},
-      {"deep_nesting", [] { return job_field_raw(3, "nested", std::string(5000, '[') + std::string(5000, ']')); },
+      {"deep_nesting",
+       [] { return job_field_raw(3, "nested", std::string(5000, '[') + std::string(5000, ']')); },
        "not valid JSON", expect::fails},
-      {"html_content", [] { return fixed({with_body("text/html", "<html><body>Please log in</body></html>")}); },
+      {"html_content",
+       [] { return fixed({with_body("text/html", "<html><body>Please log in</body></html>")}); },
        "not valid JSON", expect::fails},
       {"json_labelled_text",  // the body is judged, not the label: a valid page is a page
        [] {
@@ -277,19 +292,40 @@ std::vector<hostile_case> cases() {
          };
        },
        "deadline", expect::fails},
-      {"total_beyond_int64", [] { return with_total("9223372036854775808"); }, "total_num", expect::fails},
+      {"total_beyond_int64", [] { return with_total("9223372036854775808"); }, "total_num",
+       expect::fails},
       {"total_beyond_double", [] { return with_total("1e400"); }, "total_num", expect::fails},
       {"int_beyond_int64", [] { return job_field_raw(2, "pods_num", "9223372036854775808"); },
        "pods_num is out of range", expect::incomplete},
       {"number_beyond_double", [] { return job_field_raw(2, "future_field", "[1e400]"); },
        "number out of range", expect::incomplete},
-      {"non_utf8_string", [] { return job_field_raw(2, "image_name", "\"caf\xff\xfe\""); }, "not valid JSON",
-       expect::fails},
-      {"lone_surrogate", [] { return job_field_raw(2, "image_name", R"("\ud800")"); }, "not valid JSON",
-       expect::fails},
-      {"duplicated_name", [] { return job_field_raw(2, "name", R"("evil-twin")", true); }, "duplicated key \"name\"",
-       expect::incomplete},
-      {"duplicated_total", [] { return page_raw("total_num", "0"); }, "duplicated key \"total_num\"", expect::fails},
+      {"non_utf8_string", [] { return job_field_raw(2, "image_name", "\"caf\xff\xfe\""); },
+       "not valid JSON", expect::fails},
+      {"lone_surrogate", [] { return job_field_raw(2, "image_name", R"("\ud800")"); },
+       "not valid JSON", expect::fails},
+      {"duplicated_name", [] { return job_field_raw(2, "name", R"("evil-twin")", true); },
+       "duplicated key \"name\"", expect::incomplete},
+      {"duplicated_total", [] { return page_raw("total_num", "0"); },
+       "duplicated key \"total_num\"", expect::fails},
+      // Issue #12: interim answers are not the answer; read on to the page.
+      {"interim_1xx_before_the_page",
+       [] {
+         return [](const http::response<http::string_body>& res) -> std::optional<rewrite> {
+           return rewrite{head("100 Continue", "") + head("102 Processing", "") +
+                          head("103 Early Hints", "Link: </hints.css>; rel=preload\r\n") +
+                          with_body("application/json", res.body())};
+         };
+       },
+       "", expect::recovers},
+      {"switching_protocols_101",
+       [] {
+         return [](const http::response<http::string_body>& res) -> std::optional<rewrite> {
+           return rewrite{
+               head("101 Switching Protocols", "Upgrade: websocket\r\nConnection: Upgrade\r\n") +
+               with_body("application/json", res.body())};
+         };
+       },
+       "malformed response", expect::fails},
   };
 }
 
@@ -348,5 +384,96 @@ std::vector<param> matrix() {
 
 INSTANTIATE_TEST_SUITE_P(hostile, hostile_response, ::testing::ValuesIn(matrix()),
                          [](const auto& info) { return info.param.hc.name + "_" + info.param.where; });
+
+// --- with the fake HSS's own faults ------------------------------------------------
+
+// Issue #12: a 1xx was taken for the answer and its connection pooled with
+// the real answer unread; the next request (possibly another scope's) read
+// that answer, a false `added` in the wrong scope. Every page of two scopes
+// comes after 100, 102 and 103 here.
+TEST(interim_answers, every_walk_sees_its_own_pages) {
+  temp_dir dir;
+  fake_hss::server fake;
+  fake.populate("p1", "0", 45, 3);
+  fake.populate("p2", "0", 25, 4);
+  fake.inject(fake_hss::fault::interim({100, 102, 103}).forever());
+  dir.write("token", "test-token\n");
+  dir.write("config.yaml",
+            "endpoint: " + fake.endpoint() + "\nauth: {method: token, token_file: token}\n" +
+                "tls: {ca_file: " + fake.ca_file() + "}\nprojects:\n  - id: p1\n  - id: p2\n" +
+                "poll: {rate: unlimited, page_size: 10, pages_in_flight: 3, timeout: 5s, "
+                "retry: {attempts: 0}}\nstate_dir: state\n");
+  auto r = run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"}, 60s);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, std::multiset<std::string>> seen;
+  for (const auto& e : parse_ndjson(r.out)) {
+    EXPECT_EQ(e.at("type"), "added");
+    seen[std::string(e.at("scope").as_object().at("project_id").as_string())].insert(
+        std::string(e.at("key").as_object().at("name").as_string()));
+  }
+  for (const std::string project : {"p1", "p2"}) {
+    std::multiset<std::string> expected;
+    for (const auto& j : fake.jobs(project)) expected.insert(j.name);
+    EXPECT_EQ(seen[project], expected) << project;
+  }
+  for (const auto& req : fake.requests())
+    if (!req.project_id.empty()) EXPECT_EQ(req.faults, std::vector{fake_hss::fault_kind::interim});
+}
+
+// Issue #12: an X-Request-Id (or other upstream text) with invalid UTF-8
+// reached the socket's JSON raw, and `hss-jobwatch status` failed on it.
+struct hostile_text : testing_support::daemon_fixture {
+  // The status reply, as the raw line the daemon sent.
+  std::string status_line() {
+    auto c = request(R"({"op":"status"})");
+    return c->next_raw().value_or("");
+  }
+  // Waits until the scope's last_error mentions `needle`; returns the line.
+  std::string status_line_with(const std::string& needle) {
+    std::string line;
+    testing_support::eventually(
+        [&] {
+          line = status_line();
+          return line.find(needle) != std::string::npos;
+        },
+        30s);
+    return line;
+  }
+};
+
+std::string valid_json_error(const std::string& line) {
+  boost::system::error_code ec;
+  json::parse(line, ec);
+  return ec ? ec.message() : "";
+}
+
+TEST_F(hostile_text, invalid_utf8_and_controls_from_upstream_never_reach_the_socket_raw) {
+  fake.populate("p1", "0", 5, 1);
+  start_daemon(5);
+  // A page that is not JSON: the walker names the request id in its error.
+  fake.inject(fake_hss::fault::malformed_json().forever());
+  fake.inject(fake_hss::fault::request_id("bad-page\t\xff\xfe\xc3(end").forever());
+  std::string line = status_line_with("X-Request-Id bad-page");
+  EXPECT_EQ(valid_json_error(line), "") << line;
+  EXPECT_NE(line.find(R"(X-Request-Id bad-page \\xff\\xfe\\xc3(end)"), std::string::npos) << line;
+  auto cli = run_process({HSSJW_CLI_PATH, "status", "-o", "json", "--socket", socket_path()}, 30s);
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(valid_json_error(cli.out), "") << cli.out;
+  auto text = run_process({HSSJW_CLI_PATH, "status", "--socket", socket_path()}, 30s);
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+
+  // An error answer whose message is not UTF-8 and carries control
+  // characters (JSON-escaped and raw), with such a request id.
+  fake.clear_faults();
+  fake.inject(
+      fake_hss::fault::http_error(500, "HSS.0041", "boom\x01\x1b[31m\n\xff\xfe end").forever());
+  fake.inject(fake_hss::fault::request_id("bad-error\t\xff\xfe").forever());
+  line = status_line_with("HSS.0041");
+  EXPECT_EQ(valid_json_error(line), "") << line;
+  EXPECT_EQ(line.find("\xff"), std::string::npos);
+  cli = run_process({HSSJW_CLI_PATH, "status", "-o", "json", "--socket", socket_path()}, 30s);
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(valid_json_error(cli.out), "") << cli.out;
+}
 
 }  // namespace

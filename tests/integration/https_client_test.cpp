@@ -129,6 +129,10 @@ struct reply {
   action act = action::respond;
   std::chrono::milliseconds delay{0};
   bool chunked = false;
+  // Raw bytes after the response (a second answer nobody asked for),
+  // `trailing_after` later; the connection stays open.
+  std::string trailing;
+  std::chrono::milliseconds trailing_after{0};
 };
 
 class test_server {
@@ -199,6 +203,12 @@ class test_server {
       res.prepare_payload();
       res.keep_alive(res.keep_alive() && req.keep_alive());
       if (auto [wec, wn] = co_await http::async_write(stream, res, as_value); wec) co_return;
+      if (!r.trailing.empty()) {
+        if (r.trailing_after > 0ms) co_await sleep(r.trailing_after);
+        if (auto [tec, tn] = co_await asio::async_write(stream, asio::buffer(r.trailing), as_value);
+            tec)
+          co_return;
+      }
       // close_after: like a load balancer's idle timeout, the socket just
       // goes away without Connection: close.
       if (r.act == reply::action::close_after || !res.keep_alive()) co_return;
@@ -223,6 +233,10 @@ class test_proxy {
 
   std::vector<std::string> targets;         // CONNECT request targets
   std::vector<std::string> authorizations;  // Proxy-Authorization as received
+  // The answer to a CONNECT it refuses (wrong credentials, or every one
+  // when `refuse_all`), reason phrase as given.
+  std::string refusal = "407 Proxy Authentication Required";
+  bool refuse_all = false;
 
  private:
   static asio::awaitable<void> accept_loop(test_proxy* p) {
@@ -251,10 +265,11 @@ class test_proxy {
     const auto auth = req.find(http::field::proxy_authorization);
     p->authorizations.emplace_back(auth == req.end() ? "" : std::string(auth->value()));
     const bool allowed = p->expected_auth_.empty() || p->authorizations.back() == p->expected_auth_;
-    if (req.method() != http::verb::connect || !allowed) {
-      http::response<http::empty_body> res{http::status::proxy_authentication_required, 11};
-      res.keep_alive(false);
-      co_await http::async_write(client, res, as_value);
+    if (req.method() != http::verb::connect || !allowed || p->refuse_all) {
+      const std::string no = "HTTP/1.1 " + p->refusal +
+                             "\r\nProxy-Authenticate: Basic realm=\"t\"\r\n"
+                             "Content-Length: 0\r\nConnection: close\r\n\r\n";
+      co_await asio::async_write(client, asio::buffer(no), as_value);
       co_return;
     }
     const std::string target(req.target());
@@ -620,6 +635,105 @@ TEST_F(https_client_test, connection_close_is_honoured) {
   EXPECT_EQ(srv.seen.size(), 2u);
 }
 
+// --- interim answers and what may go back to the pool -------------------------------
+
+// Issue #12: a 1xx was taken for the answer and the connection pooled with
+// the real answer unread; the next request, another scope's, read it.
+TEST_F(https_client_test, interim_answers_are_skipped_and_the_next_request_gets_its_own_answer) {
+  fake_hss::server hss;
+  hss.populate("p1", "0", 15, 1);
+  hss.populate("p2", "0", 5, 2);
+  auto opts = options_for(hss.endpoint());
+  opts.ca_file = hss.ca_file();
+  https_client client(ioc.get_executor(), opts);
+  auto page = [](const std::string& project) {
+    http_request r = get("/v5/" + project + "/kubernetes/jobs?limit=10&offset=0");
+    r.headers = {{"X-Auth-Token", "test-token"}};
+    return r;
+  };
+  hss.inject(fake_hss::fault::interim({100, 102, 103}).on_project("p1"));
+  auto first = send(client, page("p1"));
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_EQ(first->status, 200u);
+  EXPECT_EQ(boost::json::parse(first->body).at("total_num"), 15);
+  auto second = send(client, page("p2"));
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_EQ(second->status, 200u);
+  EXPECT_EQ(boost::json::parse(second->body).at("total_num"), 5) << "read p1's answer";
+  const auto seen = hss.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].connection, seen[1].connection) << "a clean exchange keeps the connection";
+  EXPECT_EQ(first->request_id, seen[0].request_id);
+  EXPECT_EQ(second->request_id, seen[1].request_id);
+}
+
+TEST_F(https_client_test, switching_protocols_is_an_error_and_the_connection_is_dropped) {
+  fake_hss::server hss;
+  hss.populate("p1", "0", 15, 1);
+  auto opts = options_for(hss.endpoint());
+  opts.ca_file = hss.ca_file();
+  https_client client(ioc.get_executor(), opts);
+  http_request req = get("/v5/p1/kubernetes/jobs?limit=10&offset=0");
+  req.headers = {{"X-Auth-Token", "test-token"}};
+  hss.inject(fake_hss::fault::interim({101}));
+  auto r = send(client, req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), errc::bad_response);
+  auto next = send(client, req);
+  ASSERT_TRUE(next) << next.error().message();
+  EXPECT_EQ(next->status, 200u);
+  const auto seen = hss.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_NE(seen[0].connection, seen[1].connection);
+}
+
+// Issue #12: X-Request-Id reached logs and the socket's JSON as sent.
+TEST_F(https_client_test, header_text_from_upstream_is_made_safe) {
+  fake_hss::server hss;
+  hss.populate("p1", "0", 3, 1);
+  auto opts = options_for(hss.endpoint());
+  opts.ca_file = hss.ca_file();
+  https_client client(ioc.get_executor(), opts);
+  http_request req = get("/v5/p1/kubernetes/jobs?limit=10&offset=0");
+  req.headers = {{"X-Auth-Token", "test-token"}};
+  hss.inject(fake_hss::fault::request_id("id\t\xff\xfe\xc3(" + std::string(500, 'z')));
+  auto r = send(client, req);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->request_id.starts_with("id \\xff\\xfe\\xc3(zzz")) << r->request_id;
+  EXPECT_LE(r->request_id.size(), 131u);
+}
+
+// An answer nobody asked for, right behind ours or arriving while the
+// connection sits in the pool, must not become the next request's answer.
+TEST_F(https_client_test, a_connection_with_bytes_after_the_answer_is_not_reused) {
+  const std::string stray = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"stray\":1}";
+  for (auto after : {0ms, 100ms}) {
+    test_server srv(ioc);
+    int n = 0;
+    srv.handler = [&](const auto&) {
+      reply r;
+      r.body = "{\"n\":" + std::to_string(++n) + "}";
+      if (n == 1) {
+        r.trailing = stray;
+        r.trailing_after = after;
+      }
+      return r;
+    };
+    https_client client(ioc.get_executor(), options_for(srv.url()));
+    auto first = send(client);
+    ASSERT_TRUE(first) << first.error().message();
+    EXPECT_EQ(first->body, R"({"n":1})");
+    // Let the late stray answer arrive while the connection is idle.
+    asio::steady_timer pause(ioc, after + 200ms);
+    pause.async_wait([&](error_code) { ioc.stop(); });
+    run();
+    auto second = send(client);
+    ASSERT_TRUE(second) << second.error().message();
+    EXPECT_EQ(second->body, R"({"n":2})") << "stray bytes " << after.count() << " ms late";
+    EXPECT_EQ(srv.connections, 2);
+  }
+}
+
 TEST_F(https_client_test, close_idle_drops_pooled_connections) {
   test_server srv(ioc);
   https_client client(ioc.get_executor(), options_for(srv.url()));
@@ -872,8 +986,52 @@ TEST_F(https_client_test, proxy_rejecting_credentials_is_an_error_without_them) 
   auto r = send(client);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), boost::system::errc::permission_denied) << r.error().message();
+  EXPECT_EQ(r.error().message(), "proxy CONNECT to localhost:" + std::to_string(srv.port()) +
+                                     " refused: 407 Proxy Authentication Required");
   EXPECT_EQ(r.error().message().find("s3cret"), std::string::npos);
   EXPECT_EQ(srv.connections, 0);
+}
+
+// Issue #12: any refusal said "Connection refused", as if the proxy were down.
+TEST_F(https_client_test, proxy_refusal_is_reported_with_its_status_and_reason) {
+  test_server srv(ioc);
+  test_proxy proxy(ioc);
+  proxy.refuse_all = true;
+  auto opts = options_for(srv.url());
+  opts.proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+  const std::string target = "localhost:" + std::to_string(srv.port());
+  for (const auto& [refusal, shown] :
+       {std::pair<std::string, std::string>{"403 Forbidden", "403 Forbidden"},
+        {"502 Bad Gateway", "502 Bad Gateway"},
+        {"403 Blocked\tby\xffpolicy", "403 Blocked by\\xffpolicy"},  // made safe
+        {"403 ", "403 Forbidden"}}) {  // no reason phrase: the standard one
+    proxy.refusal = refusal;
+    https_client client(ioc.get_executor(), opts);
+    auto r = send(client);
+    ASSERT_FALSE(r) << refusal;
+    EXPECT_EQ(r.error().message(), "proxy CONNECT to " + target + " refused: " + shown);
+    EXPECT_EQ(r.error(), boost::system::errc::connection_refused);
+  }
+  EXPECT_EQ(srv.connections, 0);
+}
+
+// Issue #12: "Host not found" did not say which of the endpoint, the IAM
+// endpoint or the proxy it was.
+TEST_F(https_client_test, resolve_errors_name_the_host) {
+  https_client direct(ioc.get_executor(), options_for("https://hss.nonexistent.invalid"));
+  auto r = send(direct);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().message().starts_with("cannot resolve host hss.nonexistent.invalid: "))
+      << r.error().message();
+
+  auto opts = options_for("https://hss.nonexistent.invalid");
+  opts.proxy = "http://proxy.nonexistent.invalid:3128";
+  https_client proxied(ioc.get_executor(), opts);
+  r = send(proxied);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(
+      r.error().message().starts_with("cannot resolve proxy host proxy.nonexistent.invalid: "))
+      << r.error().message();
 }
 
 TEST_F(https_client_test, proxy_still_verifies_the_origin) {

@@ -1,8 +1,11 @@
-// The daemon (real process, --once) reaching the fake HSS through an HTTP
-// CONNECT proxy: configured with `proxy:` and from HTTPS_PROXY with basic
-// auth in the URL (the password never appears in the daemon's output, not
-// even when the proxy refuses it), TLS verified inside the tunnel (a wrong
-// CA fails although the tunnel is up), and NO_PROXY bypassing the proxy.
+// The daemon (real process, --once, --check-config --probe) reaching the
+// fake HSS through an HTTP CONNECT proxy: configured with `proxy:` and from
+// HTTPS_PROXY with basic auth in the URL (the password never appears in the
+// daemon's output, not even when the proxy refuses it), TLS verified inside
+// the tunnel (a wrong CA fails although the tunnel is up), NO_PROXY
+// bypassing the proxy, IAM logins taking the same proxy decision as HSS
+// requests, a refusal reported with the proxy's status and reason, and a
+// host that does not resolve named in the error.
 //
 // The proxy is test-local: a few dozen lines of Asio on its own thread,
 // counting tunnels and recording the Proxy-Authorization it receives.
@@ -23,6 +26,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -64,6 +68,11 @@ class connect_proxy {
     std::lock_guard lock(mutex_);
     return authorizations_;
   }
+  // Refuse every CONNECT with this status line ("403 Forbidden").
+  void refuse_all(std::string status) {
+    std::lock_guard lock(mutex_);
+    refuse_all_ = std::move(status);
+  }
 
  private:
   asio::awaitable<void> accept_loop() {
@@ -91,14 +100,18 @@ class connect_proxy {
     if (auto [ec, n] = co_await http::async_read(client, buffer, req, as_value); ec) co_return;
     const auto auth = req.find(http::field::proxy_authorization);
     const std::string got = auth == req.end() ? "" : std::string(auth->value());
+    std::string refusal;
     {
       std::lock_guard lock(mutex_);
       targets_.emplace_back(req.target());
       authorizations_.push_back(got);
+      refusal = refuse_all_;
     }
-    if (req.method() != http::verb::connect || got != expected_auth_) {
-      const std::string no = "HTTP/1.1 407 Proxy Authentication Required\r\n"
-                             "Proxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n"
+    if (refusal.empty() && (req.method() != http::verb::connect || got != expected_auth_))
+      refusal = "407 Proxy Authentication Required";
+    if (!refusal.empty()) {
+      const std::string no = "HTTP/1.1 " + refusal +
+                             "\r\nProxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n"
                              "Connection: close\r\n\r\n";
       co_await asio::async_write(client, asio::buffer(no), as_value);
       co_return;
@@ -120,6 +133,7 @@ class connect_proxy {
   mutable std::mutex mutex_;
   std::vector<std::string> targets_;
   std::vector<std::string> authorizations_;
+  std::string refuse_all_;
 };
 
 // base64("jobwatch:pr0xy-s3cret")
@@ -137,23 +151,46 @@ class proxy_e2e : public ::testing::Test {
     fake.populate("p1", "0", 30, 5);
   }
 
+  std::string auth = "{method: token, token_file: token}";
+  std::string endpoint;  // "" = the fake's
+
   void write_config(const std::string& proxy_line, const std::string& ca_file = {}) {
-    dir.write("config.yaml",
-              "endpoint: " + fake.endpoint() + "\nauth: {method: token, token_file: token}\n" +
-                  "tls: {ca_file: " + (ca_file.empty() ? fake.ca_file() : ca_file) + "}\n" +
-                  proxy_line + "projects:\n  - id: p1\n" +
-                  "poll: {rate: unlimited, page_size: 10, timeout: 5s, "
-                  "retry: {attempts: 1, initial: 10ms, max: 20ms}}\n"
-                  "log: {level: debug}\nstate_dir: state\n");
+    dir.write("config.yaml", "endpoint: " + (endpoint.empty() ? fake.endpoint() : endpoint) +
+                                 "\nauth: " + auth + "\n" +
+                                 "tls: {ca_file: " + (ca_file.empty() ? fake.ca_file() : ca_file) +
+                                 "}\n" + proxy_line + "projects:\n  - id: p1\n" +
+                                 "poll: {rate: unlimited, page_size: 10, timeout: 5s, "
+                                 "retry: {attempts: 1, initial: 10ms, max: 20ms}}\n"
+                                 "log: {level: debug}\nstate_dir: state\n");
   }
 
   testing_support::process_result once(std::map<std::string, std::string> env = {}) {
+    return run({"--once"}, std::move(env));
+  }
+  testing_support::process_result probe(std::map<std::string, std::string> env = {}) {
+    return run({"--check-config", "--probe"}, std::move(env));
+  }
+  testing_support::process_result run(std::vector<std::string> args,
+                                      std::map<std::string, std::string> env) {
     for (const char* name : {"HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"}) env.try_emplace(name, "");
-    return run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"},
-                       std::chrono::seconds(60), env);
+    args.insert(args.begin(), {HSSJWD_PATH, "--config", dir.file("config.yaml")});
+    return run_process(args, std::chrono::seconds(60), env);
   }
 
   std::string fake_authority() const { return "localhost:" + std::to_string(fake.port()); }
+
+  // Password auth with IAM at 127.0.0.1 (the fake serves it too; its
+  // certificate names both), so that a CONNECT for IAM and one for HSS
+  // (localhost) are told apart by their targets.
+  std::string iam_authority() const { return "127.0.0.1:" + std::to_string(fake.port()); }
+  void write_password_config(const std::string& proxy_line = {}) {
+    fake.add_iam_user("acct", "jobwatch-bot", "iam-pa55word");
+    dir.write("password", "iam-pa55word\n");
+    auth = "{method: password, iam_endpoint: https://" + iam_authority() +
+           ", domain: acct, user: jobwatch-bot, password_file: password}";
+    write_config(proxy_line);
+    fake.set_auth_mode(fake_hss::auth_mode::iam);
+  }
 };
 
 TEST_F(proxy_e2e, config_proxy_tunnels_every_request) {
@@ -219,6 +256,80 @@ TEST_F(proxy_e2e, no_proxy_bypasses_the_proxy) {
   r = once({{"HTTPS_PROXY", proxy.url()}, {"NO_PROXY", "example.com"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(proxy.targets().empty());
+}
+
+// Issue #12: HTTPS_PROXY/NO_PROXY applied to HSS requests but not to IAM
+// logins, which went direct (and failed where only the proxy gets out).
+TEST_F(proxy_e2e, iam_logins_take_the_same_proxy_decision_as_hss_requests) {
+  connect_proxy proxy;
+  write_password_config();
+  // NO_PROXY exempts HSS (localhost) only: every CONNECT is then a login's.
+  auto r = once({{"HTTPS_PROXY", proxy.url()}, {"NO_PROXY", "localhost"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(parse_ndjson(r.out).size(), 30u);
+  EXPECT_GE(fake.issued_tokens().size(), 1u);
+  const auto targets = proxy.targets();
+  ASSERT_FALSE(targets.empty()) << "the IAM login did not use HTTPS_PROXY";
+  for (const auto& t : targets) EXPECT_EQ(t, iam_authority());
+
+  // And NO_PROXY exempts IAM the same way: nothing through the proxy.
+  auto direct = once({{"HTTPS_PROXY", proxy.url()}, {"NO_PROXY", "localhost,127.0.0.1"}});
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  EXPECT_EQ(proxy.targets().size(), targets.size());
+}
+
+TEST_F(proxy_e2e, probe_logs_in_through_https_proxy_too) {
+  connect_proxy proxy;
+  write_password_config();
+  auto p = probe({{"HTTPS_PROXY", proxy.url()}});
+  EXPECT_EQ(p.exit_code, 0) << p.out << p.err;
+  EXPECT_NE(p.out.find("http status: 200"), std::string::npos) << p.out;
+  std::set<std::string> targets;
+  for (const auto& t : proxy.targets()) targets.insert(t);
+  EXPECT_EQ(targets, (std::set<std::string>{iam_authority(), fake_authority()}));
+}
+
+// Issue #12: a refusing proxy was reported as "Connection refused".
+TEST_F(proxy_e2e, a_refused_connect_names_the_status_and_reason) {
+  connect_proxy proxy;
+  proxy.refuse_all("403 Forbidden");
+  write_config("");
+  auto r = once({{"HTTPS_PROXY", proxy.url()}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("proxy CONNECT to " + fake_authority() + " refused: 403 Forbidden"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(fake.requests().empty());
+  auto p = probe({{"HTTPS_PROXY", proxy.url()}});
+  EXPECT_EQ(p.exit_code, 1);
+  EXPECT_NE(p.out.find("error: proxy CONNECT to " + fake_authority() + " refused: 403 Forbidden"),
+            std::string::npos)
+      << p.out;
+}
+
+TEST_F(proxy_e2e, a_refused_login_connect_names_407_without_the_password) {
+  connect_proxy proxy(basic);
+  write_password_config();
+  auto r = once(
+      {{"HTTPS_PROXY", proxy.url(std::string(user) + ":wr0ng-pw")}, {"NO_PROXY", "localhost"}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("proxy CONNECT to " + iam_authority() +
+                       " refused: 407 Proxy Authentication Required"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("wr0ng-pw"), std::string::npos);
+  EXPECT_EQ(fake.login_attempts(), 0u);
+}
+
+// Issue #12: the probe said "Host not found" without the host.
+TEST_F(proxy_e2e, probe_names_the_host_it_cannot_resolve) {
+  endpoint = "https://hss.xx.nonexistent.invalid";
+  write_config("");
+  auto p = probe();
+  EXPECT_EQ(p.exit_code, 1);
+  EXPECT_NE(p.out.find("error: cannot resolve host hss.xx.nonexistent.invalid: "),
+            std::string::npos)
+      << p.out;
 }
 
 }  // namespace

@@ -74,5 +74,40 @@ TEST(parse_http_response, status_outside_http_is_a_bad_response) {
   EXPECT_TRUE(parse_http_response("HTTP/1.1 599 x\r\nContent-Length: 0\r\n\r\n", 1024));
 }
 
+// Issue #12: a 1xx is not the answer. Beast reads one as a complete
+// message; taking it for the answer left the real one for the next request.
+TEST(parse_http_response, interim_answers_are_skipped) {
+  const std::string page =
+      "HTTP/1.1 200 OK\r\nContent-Length: 12\r\nX-Request-Id: final\r\n\r\n{\"total\":42}";
+  auto r = parse_http_response(
+      "HTTP/1.1 100 Continue\r\n\r\n"
+      "HTTP/1.1 102 Processing\r\n\r\n"
+      "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" +
+          page,
+      1024);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_EQ(r->body, R"({"total":42})");
+  EXPECT_EQ(r->request_id, "final");
+}
+
+TEST(parse_http_response, switching_protocols_is_a_bad_response) {
+  auto r = parse_http_response(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+      1024);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), make_error_code(errc::bad_response));
+}
+
+TEST(parse_http_response, only_interim_answers_is_no_answer) {
+  EXPECT_FALSE(parse_http_response("HTTP/1.1 100 Continue\r\n\r\n", 1024));
+  std::string endless;
+  for (int i = 0; i < 100; ++i) endless += "HTTP/1.1 102 Processing\r\n\r\n";
+  auto r = parse_http_response(endless + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1024);
+  ASSERT_FALSE(r) << "an endless run of interim answers is a hostile peer";
+  EXPECT_EQ(r.error(), make_error_code(errc::bad_response));
+}
+
 }  // namespace
 }  // namespace hssjw
