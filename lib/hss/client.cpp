@@ -24,6 +24,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -517,6 +518,17 @@ asio::awaitable<result<http_response>> run_request(std::shared_ptr<client_state>
   if (st->init_error) co_return st->init_error;
   auto req = build_request(*st, std::move(request));
   if (!req) co_return req.error();
+  // An IAM login body carries the password; the caller wipes its own copy,
+  // and this, the buffer actually sent, is wiped on every way out
+  // (answer, error, cancellation, the frame destroyed) so that it never
+  // lingers in freed heap memory (issue #12, item 12).
+  struct wipe_body_on_exit {
+    std::string& body;
+    ~wipe_body_on_exit() {
+      if (body.capacity()) OPENSSL_cleanse(body.data(), body.capacity());
+      body.clear();
+    }
+  } wipe_body{req->body()};
 
   const auto start = steady::now();
   const auto deadline = start + st->opts.timeout;
