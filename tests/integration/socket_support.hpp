@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "client/line_client.hpp"
 #include "fake_hss/server.hpp"
@@ -74,6 +75,7 @@ struct daemon_fixture : ::testing::Test {
   std::unique_ptr<background_process> daemon;
   std::string socket_settings = "stall_timeout: 2s, bookmark_interval: 1s, max_clients: 300";
   std::string extra_config;
+  std::vector<std::string> extra_args;  // after --config, e.g. --memory-state
 
   fake_hss::server::options make_options() {
     fake_hss::server::options o;
@@ -105,8 +107,9 @@ struct daemon_fixture : ::testing::Test {
   // whose seq is at least `min_seq` (the baseline committed).
   void start_daemon(std::uint64_t min_seq = 1, std::chrono::milliseconds deadline = 30s) {
     write_config();
-    daemon = std::make_unique<background_process>(
-        std::vector<std::string>{HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path);
+    std::vector<std::string> argv{HSSJWD_PATH, "--config", dir.file("config.yaml")};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    daemon = std::make_unique<background_process>(argv, dir.path);
     ASSERT_TRUE(eventually(
         [&] {
           socket_client c;

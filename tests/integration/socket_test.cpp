@@ -463,6 +463,56 @@ TEST_F(socket_fixture, list_and_sync_to_clients_that_never_read_cost_bounded_mem
   EXPECT_EQ(seq_of(lines[1]), jobs);
 }
 
+// The in-memory store (--memory-state) gives sync the same guarantee: a client
+// that takes its snapshot late, after walks changed the jobs, gets the
+// state as of `synced` (the journal replayed to it), then every later
+// event once.
+TEST_F(socket_fixture, sync_in_memory_mode_is_the_state_as_of_synced) {
+  socket_settings = "stall_timeout: 60s, bookmark_interval: 30s";
+  extra_args = {"--memory-state"};
+  fake.populate("p1", "0", 3000, 13);
+  start_daemon(3000);
+  ASSERT_FALSE(HasFatalFailure());
+  auto c = request(R"({"op":"watch","sync":true})");
+  // Not read for a while: the daemon holds its reader while walks commit.
+  for (int i = 0; i < 3; ++i) {
+    fake.churn_step();
+    const auto seq = daemon_seq();
+    ASSERT_TRUE(eventually([&] { return daemon_seq() > seq; }, 20s));
+  }
+  const auto last = daemon_seq();
+  std::map<std::string, json::value> state;
+  auto lines = c->until([](auto& o) { return type_of(o) == "synced"; }, 60s);
+  ASSERT_EQ(type_of(lines.back()), "synced");
+  const auto synced = seq_of(lines.back());
+  EXPECT_LT(synced, last) << "the walks committed after the snapshot's seq";
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+    ASSERT_EQ(type_of(lines[i]), "existing");
+    ASSERT_TRUE(state.emplace(json::serialize(lines[i].at("key")), lines[i].at("job")).second);
+  }
+  std::map<std::string, json::value> replayed;
+  auto journal = request(R"({"op":"watch","since":0})");
+  for (std::uint64_t expected = 1; expected <= last;) {
+    auto l = journal->next(20s);
+    ASSERT_TRUE(l);
+    if (!is_event(*l)) continue;
+    ASSERT_EQ(seq_of(*l), expected++);
+    if (seq_of(*l) > synced) {  // the sync client gets the same events after synced, once
+      auto ev = c->next(20s);
+      while (ev && !is_event(*ev)) ev = c->next(20s);
+      ASSERT_TRUE(ev);
+      EXPECT_EQ(*ev, *l);
+      continue;
+    }
+    if (l->at("type") == "removed")
+      replayed.erase(json::serialize(l->at("key")));
+    else
+      replayed[json::serialize(l->at("key"))] = l->at("job");
+  }
+  EXPECT_EQ(state.size(), replayed.size());
+  EXPECT_TRUE(state == replayed) << "the existing lines are not the state as of synced " << synced;
+}
+
 // 100 readers and one client that never reads: the readers get everything
 // (the backlog and new events), the stuck one is cut off with overflow
 // after stall_timeout, its stream ending in whole lines.
