@@ -463,6 +463,38 @@ TEST_F(socket_fixture, list_and_sync_to_clients_that_never_read_cost_bounded_mem
   EXPECT_EQ(seq_of(lines[1]), jobs);
 }
 
+// A list or sync client that stops reading in the middle of the state is
+// cut off with overflow after stall_timeout, its stream whole lines.
+TEST_F(socket_fixture, list_and_sync_clients_that_stop_reading_are_cut_off_with_overflow) {
+  socket_settings = "stall_timeout: 1s, bookmark_interval: 30s";
+  fake.populate("p1", "0", 3000, 14);
+  start_daemon(3000);
+  ASSERT_FALSE(HasFatalFailure());
+  auto list = request(R"({"op":"list"})");
+  auto sync = request(R"({"op":"watch","sync":true})");
+  const auto cut_off = [&] {  // clients the daemon reported cut off
+    const auto log = daemon->err();
+    std::size_t n = 0;
+    for (auto at = log.find("(overflow)"); at != std::string::npos;
+         at = log.find("(overflow)", at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_TRUE(eventually([&] { return cut_off() == 2; }, 20s)) << daemon->err();
+  for (auto* c : {list.get(), sync.get()}) {
+    std::vector<std::string> raw;
+    while (auto l = c->next_raw(5s)) raw.push_back(*l);
+    ASSERT_GT(raw.size(), 1u);
+    for (std::size_t i = 0; i + 1 < raw.size(); ++i)
+      ASSERT_EQ(type_of(json::parse(raw[i]).as_object()), "existing")
+          << "whole existing lines only";
+    auto last = json::parse(raw.back()).as_object();
+    EXPECT_EQ(type_of(last), "error");
+    EXPECT_EQ(last.at("code"), "overflow");
+    EXPECT_LT(raw.size(), 3001u) << "cut off before the end of the state";
+  }
+}
+
 // The in-memory store (--memory-state) gives sync the same guarantee: a client
 // that takes its snapshot late, after walks changed the jobs, gets the
 // state as of `synced` (the journal replayed to it), then every later
