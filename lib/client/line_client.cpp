@@ -1,13 +1,18 @@
 // Blocking Unix-socket line I/O with poll() deadlines, for the CLI.
 #include "client/line_client.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 namespace hssjw::cli {
 
@@ -20,13 +25,29 @@ int remaining_ms(steady::time_point end) {
   return left < 0 ? 0 : static_cast<int>(left);
 }
 
+std::string octal_mode(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
+
+std::string group_name(gid_t gid) {
+  if (const auto* g = ::getgrgid(gid)) return g->gr_name;
+  return std::to_string(gid);
+}
+
+std::string user_name(uid_t uid) {
+  if (const auto* p = ::getpwuid(uid)) return p->pw_name;
+  return std::to_string(uid);
+}
+
 std::string explain(const std::string& path, int e) {
   switch (e) {
     case ENOENT:
       return "no socket at " + path + ": is hss-jobwatchd running? (choose another with --socket or HSS_JOBWATCH_SOCKET)";
     case EACCES:
     case EPERM:
-      return "permission denied on " + path + ": use an account in the socket's group (socket.mode), or root";
+      return permission_denied_message(path);
     case ECONNREFUSED:
       return "nobody is listening on " + path + ": hss-jobwatchd is not running (the file is left from an earlier run)";
     case ENOTSOCK:
@@ -39,6 +60,29 @@ std::string explain(const std::string& path, int e) {
 }
 
 }  // namespace
+
+// Names the group the socket file really has (whatever the packaging calls
+// it), so the user knows which one to join.
+std::string permission_denied_message(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {  // a directory on the way is closed to us
+    return "permission denied on " + path + " (" + std::strerror(errno) +
+           "): a directory on the way is not searchable by this user; use an account in the "
+           "socket's group "
+           "(socket.mode), or root";
+  }
+  const auto group = group_name(st.st_gid);
+  const auto mode = octal_mode(st.st_mode);
+  const std::string me = user_name(::geteuid());
+  if ((st.st_mode & S_IWGRP) == 0) {
+    return "permission denied: " + path + " is owner " + user_name(st.st_uid) + ", group " + group +
+           ", mode " + mode + ": only its owner can connect; run as " + user_name(st.st_uid) +
+           " or root, or give the group access (socket.mode: \"0660\")";
+  }
+  return "permission denied: " + path + " is group " + group + ", mode " + mode +
+         "; join that group (usermod -aG " + group + " " + me +
+         ", then log in again) or run as root";
+}
 
 line_client::~line_client() { close(); }
 

@@ -14,6 +14,10 @@ struct connect_error {
   std::string message;  // names the path and says what to do
 };
 
+// What to say when connecting to `path` was refused (EACCES): the socket
+// file's group and mode, and which group to join.
+std::string permission_denied_message(const std::string& path);
+
 class line_client {
  public:
   line_client() = default;

@@ -21,7 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <set>
+#include <list>
 
 namespace hssjw::metrics {
 
@@ -32,25 +32,36 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr auto io_deadline = 10s;
-constexpr std::size_t max_connections = 16;
 constexpr unsigned max_requests_per_connection = 100;
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+using steady = std::chrono::steady_clock;
+
+// One connection as the accept loop sees it: waiting for a request head
+// since `waiting_since`, or answering one.
+struct connection {
+  beast::tcp_stream* stream = nullptr;
+  bool waiting = true;
+  bool evicted = false;
+  steady::time_point waiting_since = steady::now();
+};
 }  // namespace
 
 struct http_server::impl : std::enable_shared_from_this<impl> {
-  impl(asio::io_context& ioc, http_handler h, std::shared_ptr<spdlog::logger> l)
-      : acceptor(ioc), handler(std::move(h)), log(std::move(l)) {}
+  impl(asio::io_context& ioc, http_handler h, std::shared_ptr<spdlog::logger> l, http_limits lim)
+      : acceptor(ioc), handler(std::move(h)), log(std::move(l)), limits(lim) {}
 
   tcp::acceptor acceptor;
   http_handler handler;
   std::shared_ptr<spdlog::logger> log;
-  std::set<beast::tcp_stream*> live;
+  http_limits limits;
+  std::list<connection> live;
+  std::size_t evicted = 0;  // closed to make room, their coroutines not yet ended
   bool stopped = false;
 
   asio::awaitable<void> async_accept_loop(std::shared_ptr<impl> self);
   asio::awaitable<void> async_serve(std::shared_ptr<impl> self, tcp::socket socket);
-  asio::awaitable<bool> async_serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer);
+  asio::awaitable<bool> async_serve_one(connection& c, beast::flat_buffer& buffer, bool first);
+  bool make_room();
 };
 
 namespace {
@@ -80,10 +91,10 @@ boost::system::result<tcp::endpoint, std::string> resolve(asio::io_context& ioc,
 
 boost::system::result<std::unique_ptr<http_server>, std::string> http_server::open(
     asio::io_context& ioc, const std::string& listen, http_handler handler,
-    std::shared_ptr<spdlog::logger> log) {
+    std::shared_ptr<spdlog::logger> log, http_limits limits) {
   auto ep = resolve(ioc, listen);
   if (!ep) return ep.error();
-  auto i = std::make_shared<impl>(ioc, std::move(handler), std::move(log));
+  auto i = std::make_shared<impl>(ioc, std::move(handler), std::move(log), limits);
   boost::system::error_code ec;
   i->acceptor.open(ep->protocol(), ec);
   if (!ec) i->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
@@ -102,6 +113,8 @@ std::uint16_t http_server::port() const {
   return ec ? 0 : ep.port();
 }
 
+std::size_t http_server::connections() const { return impl_->live.size() - impl_->evicted; }
+
 void http_server::start() {
   asio::co_spawn(impl_->acceptor.get_executor(), impl_->async_accept_loop(impl_), asio::detached);
 }
@@ -111,7 +124,7 @@ void http_server::stop() {
   impl_->stopped = true;
   boost::system::error_code ec;
   impl_->acceptor.close(ec);
-  for (auto* s : impl_->live) s->socket().close(ec);
+  for (auto& c : impl_->live) c.stream->socket().close(ec);
 }
 
 asio::awaitable<void> http_server::impl::async_accept_loop(std::shared_ptr<impl> self) {
@@ -125,35 +138,63 @@ asio::awaitable<void> http_server::impl::async_accept_loop(std::shared_ptr<impl>
       co_await pause.async_wait(tuple_awaitable);
       continue;
     }
-    if (live.size() >= max_connections) continue;  // the socket closes as it goes out of scope
+    if (!make_room())
+      continue;  // every slot answering a request: the socket closes as it goes out of scope
     asio::co_spawn(acceptor.get_executor(), async_serve(self, std::move(socket)), asio::detached);
   }
+}
+
+// At the cap, closes the connection that has waited longest for a request
+// head (idle, or sending one slowly): a new client is far more likely to
+// be a scraper than the oldest silent one. False when every slot is busy
+// answering.
+bool http_server::impl::make_room() {
+  if (live.size() - evicted < limits.max_connections) return true;
+  connection* oldest = nullptr;
+  for (auto& c : live)
+    if (c.waiting && !c.evicted && (!oldest || c.waiting_since < oldest->waiting_since))
+      oldest = &c;
+  if (!oldest) return false;
+  oldest->evicted = true;
+  ++evicted;
+  boost::system::error_code ec;
+  oldest->stream->socket().close(ec);  // its read fails at once; its coroutine ends
+  log->debug("metrics: {} connections: closed the longest idle one", limits.max_connections);
+  return true;
 }
 
 // `self` keeps the server state alive while this connection runs.
 asio::awaitable<void> http_server::impl::async_serve(std::shared_ptr<impl> /*self*/, tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
-  live.insert(&stream);
+  auto me = live.insert(live.end(), connection{&stream});
   beast::flat_buffer buffer(16 * 1024);
   try {
-    for (unsigned n = 0; n < max_requests_per_connection && !stopped; ++n)
-      if (!co_await async_serve_one(stream, buffer)) break;
+    for (unsigned n = 0; n < max_requests_per_connection && !stopped && !me->evicted; ++n)
+      if (!co_await async_serve_one(*me, buffer, n == 0)) break;
   } catch (const std::exception& e) {
     log->warn("metrics: connection failed: {}", e.what());
   }
-  live.erase(&stream);
+  if (me->evicted) --evicted;
+  live.erase(me);
   boost::system::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
 }
 
-// One request and its answer; false when the connection should close.
-asio::awaitable<bool> http_server::impl::async_serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+// One request and its answer; false when the connection should close. The
+// head must arrive whole within head_timeout (idle_timeout for the next
+// request of a kept-alive connection), however slowly it trickles.
+asio::awaitable<bool> http_server::impl::async_serve_one(connection& c, beast::flat_buffer& buffer,
+                                                         bool first) {
+  auto& stream = *c.stream;
   http::request_parser<http::string_body> parser;
   parser.header_limit(8 * 1024);
   parser.body_limit(4 * 1024);
-  stream.expires_after(io_deadline);
+  c.waiting = true;
+  c.waiting_since = steady::now();
+  stream.expires_after(first ? limits.head_timeout : limits.idle_timeout);
   auto [rec, rn] = co_await http::async_read(stream, buffer, parser, tuple_awaitable);
-  if (rec) co_return false;  // closed, timed out, or not HTTP
+  c.waiting = false;
+  if (rec || c.evicted) co_return false;  // closed, timed out, evicted, or not HTTP
   const auto& req = parser.get();
   http::response<http::string_body> res;
   res.version(req.version());
@@ -173,7 +214,7 @@ asio::awaitable<bool> http_server::impl::async_serve_one(beast::tcp_stream& stre
   res.keep_alive(req.keep_alive());
   res.prepare_payload();
   if (req.method() == http::verb::head) res.body().clear();
-  stream.expires_after(io_deadline);
+  stream.expires_after(limits.write_timeout);
   auto [wec, wn] = co_await http::async_write(stream, res, tuple_awaitable);
   co_return !wec && res.keep_alive();
 }

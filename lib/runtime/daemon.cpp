@@ -136,7 +136,6 @@ class daemon_runtime final : public socket_source {
 
   // socket_source: what the events socket reads from the daemon.
   std::vector<proto::scope_report> report() const override;
-  void for_each_job(const job_visitor& visit) const override;
 
  private:
   bool open_socket();
@@ -468,18 +467,6 @@ std::vector<proto::scope_report> daemon_runtime::report() const {
     out.push_back({s->target.scope, s->last_attempt_ms, s->last_complete_ms, s->state.jobs.size(), s->failing,
                    s->last_error});
   return out;
-}
-
-// From the store: the snapshot in memory holds no bodies. Synchronous, so
-// no commit lands in the middle of it.
-void daemon_runtime::for_each_job(const job_visitor& visit) const {
-  for (const auto& s : scopes_) {
-    auto listed = store_->for_each_job(s->target.scope, [&](const job_key& key, std::string_view body) {
-      visit(s->target.scope, key, body);
-    });
-    if (!listed)
-      log_->error("scope {}: cannot list the stored jobs ({})", s->target.scope.str(), store_->last_error());
-  }
 }
 
 bool daemon_runtime::open_socket() {

@@ -54,7 +54,7 @@ constexpr std::size_t min_write_chunk = 4 * 1024;
 constexpr std::size_t max_iov = 1022;               // buffers per write (IOV_MAX is 1024)
 constexpr std::size_t max_skip = 1024;              // filtered-away lines examined per turn
 constexpr unsigned yield_every = 8;                 // writes without a wait before yielding
-constexpr std::size_t snapshot_fill = 256 * 1024;   // existing lines buffered per flush
+constexpr std::size_t snapshot_rows = 256;          // stored jobs examined per turn (list, sync)
 constexpr std::size_t ring_max_entries = 4096;      // recent lines rendered once for all
 constexpr std::size_t ring_max_bytes = 8u << 20;
 constexpr std::size_t batch_cache_max = 16;         // journal batches shared by the clients
@@ -585,21 +585,46 @@ bool session::skip_unwanted(bool& more) {
   return true;
 }
 
-// The current state as existing lines, taken with its seq in one turn of
-// the loop (nothing can commit in between), then streamed from the copy.
+// The current state as existing lines, and its seq: a job reader of the
+// store fixed at the seq (commits meanwhile change nothing it reads),
+// read as the client takes the lines: at most snapshot_rows jobs per turn
+// of the loop and about a chunk of lines in out_, so a client that stops
+// reading holds a chunk and a reader, not a copy of the state.
 asio::awaitable<bool> session::async_send_snapshot(std::uint64_t& seq) {
-  std::deque<std::string> lines;
-  server_->source.for_each_job([&](const scope_id& scope, const job_key& key, std::string_view body) {
-    if (filter_.matches(proto::meta_of(scope, key))) lines.push_back(proto::existing_line(scope, key, body));
-  });
-  seq = server_->store.last_seq();
-  while (!lines.empty()) {
-    out_ += lines.front();
-    lines.pop_front();
-    if (out_.size() < snapshot_fill && !lines.empty()) continue;
-    const auto r = co_await async_flush();
-    if (r == flush_result::stalled) overflow();
-    if (r != flush_result::ok) co_return false;
+  auto& srv = *server_;
+  std::vector<scope_id> scopes;
+  for (auto& r : srv.source.report()) scopes.push_back(std::move(r.scope));
+  auto opened = srv.store.read_jobs(scopes);
+  if (!opened) {
+    srv.log->error("socket: client {}: cannot read the stored jobs: {} {}", id_,
+                   opened.error().message(), srv.store.last_error());
+    close();
+    co_return false;
+  }
+  const auto reader = std::move(*opened);
+  seq = reader->seq();
+  cursor_ = seq;  // a watcher continues from it; shared journal batches need not wait for it
+  const auto add = [&](const scope_id& scope, const job_key& key, std::string_view body) {
+    if (filter_.matches(proto::meta_of(scope, key))) out_ += proto::existing_line(scope, key, body);
+    return out_.size() - out_pos_ < chunk_;
+  };
+  for (bool more = true; more;) {
+    auto r = reader->read(snapshot_rows, add);
+    if (!r) {
+      server_->log->error("socket: client {}: cannot read the stored jobs: {} {}", id_,
+                          r.error().message(), reader->last_error());
+      close();
+      co_return false;
+    }
+    more = *r;
+    if (more && out_.size() - out_pos_ < chunk_) {  // a run filtered away: let the daemon run
+      co_await asio::post(server_->ioc, asio::use_awaitable);
+      if (closed_ || !server_) co_return false;
+      continue;
+    }
+    const auto f = co_await async_flush();
+    if (f == flush_result::stalled) overflow();
+    if (f != flush_result::ok) co_return false;
   }
   co_return !closed_;
 }
@@ -634,7 +659,6 @@ asio::awaitable<void> session::async_watch(const proto::request& r, std::uint64_
   if (r.sync) {
     std::uint64_t seq = 0;
     if (!co_await async_send_snapshot(seq)) co_return;
-    cursor_ = seq;
     out_ += proto::synced_line(seq);
   }
   co_await async_stream();

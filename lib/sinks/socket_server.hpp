@@ -28,14 +28,13 @@ namespace hssjw {
 
 class state_store;
 
-// What the server asks the daemon for: the current in-memory state.
+// What the server asks the daemon for: its scopes, in order, and how they
+// fare. The jobs of `list` and `sync` are read from the store
+// (state_store::read_jobs) for the scopes reported.
 class socket_source {
  public:
   virtual ~socket_source() = default;
   virtual std::vector<proto::scope_report> report() const = 0;
-  using job_visitor = std::function<void(const scope_id&, const job_key&, std::string_view body)>;
-  // Every job of every scope, as it is now (synchronously).
-  virtual void for_each_job(const job_visitor& visit) const = 0;
 };
 
 struct socket_server_options {

@@ -199,6 +199,8 @@ struct test_hooks {
 
 // ------------------------------------------------------------------ store
 
+struct read_view;  // the read transaction of job readers (read_jobs)
+
 class sqlite_store_impl final : public sqlite_store {
  public:
   sqlite_store_impl(std::string dir, sqlite_options opts)
@@ -217,6 +219,7 @@ class sqlite_store_impl final : public sqlite_store {
   result<std::optional<stored_job>> find_job(const scope_id& scope, std::uint64_t key_hash,
                                              bool with_body) override;
   result<void> for_each_job(const scope_id& scope, const stored_job_visitor& visit) override;
+  result<std::unique_ptr<job_reader>> read_jobs(const std::vector<scope_id>& scopes) override;
   result<void> commit(const scope_id& scope, const scope_delta& delta,
                       std::vector<change_event>& events) override;
   result<std::vector<journal_entry>> read_journal(std::uint64_t after,
@@ -261,6 +264,10 @@ class sqlite_store_impl final : public sqlite_store {
   std::uint64_t oldest_seq_ = 1;
   test_hooks hooks_;  // TEST ONLY, see test_hooks
   std::string line_buffer_;  // write_events of a big commit
+  // Job readers (read_jobs) opened while no job changed share one read
+  // transaction; a commit or prune that changes jobs counts here.
+  std::weak_ptr<read_view> view_;
+  std::uint64_t job_writes_ = 0;
 
   // Declaration order is teardown order reversed: statements are finalized
   // before the connection closes, and the lock is released last.
@@ -612,6 +619,7 @@ result<void> sqlite_store_impl::commit(const scope_id& scope, const scope_delta&
   }
   last_seq_ += events.size();
   oldest_seq_ = *done;
+  if (!delta.empty_of_jobs()) ++job_writes_;
   return {};
 }
 
@@ -899,6 +907,107 @@ result<void> sqlite_store_impl::for_each_job(const scope_id& scope, const stored
   return {};
 }
 
+// --------------------------------------------- job readers (list, sync)
+
+// A read transaction on a read-only connection of its own: in WAL mode it
+// reads the database as of the moment it began, whatever commits after,
+// without delaying them. Shared by the readers opened while no job
+// changed; ends (and the connection closes) with the last of them.
+struct read_view {
+  sqlite::database db;
+  std::uint64_t seq = 0;
+  std::uint64_t job_writes = 0;
+  std::string path;
+};
+
+namespace {
+
+// Each scope's jobs in key hash order, stepped a bounded number of rows
+// per read() on its own statement of the shared transaction.
+class sqlite_job_reader final : public job_reader {
+ public:
+  sqlite_job_reader(std::shared_ptr<read_view> view, std::vector<scope_id> scopes)
+      : view_(std::move(view)), scopes_(std::move(scopes)) {}
+
+  std::uint64_t seq() const override { return view_->seq; }
+  std::string last_error() const override { return last_error_; }
+
+  result<bool> read(std::size_t max, const listed_job_visitor& visit) override {
+    for (std::size_t n = 0; n < max && scope_ < scopes_.size();) {
+      if (!started_) {
+        int rc = SQLITE_OK;
+        if (!stmt_.get())
+          rc = stmt_.prepare(
+              view_->db.get(),
+              "SELECT cluster, ns, name, body FROM jobs WHERE scope = ?1 ORDER BY key_hash");
+        stmt_.reset();
+        if (rc == SQLITE_OK) rc = stmt_.bind(1, scopes_[scope_].str());
+        if (rc != SQLITE_OK) return fail(rc);
+        started_ = true;
+      }
+      const int rc = stmt_.step();
+      if (rc == SQLITE_DONE) {
+        started_ = false;
+        ++scope_;
+        continue;
+      }
+      if (rc != SQLITE_ROW) return fail(rc);
+      ++n;
+      if (!visit(scopes_[scope_], read_key(stmt_, 0), stmt_.column_text(3))) break;
+    }
+    if (scope_ == scopes_.size()) stmt_ = sqlite::statement();  // done: nothing left pinned
+    return scope_ < scopes_.size();
+  }
+
+ private:
+  result<bool> fail(int rc) {
+    last_error_ = view_->path + ": list jobs: " + sqlite_detail(view_->db.get(), rc);
+    return {boost::system::in_place_error, make_error_code(classify(rc))};
+  }
+
+  std::shared_ptr<read_view> view_;  // declared first: the statement goes before the connection
+  std::vector<scope_id> scopes_;
+  sqlite::statement stmt_;
+  std::size_t scope_ = 0;
+  bool started_ = false;
+  std::string last_error_;
+};
+
+}  // namespace
+
+result<std::unique_ptr<job_reader>> sqlite_store_impl::read_jobs(
+    const std::vector<scope_id>& scopes) {
+  last_error_.clear();
+  auto view = view_.lock();
+  if (!view || view->seq != last_seq_ || view->job_writes != job_writes_) {
+    view = std::make_shared<read_view>();
+    view->seq = last_seq_;
+    view->job_writes = job_writes_;
+    view->path = path_;
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path_.c_str(), &raw,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                             nullptr);
+    view->db = sqlite::database(raw);
+    if (rc == SQLITE_OK) {
+      // Only the pages being read: its cache is not the writer's 2 MiB.
+      sqlite3_busy_timeout(raw, 100);
+      rc = view->db.exec("PRAGMA cache_size=-256; BEGIN");
+    }
+    // The first read fixes the snapshot. The writer is this thread and
+    // between transactions, so it is the state as of last_seq_.
+    sqlite::statement start;
+    if (rc == SQLITE_OK) rc = start.prepare(raw, "SELECT value FROM meta WHERE key = 'last_seq'");
+    if (rc == SQLITE_OK) rc = start.step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      last_error_ = path_ + ": open a read transaction: " + sqlite_detail(raw, rc);
+      return make_error_code(classify(rc));
+    }
+    view_ = view;
+  }
+  return std::unique_ptr<job_reader>(std::make_unique<sqlite_job_reader>(std::move(view), scopes));
+}
+
 std::string sqlite_store_impl::fingerprint_basis() {
   sqlite::statement s;
   int rc = s.prepare(db_.get(), "SELECT value FROM meta WHERE key = 'fingerprint_basis'");
@@ -984,6 +1093,7 @@ result<std::vector<scope_id>> sqlite_store_impl::prune(const std::vector<scope_i
     rollback();
     return r.error();
   }
+  if (!gone.empty()) ++job_writes_;
   return gone;
 }
 

@@ -24,6 +24,29 @@ struct stored_scope {
 
 using stored_job_visitor = std::function<void(const job_key&, std::string_view body)>;
 
+// One job of a job_reader; returns false to stop the read after it.
+using listed_job_visitor =
+    std::function<bool(const scope_id&, const job_key&, std::string_view body)>;
+
+// Every job of some scopes as of one seq, read a bounded number at a time
+// (the socket's list and sync, docs/SOCKET.md): commits made while it is
+// open change nothing it reads. It holds what it reads from on its own
+// (a read transaction on its own connection, or the store's maps as they
+// were), so it may outlive the store.
+class job_reader {
+ public:
+  virtual ~job_reader() = default;
+  // The last seq of the state it reads: the state is exactly the journal
+  // up to and including it.
+  virtual std::uint64_t seq() const = 0;
+  // Visits the next jobs, scope by scope in the order asked and each scope
+  // in key hash order, until `max` have been visited or `visit` returns
+  // false. false once every job has been visited.
+  virtual result<bool> read(std::size_t max, const listed_job_visitor& visit) = 0;
+  // The detail behind the most recent failed read, for the log line.
+  virtual std::string last_error() const { return {}; }
+};
+
 struct journal_entry {
   std::uint64_t seq = 0;
   std::string line;  // the event as emitted (to_json_line)
@@ -51,6 +74,10 @@ class state_store {
                                                      bool with_body) = 0;
   // Every job of a scope's snapshot with its body, in key hash order.
   virtual result<void> for_each_job(const scope_id& scope, const stored_job_visitor& visit) = 0;
+
+  // A reader of the jobs of `scopes` (those not stored have none) as of
+  // now, that is as of last_seq().
+  virtual result<std::unique_ptr<job_reader>> read_jobs(const std::vector<scope_id>& scopes) = 0;
 
   // One transaction: applies `delta` to `scope`, assigns consecutive seqs
   // to `events` (in order, continuing from last_seq()) and appends them to

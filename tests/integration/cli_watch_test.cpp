@@ -2,12 +2,14 @@
 // survives the daemon being killed and restarted while events keep coming
 // and prints every seq exactly once; list/status tables and JSON; the
 // messages and exit codes for a missing socket, a refused one, bad usage.
-#include "integration/socket_support.hpp"
-
+#include <grp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sstream>
+
+#include "integration/socket_support.hpp"
 
 namespace {
 
@@ -17,7 +19,9 @@ using namespace std::chrono_literals;
 struct cli_fixture : daemon_fixture {
   std::vector<std::uint64_t> printed_seqs(const std::string& out) {
     std::vector<std::uint64_t> seqs;
-    for (auto& o : parse_ndjson(out))
+    // The CLI may be in the middle of writing a line: only whole ones count.
+    const auto whole = out.substr(0, out.rfind('\n') + 1);
+    for (auto& o : parse_ndjson(whole))
       if (is_event(o)) seqs.push_back(seq_of(o));
     return seqs;
   }
@@ -131,6 +135,37 @@ TEST_F(cli_fixture, clear_failures_and_exit_codes) {
                   30s);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("permission denied"), std::string::npos) << r.err;
+
+  // The directories open to nobody, the socket not: the message names the
+  // socket's owner, group and mode as they are.
+  ASSERT_EQ(::chmod(dir.path.c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(dir.file("run").c_str(), 0711), 0);
+  const auto as_nobody = [&] {
+    return run_process({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        HSSJW_CLI_PATH, "status", "--socket", socket_path()},
+                       30s);
+  };
+  r = as_nobody();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(
+      r.err.find("permission denied: " + socket_path() + " is owner root, group root, mode 0600"),
+      std::string::npos)
+      << r.err;
+  // Group access, nobody not in the group: join that group, named by the
+  // group the file really has (gid 1 here, whatever it is called).
+  const auto* g = ::getgrgid(1);
+  ASSERT_NE(g, nullptr);
+  const std::string group = g->gr_name;
+  ASSERT_EQ(::chown(socket_path().c_str(), static_cast<uid_t>(-1), 1), 0);
+  ASSERT_EQ(::chmod(socket_path().c_str(), 0660), 0);
+  r = as_nobody();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("permission denied: " + socket_path() + " is group " + group +
+                       ", mode 0660; join that group "
+                       "(usermod -aG " +
+                       group + " nobody"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace

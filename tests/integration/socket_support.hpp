@@ -3,18 +3,18 @@
 // gives up, so no test can hang on a silent daemon).
 #pragma once
 
-#include "integration/process.hpp"
-
-#include "client/line_client.hpp"
-#include "fake_hss/server.hpp"
-
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "client/line_client.hpp"
+#include "fake_hss/server.hpp"
+#include "integration/process.hpp"
 
 namespace testing_support {
 
@@ -75,6 +75,7 @@ struct daemon_fixture : ::testing::Test {
   std::unique_ptr<background_process> daemon;
   std::string socket_settings = "stall_timeout: 2s, bookmark_interval: 1s, max_clients: 300";
   std::string extra_config;
+  std::vector<std::string> extra_args;  // after --config, e.g. --memory-state
 
   fake_hss::server::options make_options() {
     fake_hss::server::options o;
@@ -104,14 +105,28 @@ struct daemon_fixture : ::testing::Test {
 
   // Starts the daemon and waits until its socket answers with a hello
   // whose seq is at least `min_seq` (the baseline committed).
-  void start_daemon(std::uint64_t min_seq = 1) {
+  void start_daemon(std::uint64_t min_seq = 1, std::chrono::milliseconds deadline = 30s) {
     write_config();
-    daemon = std::make_unique<background_process>(
-        std::vector<std::string>{HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path);
-    ASSERT_TRUE(eventually([&] {
-      socket_client c;
-      return c.open(socket_path()) && seq_of(c.hello) >= min_seq;
-    }, 30s)) << "daemon did not come up; stderr:\n" << daemon->err();
+    std::vector<std::string> argv{HSSJWD_PATH, "--config", dir.file("config.yaml")};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    daemon = std::make_unique<background_process>(argv, dir.path);
+    ASSERT_TRUE(eventually(
+        [&] {
+          socket_client c;
+          return c.open(socket_path()) && seq_of(c.hello) >= min_seq;
+        },
+        deadline))
+        << "daemon did not come up; stderr:\n"
+        << daemon->err();
+  }
+
+  // The daemon's resident memory (VmRSS), in KiB; 0 if unreadable.
+  std::size_t daemon_rss_kib() const {
+    std::ifstream in("/proc/" + std::to_string(daemon->pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6));
+    return 0;
   }
 
   std::uint64_t daemon_seq() {

@@ -339,18 +339,40 @@ TEST_F(socket_fixture, sync_racing_with_commits_has_no_gap) {
   };
   std::map<key_t, json::value> state;
   auto c = request(R"({"op":"watch","sync":true})");
-  std::uint64_t synced = 0;
+  std::uint64_t synced = 0, seq_at_synced = 0;
   std::size_t read = 0;
-  for (;;) {  // read the snapshot slowly, so that walks commit meanwhile
+  for (;;) {  // read the snapshot slowly (over 3 s), so that walks commit meanwhile
     auto l = c->next(20s);
     ASSERT_TRUE(l);
-    if (++read % 500 == 0) std::this_thread::sleep_for(200ms);
+    if (++read % 100 == 0) std::this_thread::sleep_for(100ms);
     if (type_of(*l) == "synced") {
       synced = seq_of(*l);
+      seq_at_synced = daemon_seq();
       break;
     }
     ASSERT_EQ(type_of(*l), "existing");
     ASSERT_TRUE(state.emplace(key_of(*l), l->at("job")).second) << "a job sent twice";
+  }
+  // The snapshot is streamed from the store as the client reads: walks
+  // committed while it was fed, and it is still exactly the state as of
+  // `synced`: the journal replayed up to it.
+  EXPECT_GT(seq_at_synced, synced) << "no commit landed while the snapshot was fed";
+  {
+    std::map<key_t, json::value> replayed;
+    auto journal = request(R"({"op":"watch","since":0})");
+    for (std::uint64_t expected = 1; expected <= synced;) {
+      auto l = journal->next(20s);
+      ASSERT_TRUE(l);
+      if (!is_event(*l)) continue;
+      ASSERT_EQ(seq_of(*l), expected++);
+      if (l->at("type") == "removed")
+        replayed.erase(key_of(*l));
+      else
+        replayed[key_of(*l)] = l->at("job");
+    }
+    EXPECT_EQ(state.size(), replayed.size());
+    EXPECT_TRUE(state == replayed)
+        << "the existing lines are not the state as of synced " << synced;
   }
   std::this_thread::sleep_for(2500ms);
   fake.stop_churn();
@@ -385,6 +407,142 @@ TEST_F(socket_fixture, sync_racing_with_commits_has_no_gap) {
     if (type_of(l) == "existing") truth.emplace(key_of(l), l.at("job"));
   EXPECT_EQ(state.size(), truth.size());
   EXPECT_TRUE(state == truth) << "sync + events != the daemon's state";
+}
+
+// 40 clients ask for list or sync at 20k jobs and never read: the daemon
+// reads the state for them as they take it (docs/SOCKET.md), so they cost
+// it a chunk and a read transaction each, not a copy of the state (which
+// was 16 MB a client). Then one of each reads its answer whole, and a
+// filtered list among the 20k holds exactly its job.
+TEST_F(socket_fixture, list_and_sync_to_clients_that_never_read_cost_bounded_memory) {
+  socket_settings = "stall_timeout: 60s, bookmark_interval: 30s, max_clients: 300";
+  constexpr std::size_t jobs = 20000;
+  fake.populate("p1", "0", jobs, 31);
+  start_daemon(jobs, 120s);
+  ASSERT_FALSE(HasFatalFailure());
+  const auto before = daemon_rss_kib();
+  ASSERT_GT(before, 0u);
+  std::vector<std::unique_ptr<socket_client>> stuck;
+  for (int i = 0; i < 40; ++i)
+    stuck.push_back(request(i % 2 ? R"({"op":"list"})" : R"({"op":"watch","sync":true})"));
+  std::size_t peak = before;
+  for (int i = 0; i < 30; ++i) {  // the daemon fills every socket it can meanwhile
+    std::this_thread::sleep_for(100ms);
+    peak = std::max(peak, daemon_rss_kib());
+  }
+  RecordProperty("rss_before_kib", std::to_string(before));
+  RecordProperty("rss_peak_kib", std::to_string(peak));
+  EXPECT_LT(peak - before, 64u * 1024)
+      << "RSS went from " << before << " KiB to " << peak << " KiB";
+
+  // The answers are whole for a client that reads after all.
+  for (int i : {0, 1}) {
+    auto lines = stuck[i]->until(
+        [](auto& o) { return type_of(o) == "end" || type_of(o) == "synced"; }, 120s);
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(type_of(lines.back()), i == 0 ? "synced" : "end");
+    EXPECT_EQ(seq_of(lines.back()), jobs);
+    EXPECT_EQ(lines.size(), jobs + 1);
+    std::set<std::string> names;
+    for (std::size_t k = 0; k + 1 < lines.size(); ++k) {
+      EXPECT_EQ(type_of(lines[k]), "existing");
+      names.insert(json::serialize(lines[k].at("key")));
+    }
+    EXPECT_EQ(names.size(), jobs) << "every job once";
+  }
+  stuck.clear();
+
+  const auto one = fake.jobs("p1")[jobs / 2];
+  auto filtered = request(R"({"op":"list","filter":{"cluster":")" + one.cluster +
+                          R"(","namespace":")" + one.ns + R"(","name":")" + one.name + R"("}})");
+  auto lines = filtered->until([](auto& o) { return type_of(o) == "end"; }, 60s);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].at("key"),
+            (json::object{{"cluster", one.cluster}, {"namespace", one.ns}, {"name", one.name}}));
+  EXPECT_EQ(type_of(lines[1]), "end");
+  EXPECT_EQ(seq_of(lines[1]), jobs);
+}
+
+// A list or sync client that stops reading in the middle of the state is
+// cut off with overflow after stall_timeout, its stream whole lines.
+TEST_F(socket_fixture, list_and_sync_clients_that_stop_reading_are_cut_off_with_overflow) {
+  socket_settings = "stall_timeout: 1s, bookmark_interval: 30s";
+  fake.populate("p1", "0", 3000, 14);
+  start_daemon(3000);
+  ASSERT_FALSE(HasFatalFailure());
+  auto list = request(R"({"op":"list"})");
+  auto sync = request(R"({"op":"watch","sync":true})");
+  const auto cut_off = [&] {  // clients the daemon reported cut off
+    const auto log = daemon->err();
+    std::size_t n = 0;
+    for (auto at = log.find("(overflow)"); at != std::string::npos;
+         at = log.find("(overflow)", at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_TRUE(eventually([&] { return cut_off() == 2; }, 20s)) << daemon->err();
+  for (auto* c : {list.get(), sync.get()}) {
+    std::vector<std::string> raw;
+    while (auto l = c->next_raw(5s)) raw.push_back(*l);
+    ASSERT_GT(raw.size(), 1u);
+    for (std::size_t i = 0; i + 1 < raw.size(); ++i)
+      ASSERT_EQ(type_of(json::parse(raw[i]).as_object()), "existing")
+          << "whole existing lines only";
+    auto last = json::parse(raw.back()).as_object();
+    EXPECT_EQ(type_of(last), "error");
+    EXPECT_EQ(last.at("code"), "overflow");
+    EXPECT_LT(raw.size(), 3001u) << "cut off before the end of the state";
+  }
+}
+
+// The in-memory store (--memory-state) gives sync the same guarantee: a client
+// that takes its snapshot late, after walks changed the jobs, gets the
+// state as of `synced` (the journal replayed to it), then every later
+// event once.
+TEST_F(socket_fixture, sync_in_memory_mode_is_the_state_as_of_synced) {
+  socket_settings = "stall_timeout: 60s, bookmark_interval: 30s";
+  extra_args = {"--memory-state"};
+  fake.populate("p1", "0", 3000, 13);
+  start_daemon(3000);
+  ASSERT_FALSE(HasFatalFailure());
+  auto c = request(R"({"op":"watch","sync":true})");
+  // Not read for a while: the daemon holds its reader while walks commit.
+  for (int i = 0; i < 3; ++i) {
+    fake.churn_step();
+    const auto seq = daemon_seq();
+    ASSERT_TRUE(eventually([&] { return daemon_seq() > seq; }, 20s));
+  }
+  const auto last = daemon_seq();
+  std::map<std::string, json::value> state;
+  auto lines = c->until([](auto& o) { return type_of(o) == "synced"; }, 60s);
+  ASSERT_EQ(type_of(lines.back()), "synced");
+  const auto synced = seq_of(lines.back());
+  EXPECT_LT(synced, last) << "the walks committed after the snapshot's seq";
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+    ASSERT_EQ(type_of(lines[i]), "existing");
+    ASSERT_TRUE(state.emplace(json::serialize(lines[i].at("key")), lines[i].at("job")).second);
+  }
+  std::map<std::string, json::value> replayed;
+  auto journal = request(R"({"op":"watch","since":0})");
+  for (std::uint64_t expected = 1; expected <= last;) {
+    auto l = journal->next(20s);
+    ASSERT_TRUE(l);
+    if (!is_event(*l)) continue;
+    ASSERT_EQ(seq_of(*l), expected++);
+    if (seq_of(*l) > synced) {  // the sync client gets the same events after synced, once
+      auto ev = c->next(20s);
+      while (ev && !is_event(*ev)) ev = c->next(20s);
+      ASSERT_TRUE(ev);
+      EXPECT_EQ(*ev, *l);
+      continue;
+    }
+    if (l->at("type") == "removed")
+      replayed.erase(json::serialize(l->at("key")));
+    else
+      replayed[json::serialize(l->at("key"))] = l->at("job");
+  }
+  EXPECT_EQ(state.size(), replayed.size());
+  EXPECT_TRUE(state == replayed) << "the existing lines are not the state as of synced " << synced;
 }
 
 // 100 readers and one client that never reads: the readers get everything

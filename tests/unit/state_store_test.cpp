@@ -330,6 +330,105 @@ TEST_P(state_store_test, PruneDeletesStateOfScopesNotKeptButNotTheirJournal) {
   EXPECT_TRUE(store->prune({keep}).value().empty());
 }
 
+// Everything a job reader yields, `max` jobs per read; "scope key body".
+std::vector<std::string> read_all(job_reader& r, std::size_t max, std::size_t* reads = nullptr) {
+  std::vector<std::string> out;
+  for (bool more = true; more;) {
+    std::size_t n = 0;
+    auto got = r.read(max, [&](const scope_id& s, const job_key& k, std::string_view body) {
+      out.push_back(s.project_id + " " + k.name + " " + std::string(body));
+      ++n;
+      return true;
+    });
+    EXPECT_TRUE(got) << r.last_error();
+    if (!got) break;
+    EXPECT_LE(n, max);
+    more = *got;
+    if (reads) ++*reads;
+  }
+  return out;
+}
+
+// What for_each_job lists of the scopes, in the same form.
+std::vector<std::string> listed(state_store& store, const std::vector<scope_id>& scopes) {
+  std::vector<std::string> out;
+  for (const auto& s : scopes)
+    EXPECT_TRUE(store.for_each_job(s, [&](const job_key& k, std::string_view body) {
+      out.push_back(s.project_id + " " + k.name + " " + std::string(body));
+    }));
+  return out;
+}
+
+// A job reader reads the jobs as they were when it opened, in bounded
+// reads, whatever commits (and prunes) after: the socket's list and sync
+// stream from it while the walks go on.
+TEST_P(state_store_test, JobReaderReadsTheStateAsOfItsSeqInBoundedReads) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  const auto s1 = make_scope("p1"), s2 = make_scope("p2"), absent = make_scope("p3");
+  scope_delta d1, d2;
+  for (int i = 0; i < 50; ++i) d1.upserts.push_back(make_job("a" + std::to_string(i), i));
+  for (int i = 0; i < 7; ++i) d2.upserts.push_back(make_job("b" + std::to_string(i), i));
+  auto ev1 = make_events(s1, 3);
+  std::vector<change_event> none;
+  ASSERT_TRUE(committed(*store, s1, d1, ev1));
+  ASSERT_TRUE(committed(*store, s2, d2, none));
+  const std::vector<scope_id> scopes{s2, absent, s1};
+  const auto before = listed(*store, scopes);
+  ASSERT_EQ(before.size(), 57u);
+
+  auto first = store->read_jobs(scopes);
+  ASSERT_TRUE(first) << store->last_error();
+  auto shared = store->read_jobs(scopes);  // nothing changed: same seq, same state
+  ASSERT_TRUE(shared);
+  EXPECT_EQ((*first)->seq(), 3u);
+  // A first read, then the state changes under the open readers.
+  std::vector<std::string> got;
+  auto part = (*first)->read(5, [&](const scope_id& s, const job_key& k, std::string_view body) {
+    got.push_back(s.project_id + " " + k.name + " " + std::string(body));
+    return true;
+  });
+  ASSERT_TRUE(part && *part);
+  ASSERT_EQ(got.size(), 5u);
+
+  scope_delta d3;
+  d3.upserts = {make_job("a1", 1000), make_job("new", 1)};
+  d3.deletions = {make_job("a2", 0).key, make_job("a3", 0).key};
+  auto ev3 = make_events(s1, 2);
+  ASSERT_TRUE(committed(*store, s1, d3, ev3));
+  ASSERT_TRUE(store->prune({s1}));  // s2 goes
+  auto later = store->read_jobs(scopes);
+  ASSERT_TRUE(later);
+  EXPECT_EQ((*later)->seq(), 5u);
+
+  std::size_t reads = 0;
+  auto rest = read_all(**first, 7, &reads);
+  got.insert(got.end(), rest.begin(), rest.end());
+  EXPECT_EQ(got, before) << "the first reader sees the state as of seq 3";
+  EXPECT_GE(reads, 8u) << "52 jobs, 7 a read";
+  EXPECT_EQ(read_all(**shared, 1000), before);
+  const auto after = listed(*store, scopes);
+  EXPECT_EQ(after.size(), 49u);
+  EXPECT_EQ(read_all(**later, 3), after);
+  EXPECT_NE(after, before);
+
+  // A visitor that says stop ends the read after that job.
+  auto again = store->read_jobs({s1});
+  ASSERT_TRUE(again);
+  std::size_t n = 0;
+  auto one = (*again)->read(
+      100, [&](const scope_id&, const job_key&, std::string_view) { return ++n < 2; });
+  ASSERT_TRUE(one && *one);
+  EXPECT_EQ(n, 2u);
+  EXPECT_EQ(read_all(**again, 100).size(), 47u);
+
+  // It may outlive the store.
+  auto orphan = store->read_jobs({s1});
+  ASSERT_TRUE(orphan);
+  store.reset();
+  EXPECT_EQ(read_all(**orphan, 10), after);
+}
+
 std::string kind_name(const ::testing::TestParamInfo<store_kind>& info) { return info.param.name; }
 
 INSTANTIATE_TEST_SUITE_P(
