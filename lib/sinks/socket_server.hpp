@@ -32,7 +32,7 @@ class state_store;
 class socket_source {
  public:
   virtual ~socket_source() = default;
-  virtual std::vector<proto::scope_report> report() const = 0;
+  virtual proto::scope_reports report() const = 0;
   using job_visitor = std::function<void(const scope_id&, const job_key&, std::string_view body)>;
   // Every job of every scope, as it is now (synchronously).
   virtual void for_each_job(const job_visitor& visit) const = 0;
