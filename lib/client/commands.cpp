@@ -110,7 +110,8 @@ int run_once(const options& o, std::FILE* out, std::FILE* err, const run_setting
     }
     if (type == "existing" && o.out != output::json) existing.push_back(std::move(*msg));
     if (type == "end") {
-      if (o.out != output::json) std::fputs(list_table(std::move(existing), o.out == output::wide).c_str(), out);
+      if (o.out != output::json)
+        std::fputs(list_table(std::move(existing), o.out == output::wide).c_str(), out);
       return 0;
     }
   }

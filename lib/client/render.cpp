@@ -119,7 +119,9 @@ std::string list_table(std::vector<json::object> existing, bool wide) {
     const auto& j = obj(x, "job");
     rows.push_back({scope_text(obj(x, "scope")), str(k, "cluster"), str(k, "namespace"), str(k, "name"),
                     str(j, "status", "-"), str(j, "pods_num", "-"), time_of_ms(j, "create_time")});
-    if (wide) rows.back().insert(rows.back().end(), {time_of_ms(j, "execute_time"), str(j, "image_name", "-"), labels_text(j)});
+    if (wide)
+      rows.back().insert(rows.back().end(), {time_of_ms(j, "execute_time"),
+                                             str(j, "image_name", "-"), labels_text(j)});
   }
   return render_table(rows) + std::to_string(existing.size()) + " job(s)\n";
 }
@@ -144,8 +146,8 @@ std::string status_table(const json::object& s, bool wide) {
       auto name = scope_text(obj(sc, "scope"));
       const auto filters = str(sc, "filters");
       if (!wide && !filters.empty()) name += "?" + filters;
-      rows.push_back({name, str(sc, "state"), str(sc, "jobs"), when(sc, "last_attempt"), when(sc, "last_complete"),
-                      str(sc, "last_error", "-")});
+      rows.push_back({name, str(sc, "state"), str(sc, "jobs"), when(sc, "last_attempt"),
+                      when(sc, "last_complete"), str(sc, "last_error", "-")});
       if (wide) rows.back().insert(rows.back().begin() + 1, filters.empty() ? "-" : filters);
     }
   }

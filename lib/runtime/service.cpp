@@ -160,7 +160,8 @@ void service::update_status() {
   auto line = sd::status_line(briefs, last);
   // A rejected reload stays visible until a good one: `systemctl reload`
   // itself cannot fail it (the unit's ExecReload only sends SIGHUP).
-  if (!f.config_error.empty()) line += "; reload rejected, running the previous config: " + f.config_error;
+  if (!f.config_error.empty())
+    line += "; reload rejected, running the previous config: " + f.config_error;
   sd::notify_status(line);
 }
 

@@ -277,7 +277,8 @@ std::string status_line(const status_report& r) {
   json::array scopes;
   for (const auto& s : r.scopes) scopes.push_back(scope_object(s));
   o["scopes"] = std::move(scopes);
-  o["config_error"] = r.scopes.config_error.empty() ? json::value(nullptr) : json::value(r.scopes.config_error);
+  o["config_error"] =
+      r.scopes.config_error.empty() ? json::value(nullptr) : json::value(r.scopes.config_error);
   return line_of(o);
 }
 
