@@ -79,11 +79,18 @@ std::string describe_rate(const config::rate& r) {
 }
 
 // How long a stop waits for cancelled walks to end. TEST ONLY:
-// HSSJW_TEST_STOP_GUARD_MS shortens it, so that a test can stop the loop
-// while frames are still suspended (see ~daemon_runtime).
+// HSSJW_TEST_STOP_GUARD_MS shortens it, and HSSJW_TEST_STOP_IGNORED=1
+// leaves the walks uncancelled, as walks stuck in an operation that
+// ignores cancellation would be: a test then stops the loop with their
+// frames still suspended (see ~daemon_runtime).
 std::chrono::milliseconds stop_guard() {
   if (const char* v = std::getenv("HSSJW_TEST_STOP_GUARD_MS")) return std::chrono::milliseconds(std::atol(v));
   return 10s;
+}
+
+bool test_stop_ignored() {
+  const char* v = std::getenv("HSSJW_TEST_STOP_IGNORED");
+  return v && std::string_view(v) == "1";
 }
 
 struct scope_runtime {
@@ -556,7 +563,8 @@ void daemon_runtime::stop_all() {
   service_.stopping();
   if (socket_) socket_->shutdown();  // clients hear shutting_down now, before the loop stops
   housekeeping_.emit(asio::cancellation_type::terminal);
-  for (auto& s : scopes_) s->cancel.emit(asio::cancellation_type::terminal);
+  if (!test_stop_ignored())
+    for (auto& s : scopes_) s->cancel.emit(asio::cancellation_type::terminal);
   // Cancellation reaches every pending operation at once; bound the wait
   // anyway so that a stuck peer can never hold the exit.
   auto guard = std::make_shared<asio::steady_timer>(ioc_, stop_guard());
