@@ -22,10 +22,13 @@ Commands:
         seq N; --sync first prints the current jobs (existing), then "synced".
         On a dropped connection (daemon restart) it reconnects and resumes
         after the last seq it printed: nothing is missed or printed twice.
-  list [--filter K=V ...] [-o text|json]
-        Print the current jobs as a table (or the protocol lines with -o json).
-  status [-o text|json]
-        Print the daemon's state per scope, its seq and its subscribers.
+  list [--filter K=V ...] [-o table|wide|json]
+        Print the current jobs as a table (wide: also image, labels, execute
+        time) or the protocol lines with -o json.
+  status [-o table|wide|json]
+        Print the daemon's state per scope (starting, ok or failing), its seq
+        and its subscribers, and a rejected reload's config error (wide:
+        filters in their own column, times to the millisecond).
 
 Options:
   --socket PATH     the daemon's socket (default $HSS_JOBWATCH_SOCKET, else
@@ -33,8 +36,9 @@ Options:
   --filter K=V      exact match; K is project_id, enterprise_project_id (or eps),
                     cluster, namespace, name, or type (a comma-separated list of
                     added, removed, modified, replaced); repeat to combine
-  -o, --output F    text (default: one readable line per event) or json (the
-                    server's lines verbatim)
+  -o, --output F    watch: text (default: one readable line per event) or
+                    json (the server's lines verbatim); list, status: table
+                    (default; "text" is the same), wide or json
   -h, --help        this text
 
 Exit codes: 0 ok, 1 runtime failure (daemon unreachable, events gone), 2 usage.
@@ -92,6 +96,20 @@ std::optional<std::string> check(const options& o) {
   return std::nullopt;
 }
 
+// kubectl's names for list and status (table, wide, json); watch prints
+// lines, not tables: text or json.
+std::optional<std::string> set_output(options& o) {
+  const auto& f = o.out_name;
+  if (f.empty()) return std::nullopt;
+  if (o.cmd == command::watch) {
+    if (f != "text" && f != "json") return "watch: -o takes text or json";
+  } else if (f != "table" && f != "text" && f != "wide" && f != "json") {
+    return "-o takes table, wide or json";
+  }
+  o.out = f == "json" ? output::json : f == "wide" ? output::wide : output::text;
+  return std::nullopt;
+}
+
 }  // namespace
 
 parse_result parse(const std::vector<std::string>& args, const char* env_socket) {
@@ -125,8 +143,8 @@ parse_result parse(const std::vector<std::string>& args, const char* env_socket)
       err = add_filter(o, *v);
     } else if (a == "-o" || a == "--output") {
       auto v = value("-o");
-      if (!v || (*v != "json" && *v != "text")) return usage_error("-o takes text or json");
-      o.out = *v == "json" ? output::json : output::text;
+      if (!v) return usage_error("-o needs a format");
+      o.out_name = *v;
     } else if (!have_command && (a == "watch" || a == "list" || a == "status")) {
       have_command = true;
       o.cmd = a == "watch" ? command::watch : a == "list" ? command::list : command::status;
@@ -137,6 +155,7 @@ parse_result parse(const std::vector<std::string>& args, const char* env_socket)
   }
   if (!have_command) return usage_error("a command is needed: watch, list or status");
   if (auto err = check(o)) return usage_error(*err);
+  if (auto err = set_output(o)) return usage_error(*err);
   return o;
 }
 

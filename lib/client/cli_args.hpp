@@ -13,7 +13,10 @@
 namespace hssjw::cli {
 
 enum class command { watch, list, status, help };
-enum class output { text, json };
+// text: the readable default (tables for list and status; `-o table` is
+// its name there, `-o text` stays accepted); wide: tables with more
+// columns (list, status); json: the server's lines verbatim.
+enum class output { text, wide, json };
 
 struct options {
   command cmd = command::help;
@@ -23,6 +26,7 @@ struct options {
   std::map<std::string, std::string> filter;  // protocol keys: cluster, namespace, ...
   std::vector<std::string> types;             // --filter type=removed,added
   output out = output::text;
+  std::string out_name;  // as given to -o, checked against the command
 };
 
 inline constexpr const char* default_socket = "/run/hss-jobwatch/events.sock";

@@ -105,12 +105,13 @@ int run_once(const options& o, std::FILE* out, std::FILE* err, const run_setting
     }
     if (o.out == output::json) emit(out, *line);
     if (type == "status") {
-      if (o.out == output::text) std::fputs(status_table(*msg).c_str(), out);
+      if (o.out != output::json) std::fputs(status_table(*msg, o.out == output::wide).c_str(), out);
       return 0;
     }
-    if (type == "existing" && o.out == output::text) existing.push_back(std::move(*msg));
+    if (type == "existing" && o.out != output::json) existing.push_back(std::move(*msg));
     if (type == "end") {
-      if (o.out == output::text) std::fputs(list_table(std::move(existing)).c_str(), out);
+      if (o.out != output::json)
+        std::fputs(list_table(std::move(existing), o.out == output::wide).c_str(), out);
       return 0;
     }
   }

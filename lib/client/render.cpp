@@ -90,7 +90,20 @@ std::string existing_text(const json::object& x) {
   return "existing " + key_text(obj(x, "key")) + " (" + scope_text(obj(x, "scope")) + ")" + job_summary(obj(x, "job"));
 }
 
-std::string list_table(std::vector<json::object> existing) {
+// "app=npd,tier=node" from [{"key":"app","val":"npd"},...]
+std::string labels_text(const json::object& job) {
+  const auto* v = job.if_contains("match_labels");
+  if (!v || !v->is_array() || v->as_array().empty()) return "-";
+  std::string out;
+  for (const auto& l : v->as_array()) {
+    if (!l.is_object()) continue;
+    if (!out.empty()) out += ',';
+    out += str(l.as_object(), "key") + "=" + str(l.as_object(), "val");
+  }
+  return out.empty() ? "-" : out;
+}
+
+std::string list_table(std::vector<json::object> existing, bool wide) {
   auto sort_key = [](const json::object& x) {
     const auto& s = obj(x, "scope");
     const auto& k = obj(x, "key");
@@ -100,28 +113,42 @@ std::string list_table(std::vector<json::object> existing) {
   std::sort(existing.begin(), existing.end(),
             [&](const json::object& a, const json::object& b) { return sort_key(a) < sort_key(b); });
   std::vector<std::vector<std::string>> rows{{"SCOPE", "CLUSTER", "NAMESPACE", "NAME", "STATUS", "PODS", "CREATED"}};
+  if (wide) rows[0].insert(rows[0].end(), {"EXECUTED", "IMAGE", "LABELS"});
   for (const auto& x : existing) {
     const auto& k = obj(x, "key");
     const auto& j = obj(x, "job");
     rows.push_back({scope_text(obj(x, "scope")), str(k, "cluster"), str(k, "namespace"), str(k, "name"),
                     str(j, "status", "-"), str(j, "pods_num", "-"), time_of_ms(j, "create_time")});
+    if (wide)
+      rows.back().insert(rows.back().end(), {time_of_ms(j, "execute_time"),
+                                             str(j, "image_name", "-"), labels_text(j)});
   }
   return render_table(rows) + std::to_string(existing.size()) + " job(s)\n";
 }
 
-std::string status_table(const json::object& s) {
+std::string status_table(const json::object& s, bool wide) {
   std::string out = str(s, "server") + "  seq " + str(s, "seq") + "  oldest_seq " + str(s, "oldest_seq") +
                     "  subscribers " + str(s, "subscribers") + "  clients " + str(s, "clients") + "\n";
+  if (auto e = str(s, "config_error"); !e.empty())
+    out += "config: reload rejected, running the previous config: " + e + "\n";
+  // Seconds are enough in the table; wide keeps the server's milliseconds.
+  auto when = [&](const json::object& sc, const char* key) {
+    auto t = str(sc, key, "never");
+    return wide || t.size() != 24 ? t : t.substr(0, 19) + "Z";
+  };
   std::vector<std::vector<std::string>> rows{
       {"SCOPE", "STATE", "JOBS", "LAST ATTEMPT", "LAST COMPLETE", "LAST ERROR"}};
+  if (wide) rows[0].insert(rows[0].begin() + 1, "FILTERS");
   if (const auto* scopes = s.if_contains("scopes"); scopes && scopes->is_array()) {
     for (const auto& v : scopes->as_array()) {
       if (!v.is_object()) continue;
       const auto& sc = v.as_object();
       auto name = scope_text(obj(sc, "scope"));
-      if (auto f = str(sc, "filters"); !f.empty()) name += "?" + f;
-      rows.push_back({name, str(sc, "state"), str(sc, "jobs"), str(sc, "last_attempt", "never"),
-                      str(sc, "last_complete", "never"), str(sc, "last_error", "-")});
+      const auto filters = str(sc, "filters");
+      if (!wide && !filters.empty()) name += "?" + filters;
+      rows.push_back({name, str(sc, "state"), str(sc, "jobs"), when(sc, "last_attempt"),
+                      when(sc, "last_complete"), str(sc, "last_error", "-")});
+      if (wide) rows.back().insert(rows.back().begin() + 1, filters.empty() ? "-" : filters);
     }
   }
   return out + render_table(rows);

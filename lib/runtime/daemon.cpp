@@ -36,8 +36,12 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <map>
+#include <optional>
 #include <random>
+#include <sstream>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -72,6 +76,21 @@ std::string describe_rate(const config::rate& r) {
   if (r.per == std::chrono::minutes(1)) return std::to_string(r.count) + "/min";
   if (r.per == std::chrono::seconds(1)) return std::to_string(r.count) + "/s";
   return std::to_string(r.count) + " per " + std::to_string(r.per.count()) + "ms";
+}
+
+// How long a stop waits for cancelled walks to end. TEST ONLY:
+// HSSJW_TEST_STOP_GUARD_MS shortens it, and HSSJW_TEST_STOP_IGNORED=1
+// leaves the walks uncancelled, as walks stuck in an operation that
+// ignores cancellation would be: a test then stops the loop with their
+// frames still suspended (see ~daemon_runtime).
+std::chrono::milliseconds stop_guard() {
+  if (const char* v = std::getenv("HSSJW_TEST_STOP_GUARD_MS")) return std::chrono::milliseconds(std::atol(v));
+  return 10s;
+}
+
+bool test_stop_ignored() {
+  const char* v = std::getenv("HSSJW_TEST_STOP_IGNORED");
+  return v && std::string_view(v) == "1";
 }
 
 struct scope_runtime {
@@ -119,6 +138,48 @@ std::size_t pages_for(std::int64_t total, std::uint32_t page_size) {
   return static_cast<std::size_t>((total - 1 + page_size - 2) / (page_size - 1));
 }
 
+// What identifies the content of the CA file a client was built with: a
+// file replaced at the same path (a renewed CA) has another identity, so
+// a reload rebuilds the client even though tls.ca_file did not change.
+struct file_identity {
+  std::string content;  // CA bundles are small; "" when none or unreadable
+  bool operator==(const file_identity&) const = default;
+};
+
+file_identity identity_of(const std::string& path) {
+  if (path.empty()) return {};
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return {text.str()};
+}
+
+// The HTTPS client, authenticator and walker of one config. Every walk
+// holds the bundle it started with (shared ownership), so a reload that
+// replaces it frees the old one (its TLS context and pooled connections)
+// when the last walk that uses it ends, and never before. Declaration
+// order: the walker refers to the client and the authenticator.
+struct upstream {
+  std::unique_ptr<https_client> client;
+  std::unique_ptr<authenticator> auth;
+  std::unique_ptr<walker> walk;
+  file_identity ca;
+};
+
+// The daemon's io_context, able to destroy what is still queued or
+// suspended on it (handlers, and the coroutine frames they own) before
+// the daemon's other members go: those frames refer to the scopes, the
+// gate, the store, the socket server. Without it, they would be destroyed
+// only with the io_context itself, after everything they refer to.
+class loop_context : public asio::io_context {
+ public:
+  using asio::io_context::io_context;
+  // Shuts the services down, which destroys every pending operation
+  // without running it. I/O objects destroyed afterwards are fine: the
+  // services are destroyed only with the io_context.
+  void destroy_pending() { shutdown(); }
+};
+
 class daemon_runtime final : public socket_source {
  public:
   daemon_runtime(const config::config& cfg, const run_options& opts,
@@ -132,10 +193,17 @@ class daemon_runtime final : public socket_source {
     sinks_.push_back(&service_.metrics());
   }
 
+  // Every frame still suspended (a stop that hit the 10 s guard, a walk
+  // stuck upstream, a background TLS close) is destroyed here, while the
+  // scopes, gate, store, walkers and sinks it refers to are still alive.
+  ~daemon_runtime() override { ioc_.destroy_pending(); }
+  daemon_runtime(const daemon_runtime&) = delete;
+  daemon_runtime& operator=(const daemon_runtime&) = delete;
+
   int run();
 
   // socket_source: what the events socket reads from the daemon.
-  std::vector<proto::scope_report> report() const override;
+  proto::scope_reports report() const override;
 
  private:
   bool open_socket();
@@ -147,7 +215,8 @@ class daemon_runtime final : public socket_source {
   void check_budget(bool force);
   asio::awaitable<void> async_run_scope(scope_runtime& s);
   asio::awaitable<void> async_walk_once(scope_runtime& s);
-  void conclude(scope_runtime& s, walk_outcome& outcome);
+  std::optional<diff_outcome> commit_walk(scope_runtime& s, walk_outcome& outcome, std::string& error);
+  void publish(scope_runtime& s, const diff_outcome& diff);
   void set_failing(scope_runtime& s, bool failing, const std::string& error);
   asio::awaitable<void> async_wait_signals();
   asio::awaitable<void> async_prune_journal();
@@ -156,6 +225,8 @@ class daemon_runtime final : public socket_source {
   void start_scope(scope_runtime& s);
   void reload();
   bool rebuild_clients(const config::config& next);
+  void reject_reload(std::string error);
+  std::shared_ptr<upstream> make_upstream(const config::config& c, std::string& error);
   void add_scopes(std::vector<walk_target> targets);
   void remove_scopes(const std::vector<scope_id>& ids);
   asio::awaitable<void> async_sleep(scope_runtime& s, std::chrono::steady_clock::time_point started);
@@ -169,25 +240,24 @@ class daemon_runtime final : public socket_source {
   ndjson_sink stdout_sink_;
   std::vector<event_sink*> sinks_;
 
-  asio::io_context ioc_{1};
+  loop_context ioc_{1};
   service service_{log_};  // systemd, SIGHUP, metrics: after ioc_, before the sinks use it
   std::unique_ptr<socket_server> socket_;  // destroyed before ioc_
   std::unique_ptr<state_store> store_;
   sqlite_store* sqlite_ = nullptr;  // store_ when persistent: journal retention
-  std::unique_ptr<https_client> client_;
-  std::unique_ptr<authenticator> auth_;
   std::unique_ptr<request_gate> gate_;
-  std::unique_ptr<walker> walker_;
+  std::shared_ptr<upstream> upstream_;  // the current one; walks in flight may hold older ones
   std::vector<std::unique_ptr<scope_runtime>> scopes_;
   // Removed by a reload, cancelled, until their coroutine has ended.
   std::vector<std::unique_ptr<scope_runtime>> retiring_;
-  // Clients, authenticators and walkers replaced by a reload: walks in
-  // flight still use them, so they live until the daemon exits.
-  std::vector<std::shared_ptr<void>> retired_;
+  // The error of the last rejected reload, until a reload succeeds: the
+  // daemon runs the previous config meanwhile (STATUS=, `status`).
+  std::string config_error_;
   asio::signal_set signals_{ioc_, SIGINT, SIGTERM};
   asio::cancellation_signal housekeeping_;
   std::size_t running_ = 0;
   bool stopping_ = false;
+  boost::system::error_code open_error_;  // why open_state failed
   std::chrono::milliseconds warned_interval_{0};
   std::mt19937_64 rng_{std::random_device{}()};
 };
@@ -203,6 +273,7 @@ bool daemon_runtime::open_state() {
   auto opened = open_sqlite_store(cfg_.state_dir, so);
   if (!opened) {
     log_->critical("state: {}", opened.error().message);
+    open_error_ = opened.error().code;
     return false;
   }
   sqlite_ = opened->get();
@@ -222,7 +293,9 @@ void daemon_runtime::refresh_stored_fingerprints() {
   if (store_->fingerprint_basis() == basis) return;
   page_decoder decoder(jobs_resource(), cfg_.poll.ignore_fields);
   const auto started = std::chrono::steady_clock::now();
+  std::size_t rewritten = 0;
   auto r = store_->rewrite_fingerprints(basis, [&](std::string_view body) {
+    ++rewritten;
     return decoder.fingerprint_of(body);
   });
   if (!r) {
@@ -231,8 +304,10 @@ void daemon_runtime::refresh_stored_fingerprints() {
                r.error().message(), store_->last_error());
     return;
   }
-  log_->info("state: stored fingerprints rewritten for this poll.ignore_fields in {} ms",
-             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+  // Only news when there was something to rewrite (not on every fresh start).
+  log_->log(rewritten ? spdlog::level::info : spdlog::level::debug,
+            "state: {} stored fingerprints rewritten for this poll.ignore_fields in {} ms", rewritten,
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
 }
 
 // poll.ignore_fields changed by a reload: the stored fingerprints are
@@ -278,17 +353,28 @@ void daemon_runtime::load_scopes(std::vector<stored_scope> stored) {
                unconfigured);
 }
 
+// Null (with `error`) when a secret file the config names cannot be used.
+std::shared_ptr<upstream> daemon_runtime::make_upstream(const config::config& c, std::string& error) {
+  auto up = std::make_shared<upstream>();
+  // Read before the client loads it: a file swapped in between is then
+  // seen as changed at the next reload, not missed.
+  up->ca = identity_of(c.tls_ca_file);
+  up->auth = make_authenticator(c, ioc_.get_executor(), log_, error);
+  if (!up->auth) return nullptr;
+  up->client = std::make_unique<https_client>(ioc_.get_executor(), client_options_for(c, c.endpoint));
+  up->walk = std::make_unique<walker>(*up->client, *up->auth, *gate_, log_);
+  up->walk->set_observer(&service_.metrics());
+  return up;
+}
+
 bool daemon_runtime::build_clients() {
-  client_ = std::make_unique<https_client>(ioc_.get_executor(), client_options_for(cfg_, cfg_.endpoint));
+  gate_ = std::make_unique<request_gate>(ioc_.get_executor(), cfg_.poll.rate, cfg_.poll.max_in_flight);
   std::string error;
-  auth_ = make_authenticator(cfg_, ioc_.get_executor(), log_, error);
-  if (!auth_) {
+  upstream_ = make_upstream(cfg_, error);
+  if (!upstream_) {
     log_->critical("auth: {}", error);
     return false;
   }
-  gate_ = std::make_unique<request_gate>(ioc_.get_executor(), cfg_.poll.rate, cfg_.poll.max_in_flight);
-  walker_ = std::make_unique<walker>(*client_, *auth_, *gate_, log_);
-  walker_->set_observer(&service_.metrics());
   return true;
 }
 
@@ -323,9 +409,13 @@ void daemon_runtime::set_failing(scope_runtime& s, bool failing, const std::stri
   for (auto* sink : sinks_) sink->on_scope_status(s.target.scope, failing, error);
 }
 
-// Turns a walk into events: diff, one commit, then the sinks. A failed
-// commit keeps the previous state and releases nothing.
-void daemon_runtime::conclude(scope_runtime& s, walk_outcome& outcome) {
+// Turns a walk into its commit: the diff, then one transaction. Returns
+// what to release, or nothing: with `error` set the walk failed (the
+// stored state could not be read or written; the previous state is kept
+// and nothing is released), without it there was nothing to commit (a
+// baseline waiting for a complete walk).
+std::optional<diff_outcome> daemon_runtime::commit_walk(scope_runtime& s, walk_outcome& outcome,
+                                                        std::string& error) {
   const auto& id = s.target.scope;
   diff_outcome diff;
   if (outcome.status == walk_status::unchanged) {
@@ -340,23 +430,31 @@ void daemon_runtime::conclude(scope_runtime& s, walk_outcome& outcome) {
                         return job ? std::move(*job) : std::nullopt;
                       });
     if (!diff.error.empty()) {
-      log_->error("scope {}: {} ({}); nothing committed or released, retrying next walk", id.str(),
-                  diff.error, store_->last_error());
-      return;
+      error = "state: " + diff.error + " (" + store_->last_error() + ")";
+      log_fields_scope fields(walk_failure_fields(id, nullptr));
+      log_->error("scope {}: walk failed: {}; nothing committed or released, retrying next walk", id.str(), error);
+      return std::nullopt;
     }
     if (diff.baseline && !outcome.observation.complete) {
       log_->info("scope {}: walk incomplete ({}); the baseline waits for a complete walk", id.str(),
                  outcome.reason);
-      return;
+      return std::nullopt;
     }
     if (outcome.status == walk_status::complete) diff.delta.meta.walks_since_full = 0;
   }
   if (auto committed = store_->commit(id, diff.delta, diff.events); !committed) {
-    log_->error("scope {}: could not commit the walk ({}: {}); state kept, nothing released, retrying next walk",
-                id.str(), committed.error().message(), store_->last_error());
-    return;
+    error = "state: could not commit the walk (" + committed.error().message() + ": " + store_->last_error() + ")";
+    log_fields_scope fields(walk_failure_fields(id, nullptr));
+    log_->error("scope {}: walk failed: {}; state kept, nothing released, retrying next walk", id.str(), error);
+    return std::nullopt;
   }
   apply(s.state, diff.delta);
+  return diff;
+}
+
+// Releases a committed walk's events to the sinks.
+void daemon_runtime::publish(scope_runtime& s, const diff_outcome& diff) {
+  const auto& id = s.target.scope;
   if (diff.held_removals)
     log_->warn("scope {}: removal guard holds {} removals (more than {}% of {} jobs); they are emitted "
                "only if the next complete walk confirms them",
@@ -366,37 +464,49 @@ void daemon_runtime::conclude(scope_runtime& s, walk_outcome& outcome) {
   if (diff.baseline) check_budget(false);
 }
 
+// The walk's outcome is decided only after its commit (SPEC §10): a walk
+// whose commit failed is a failed walk for the status, the metrics,
+// /healthz, scope_status and the log, exactly like one the API failed.
 asio::awaitable<void> daemon_runtime::async_walk_once(scope_runtime& s) {
   const auto& id = s.target.scope;
-  auto outcome = co_await walker_->async_walk(s.target, walk_settings_of(cfg_), s.state);
+  // This walk's upstream stays alive until the walk ends, even if a reload
+  // replaces it meanwhile.
+  const std::shared_ptr<upstream> up = upstream_;
+  auto outcome = co_await up->walk->async_walk(s.target, walk_settings_of(cfg_), s.state);
   s.last_attempt_ms = now_ms();
-  service_.metrics().on_walk(id, status_name(outcome.status), std::chrono::steady_clock::now() - s.walk_started);
-  if (outcome.status == walk_status::complete || outcome.status == walk_status::unchanged)
-    s.last_complete_ms = s.last_attempt_ms;
+  std::string error;
+  std::optional<diff_outcome> committed;
   switch (outcome.status) {
     case walk_status::failed: {
-      {  // MESSAGE_ID, scope and request id as journald fields (SPEC §9)
-        log_fields_scope fields(walk_failure_fields(id, outcome.api ? &*outcome.api : nullptr));
-        log_->debug("scope {}: walk failed after {} requests: {}", id.str(), outcome.requests, outcome.reason);
-        if (!s.failing) log_->warn("scope {}: walk failed: {}", id.str(), outcome.reason);
-      }
-      set_failing(s, true, outcome.reason);
-      co_return;
+      // MESSAGE_ID, scope and request id as journald fields (SPEC §9)
+      log_fields_scope fields(walk_failure_fields(id, outcome.api ? &*outcome.api : nullptr));
+      log_->debug("scope {}: walk failed after {} requests: {}", id.str(), outcome.requests, outcome.reason);
+      if (!s.failing) log_->warn("scope {}: walk failed: {}", id.str(), outcome.reason);
+      error = outcome.reason;
+      break;
     }
     case walk_status::incomplete:
       log_->warn("scope {}: walk incomplete after {} requests ({}); no removals inferred", id.str(),
                  outcome.requests, outcome.reason);
+      committed = commit_walk(s, outcome, error);
       break;
     case walk_status::complete:
     case walk_status::unchanged:
       log_->debug("scope {}: walk {} ({} jobs, {} requests, {} repairs)", id.str(),
                   outcome.status == walk_status::complete ? "complete" : "unchanged",
                   outcome.observation.total_num, outcome.requests, outcome.repairs);
-      s.completed = true;
+      committed = commit_walk(s, outcome, error);
       break;
   }
-  set_failing(s, false, "");
-  conclude(s, outcome);
+  const bool failed = !error.empty();
+  service_.metrics().on_walk(id, failed ? "failed" : status_name(outcome.status),
+                             std::chrono::steady_clock::now() - s.walk_started);
+  if (!failed && (outcome.status == walk_status::complete || outcome.status == walk_status::unchanged)) {
+    s.last_complete_ms = s.last_attempt_ms;
+    s.completed = true;
+  }
+  set_failing(s, failed, error);
+  if (committed) publish(s, *committed);
 }
 
 asio::awaitable<void> daemon_runtime::async_run_scope(scope_runtime& s) {
@@ -452,20 +562,25 @@ void daemon_runtime::stop_all() {
   service_.stopping();
   if (socket_) socket_->shutdown();  // clients hear shutting_down now, before the loop stops
   housekeeping_.emit(asio::cancellation_type::terminal);
-  for (auto& s : scopes_) s->cancel.emit(asio::cancellation_type::terminal);
+  if (!test_stop_ignored())
+    for (auto& s : scopes_) s->cancel.emit(asio::cancellation_type::terminal);
   // Cancellation reaches every pending operation at once; bound the wait
   // anyway so that a stuck peer can never hold the exit.
-  auto guard = std::make_shared<asio::steady_timer>(ioc_, 10s);
+  auto guard = std::make_shared<asio::steady_timer>(ioc_, stop_guard());
   guard->async_wait([this, guard](boost::system::error_code ec) {
-    if (!ec) ioc_.stop();
+    if (ec) return;
+    log_->warn("stop: {} scope(s) still running after {} ms; stopping without them", running_,
+               stop_guard().count());
+    ioc_.stop();
   });
 }
 
-std::vector<proto::scope_report> daemon_runtime::report() const {
-  std::vector<proto::scope_report> out;
+proto::scope_reports daemon_runtime::report() const {
+  proto::scope_reports out;
   for (const auto& s : scopes_)
     out.push_back({s->target.scope, s->last_attempt_ms, s->last_complete_ms, s->state.jobs.size(), s->failing,
                    s->last_error});
+  out.config_error = config_error_;
   return out;
 }
 
@@ -539,26 +654,31 @@ service_facts daemon_runtime::facts() const {
   f.oldest_seq = store_->oldest_seq();
   f.subscribers = socket_ ? socket_->subscribers() : 0;
   if (sqlite_) f.state_dir = cfg_.state_dir;
+  f.config_error = config_error_;
   return f;
 }
 
-// A new client, authenticator and walker for a changed endpoint, TLS,
-// proxy or auth. A bad secret file rejects the whole reload.
+// A new client, authenticator and walker for a changed endpoint, TLS
+// (also a CA file replaced under the same path), proxy or auth. The old
+// bundle goes when the last walk using it ends. A bad secret file rejects
+// the whole reload.
 bool daemon_runtime::rebuild_clients(const config::config& next) {
   std::string error;
-  auto auth = make_authenticator(next, ioc_.get_executor(), log_, error);
-  if (!auth) {
-    log_->error("reload: auth: {}; keeping the running config", error);
+  auto up = make_upstream(next, error);
+  if (!up) {
+    reject_reload("auth: " + error);
     return false;
   }
-  retired_.emplace_back(std::move(walker_));
-  retired_.emplace_back(std::move(auth_));
-  retired_.emplace_back(std::move(client_));
-  client_ = std::make_unique<https_client>(ioc_.get_executor(), client_options_for(next, next.endpoint));
-  auth_ = std::move(auth);
-  walker_ = std::make_unique<walker>(*client_, *auth_, *gate_, log_);
-  walker_->set_observer(&service_.metrics());
+  upstream_ = std::move(up);
   return true;
+}
+
+// The running config stays; the error stays visible (STATUS=, `status`)
+// until a reload succeeds.
+void daemon_runtime::reject_reload(std::string error) {
+  log_->error("reload: {}; keeping the running config", error);
+  config_error_ = std::move(error);
+  service_.reloaded(false);
 }
 
 // Added scopes resume from their stored state if they have one (a scope
@@ -599,8 +719,7 @@ void daemon_runtime::reload() {
   service_.reloading();
   auto loaded = config::load_file(cfg_.source_path);
   if (!loaded) {
-    log_->error("reload: {}; keeping the running config", loaded.error().to_string());
-    service_.reloaded(false);
+    reject_reload(loaded.error().to_string());
     return;
   }
   auto next = std::move(*loaded);
@@ -608,10 +727,12 @@ void daemon_runtime::reload() {
   for (const auto& key : plan.restart_needed)
     log_->warn("reload: {} changed; that takes effect at the next restart", key);
   keep_restart_only(cfg_, next);
-  if (plan.rebuild_clients && !rebuild_clients(next)) {
-    service_.reloaded(false);
-    return;
+  if (!plan.rebuild_clients && !(identity_of(next.tls_ca_file) == upstream_->ca)) {
+    log_->info("reload: {} changed on disk; new connections trust its new content", next.tls_ca_file);
+    plan.rebuild_clients = true;
   }
+  if (plan.rebuild_clients && !rebuild_clients(next)) return;
+  config_error_.clear();
   cfg_ = std::move(next);
   if (plan.log_level) log_->set_level(spdlog::level::from_str(cfg_.log.level));
   if (plan.budget) gate_->reconfigure(cfg_.poll.rate, cfg_.poll.max_in_flight);
@@ -628,7 +749,10 @@ void daemon_runtime::reload() {
 }
 
 int daemon_runtime::run() {
-  if (!open_state()) return 1;
+  // A damaged, foreign or newer state.db needs an operator (SPEC §8): 78,
+  // so that systemd does not restart into it forever. I/O trouble and a
+  // lock held elsewhere may pass: 1, restarted.
+  if (!open_state()) return open_error_ == make_error_code(errc::state_corrupt) ? 78 : 1;
   refresh_stored_fingerprints();
   auto stored = store_->load_all();
   if (!stored) {
@@ -675,7 +799,7 @@ int prune_state(const config::config& cfg, std::shared_ptr<spdlog::logger> log) 
   auto opened = open_sqlite_store(cfg.state_dir, {});
   if (!opened) {
     log->critical("state: {}", opened.error().message);
-    return 1;
+    return opened.error().code == make_error_code(errc::state_corrupt) ? 78 : 1;
   }
   std::vector<scope_id> keep;
   for (auto& t : scope_targets(cfg)) keep.push_back(t.scope);

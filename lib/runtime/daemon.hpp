@@ -23,12 +23,14 @@ struct run_options {
 // Runs until SIGINT/SIGTERM (or, with `once`, until every scope walked
 // once). Returns the process exit code: 0 ok (with `once`: every scope
 // completed), 1 runtime failure, 78 when the secret files the config
-// names cannot be used (missing, unreadable, open to other users).
+// names cannot be used (missing, unreadable, open to other users) or when
+// state.db is damaged, foreign or newer (it needs an operator).
 int run_daemon(const config::config& cfg, const run_options& opts,
                std::shared_ptr<spdlog::logger> log, event_sink* extra_sink = nullptr);
 
 // hss-jobwatchd --prune: deletes the stored state of scopes no longer in
-// the config and prints what it deleted. Returns the exit code.
+// the config and prints what it deleted. Returns the exit code (78 for a
+// state.db it refuses, as above).
 int prune_state(const config::config& cfg, std::shared_ptr<spdlog::logger> log);
 
 }  // namespace hssjw

@@ -157,7 +157,12 @@ void service::update_status() {
     briefs.push_back({s.scope.str(), s.failing, s.jobs});
     last = std::max(last, s.last_complete_ms);
   }
-  sd::notify_status(sd::status_line(briefs, last));
+  auto line = sd::status_line(briefs, last);
+  // A rejected reload stays visible until a good one: `systemctl reload`
+  // itself cannot fail it (the unit's ExecReload only sends SIGHUP).
+  if (!f.config_error.empty())
+    line += "; reload rejected, running the previous config: " + f.config_error;
+  sd::notify_status(line);
 }
 
 void service::reloading() { sd::notify_reloading(); }

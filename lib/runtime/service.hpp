@@ -40,6 +40,7 @@ struct service_facts {
   std::uint64_t oldest_seq = 0;
   std::size_t subscribers = 0;
   std::string state_dir;  // "" when state is in memory
+  std::string config_error;  // the last rejected reload's error, until a good one
 };
 
 // /healthz (SPEC §10): a scope is healthy when its last complete walk (or,

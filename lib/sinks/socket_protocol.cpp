@@ -254,7 +254,9 @@ json::object scope_object(const scope_report& s) {
   json::object o;
   o["scope"] = json::parse(scope_json(s.scope));
   if (!s.scope.filters.empty()) o["filters"] = s.scope.filters;
-  o["state"] = s.failing ? "failing" : "ok";
+  // "starting" until the scope's first walk in this run ends: "ok" before
+  // any walk would claim what nobody checked yet.
+  o["state"] = s.failing ? "failing" : s.last_attempt_ms == 0 ? "starting" : "ok";
   o["jobs"] = s.jobs;
   o["last_attempt"] = time_or_null(s.last_attempt_ms);
   o["last_complete"] = time_or_null(s.last_complete_ms);
@@ -275,6 +277,8 @@ std::string status_line(const status_report& r) {
   json::array scopes;
   for (const auto& s : r.scopes) scopes.push_back(scope_object(s));
   o["scopes"] = std::move(scopes);
+  o["config_error"] =
+      r.scopes.config_error.empty() ? json::value(nullptr) : json::value(r.scopes.config_error);
   return line_of(o);
 }
 

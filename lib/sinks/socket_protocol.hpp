@@ -77,11 +77,18 @@ std::string scope_status_line(const scope_id& scope, bool failing, std::string_v
 
 struct scope_report {
   scope_id scope;
-  std::int64_t last_attempt_ms = 0;   // 0: no walk ended yet in this run
+  std::int64_t last_attempt_ms = 0;   // 0: no walk ended yet in this run ("starting")
   std::int64_t last_complete_ms = 0;  // 0: no complete walk yet in this run
   std::size_t jobs = 0;
   bool failing = false;
   std::string last_error;
+};
+
+// What the daemon reports for `status`: its scopes, and with them the
+// error of a rejected reload (the daemon runs the previous config until a
+// good one). A vector so that the server passes it on as it is.
+struct scope_reports : std::vector<scope_report> {
+  std::string config_error;  // "": the running config is the file's
 };
 
 struct status_report {
@@ -90,7 +97,7 @@ struct status_report {
   std::uint64_t oldest_seq = 0;
   std::size_t subscribers = 0;
   std::size_t clients = 0;
-  std::vector<scope_report> scopes;
+  scope_reports scopes;
 };
 
 std::string status_line(const status_report& r);

@@ -34,7 +34,7 @@ class state_store;
 class socket_source {
  public:
   virtual ~socket_source() = default;
-  virtual std::vector<proto::scope_report> report() const = 0;
+  virtual proto::scope_reports report() const = 0;
 };
 
 struct socket_server_options {

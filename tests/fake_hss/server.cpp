@@ -30,6 +30,7 @@
 #include <mutex>
 #include <random>
 #include <stdexcept>
+#include <future>
 #include <thread>
 #include <unordered_map>
 #include <variant>
@@ -781,6 +782,20 @@ void server::clear_requests() {
   std::lock_guard lock(impl_->mu_);
   impl_->log_base_ += impl_->log_.size();
   impl_->log_.clear();
+}
+
+void server::rotate_ca() {
+  const tls_material m = generate_tls_material();
+  // On the server thread: handshakes read the context there.
+  std::promise<void> done;
+  asio::post(impl_->ioc_, [&] {
+    impl_->tls_.use_certificate_chain(asio::buffer(m.server_cert_pem + m.ca_cert_pem));
+    impl_->tls_.use_private_key(asio::buffer(m.server_key_pem), ssl::context::pem);
+    done.set_value();
+  });
+  done.get_future().wait();
+  write_file(fs::path(impl_->state_dir_) / "ca.pem", m.ca_cert_pem,
+             fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
 }
 
 void server::set_token(std::string token) {

@@ -136,6 +136,12 @@ class server {
   void set_auth_check(auth_check check);
   void set_accept_any_auth(bool any);
 
+  // --- TLS ---
+  // A new CA and server certificate, as after a CA renewal: connections
+  // accepted from now on present the new certificate; ca_file() then holds
+  // the new CA. Established connections keep their session.
+  void rotate_ca();
+
   void set_auth_mode(auth_mode mode);
 
   // --- IAM: POST /v3/auth/tokens (password, project scope) ---

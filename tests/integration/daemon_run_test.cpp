@@ -119,4 +119,59 @@ TEST_F(daemon_run, sigterm_stops_promptly_while_a_request_hangs) {
   EXPECT_NE(daemon.err().find("stopping"), std::string::npos);
 }
 
+// The stop guard gives up on walks that did not end after 10 s. The test
+// hooks make that happen at once: the stop does not cancel the walks (as
+// if they ignored cancellation) and the guard is 200 ms, so the loop stops
+// with coroutine frames still suspended: a walk mid-request holding a
+// request_gate permit, a sleeping scope, a subscriber.
+// Those frames refer to the scopes, the gate, the walker and the socket
+// server; they must be destroyed while all of that is still alive.
+// MALLOC_PERTURB_ fills freed memory with junk, so that a frame destroyed
+// after what it refers to crashes instead of passing by luck.
+TEST_F(daemon_run, a_stop_that_gives_up_on_stuck_walks_exits_cleanly) {
+  fake.populate("p1", "0", 30, 6);
+  fake.populate("p2", "0", 30, 7);
+  dir.write("token", "test-token\n");
+  dir.write("config.yaml", "endpoint: " + fake.endpoint() +
+                               "\nauth: {method: token, token_file: token}\n"
+                               "tls: {ca_file: " + fake.ca_file() + "}\n"
+                               "projects:\n  - id: p1\n  - id: p2\n"
+                               "poll: {interval: 1s, jitter: 0%, rate: unlimited, page_size: 10, timeout: 10m}\n"
+                               "state_dir: state\n"
+                               "socket: {path: " + dir.file("events.sock") + "}\n");
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    fake.clear_faults();
+    fake.clear_requests();
+    background_process daemon(daemon_args(), dir.path,
+                              {{"HSSJW_TEST_STOP_GUARD_MS", "200"},
+                               {"HSSJW_TEST_STOP_IGNORED", "1"},
+                               {"MALLOC_PERTURB_", "165"}});
+    ASSERT_TRUE(eventually([&] { return daemon.err().find("watching 2 scope(s)") != std::string::npos; }))
+        << daemon.err();
+    // p2 walks and sleeps; p1's next request never gets an answer.
+    ASSERT_TRUE(eventually([&] { return requests() >= 8; })) << daemon.err();
+    fake.inject(fake_hss::fault::stall().on_project("p1").forever());
+    ASSERT_TRUE(eventually([&] {
+      for (const auto& r : fake.requests())
+        if (r.project_id == "p1" && r.status == 0) return true;
+      return false;
+    })) << daemon.err();
+    // A subscriber in the middle of a watch.
+    auto watcher = run_process({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "status"}, 10s);
+    EXPECT_EQ(watcher.exit_code, 0) << watcher.err;
+    background_process watch({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "watch"}, dir.path);
+    std::this_thread::sleep_for(300ms);
+    const auto t0 = std::chrono::steady_clock::now();
+    daemon.signal(SIGTERM);
+    EXPECT_EQ(daemon.wait(20s), 0) << daemon.err();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+    EXPECT_NE(daemon.err().find("stopped"), std::string::npos) << daemon.err();
+    // The case under test: the loop stopped with the walk still suspended.
+    EXPECT_NE(daemon.err().find("2 scope(s) still running after 200 ms"), std::string::npos) << daemon.err();
+    watch.signal(SIGTERM);
+    watch.wait(5s);
+  }
+}
+
 }  // namespace

@@ -12,7 +12,10 @@
 #include "fake_hss/server.hpp"
 
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
@@ -319,6 +322,52 @@ bool unshare_mount_works(const std::string& dir) {
                         "mount -t tmpfs -o size=64k hssjw-probe \"$0\"", dir},
                        10s);
   return r.exit_code == 0;
+}
+
+// A free TCP port on 127.0.0.1 (for metrics.listen).
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// GET on 127.0.0.1: the status code (0: no answer) and the body.
+std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return {0, ""};
+  }
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string all;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  const auto split = all.find("\r\n\r\n");
+  if (all.rfind("HTTP/1.", 0) != 0 || split == std::string::npos) return {0, ""};
+  return {std::stoi(all.substr(9, 3)), all.substr(split + 4)};
+}
+
+// One sample of a Prometheus text page; -1 when absent.
+double metric(const std::string& page, const std::string& series) {
+  std::istringstream in(page);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  return -1;
 }
 
 // ------------------------------------------------------------ fixture
@@ -709,7 +758,9 @@ void expect_refused_untouched(durability& t, const std::vector<std::string>& par
   for (auto& e : fs::directory_iterator(t.state_dir))
     if (e.path().filename() != "lock") files[e.path().string()] = read_file(e.path().string());
   auto r = t.once(cfg);
-  EXPECT_NE(r.exit_code, 0) << r.err;
+  // 78: it needs an operator; systemd (RestartPreventExitStatus=78) must
+  // not restart into the same refusal forever.
+  EXPECT_EQ(r.exit_code, 78) << r.err;
   EXPECT_EQ(r.out, "") << "nothing may be released";
   EXPECT_NE(r.err.find(t.db_path), std::string::npos) << "the message names the file: " << r.err;
   for (auto& part : parts) EXPECT_NE(r.err.find(part), std::string::npos) << part << " in: " << r.err;
@@ -741,6 +792,22 @@ TEST_F(durability, damaged_pages_are_refused_and_left_byte_identical) {
   f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
   f.close();
   expect_refused_untouched(*this, {"restore a backup"});
+}
+
+// A copy cut short (a full disk during a backup, a partial rsync): the
+// header promises more pages than the file has.
+TEST_F(durability, truncated_database_is_refused_and_left_byte_identical) {
+  fake.populate("p1", "0", 300, 3);
+  auto r = once(write_config(config({"p1"})));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto size = fs::file_size(db_path);
+  ASSERT_GT(size, 8 * 4096u);
+  fs::resize_file(db_path, size / 2 / 4096 * 4096);
+  expect_refused_untouched(*this, {"restore a backup"});
+  // The long-running daemon exits the same way (what systemd sees).
+  auto d = run_process({HSSJWD_PATH, "--config", dir.file("config.yaml")}, 30s);
+  EXPECT_EQ(d.exit_code, 78) << d.err;
+  EXPECT_NE(d.err.find(db_path), std::string::npos) << d.err;
 }
 
 TEST_F(durability, newer_schema_version_is_refused_and_left_byte_identical) {
@@ -839,7 +906,19 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
                     "(running as uid " << ::geteuid() << ")";
   fake.populate("p1", "0", 300, 8);
   const std::string small_state = mnt + "/state";
-  const auto cfg = write_config(config({"p1"}, "", small_state));
+  const auto port = free_port();
+  const auto cfg = write_config(config({"p1"}, "metrics: {listen: 127.0.0.1:" + std::to_string(port) + "}\n", small_state));
+  const auto walks = [&](const char* outcome) {
+    return metric(http_get(port, "/metrics").second,
+                  std::string("hss_jobwatch_walks_total{scope=\"p1/-\",outcome=\"") + outcome + "\"}");
+  };
+  // The daemon's status as `hss-jobwatch status -o json` prints it.
+  const auto scope_status = [&]() -> json::object {
+    auto r = run_process({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "status", "-o", "json"}, 20s);
+    auto lines = parse_ndjson(r.out);
+    if (r.exit_code != 0 || lines.empty()) return {};
+    return lines[0].at("scopes").as_array().at(0).as_object();
+  };
   // The daemon runs in its own mount namespace on a 4 MiB tmpfs; the test
   // reaches that file system through /proc/<pid>/root.
   background_process proc({"/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c",
@@ -877,9 +956,24 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   ASSERT_TRUE(testing_support::eventually(
       [&] { return count_of(proc.err().substr(before_log), "could not commit the walk") >= 2; }, 30s))
       << proc.err().substr(before_log);
+  // A failed commit is a failed walk for every signal (SPEC §10).
+  EXPECT_TRUE(testing_support::eventually([&] { return http_get(port, "/healthz").first == 503; }, 20s));
+  const auto health = http_get(port, "/healthz");
+  EXPECT_NE(health.second.find("p1/-"), std::string::npos) << health.second;
+  EXPECT_NE(health.second.find("could not commit"), std::string::npos) << health.second;
+  const auto failing = scope_status();
+  EXPECT_EQ(failing.at("state"), "failing") << json::serialize(failing);
+  EXPECT_NE(json::value_to<std::string>(failing.at("last_error")).find("full"), std::string::npos)
+      << json::serialize(failing);
+  const double complete_while_full = walks("complete");
+  EXPECT_GE(walks("failed"), 2) << "a failed commit counts as a failed walk";
+  ASSERT_TRUE(testing_support::eventually(
+      [&] { return count_of(proc.err().substr(before_log), "could not commit the walk") >= 4; }, 30s));
+  EXPECT_EQ(walks("complete"), complete_while_full) << "no walk counted complete while nothing commits";
   const auto during = proc.err().substr(before_log);
   EXPECT_EQ(count_of(during, "modified "), 0u) << "nothing is released when the commit fails:\n" << during;
   EXPECT_NE(during.find("full"), std::string::npos) << "the reason is logged: " << during;
+  EXPECT_NE(during.find("walk failed: state: could not commit"), std::string::npos) << during;
   auto s = inside_state();
   EXPECT_EQ(s.last_seq_or_0(), 300) << "no seq was consumed";
   EXPECT_EQ(s.journal.size(), 300u);
@@ -899,6 +993,9 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   const auto recovered = proc.err().substr(freed_log);
   EXPECT_NE(recovered.find("(seq 301"), std::string::npos) << "seq continues after the failures";
   EXPECT_NE(recovered.find("(seq 600"), std::string::npos);
+  EXPECT_TRUE(testing_support::eventually([&] { return http_get(port, "/healthz").first == 200; }, 20s));
+  EXPECT_EQ(scope_status().at("state"), "ok");
+  EXPECT_GT(walks("complete"), complete_while_full);
   s = inside_state();
   EXPECT_EQ(s.last_seq_or_0(), 600);
   bad = consistency_problems(s);

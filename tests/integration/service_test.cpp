@@ -16,16 +16,22 @@
 
 #include <cmath>
 #include <csignal>
+#include <dirent.h>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace {
 
 using namespace std::chrono_literals;
 using testing_support::background_process;
 using testing_support::eventually;
+using testing_support::parse_ndjson;
+using testing_support::run_process;
 using testing_support::temp_dir;
 
 std::uint16_t free_port() {
@@ -255,9 +261,52 @@ exposition parse(const std::string& text) {
 
 // ---------------------------------------------------------------- fixture
 
+// What systemd would hear: a datagram socket at $NOTIFY_SOCKET, read
+// without blocking. Keeps every STATUS= the daemon sent.
+struct notify_listener {
+  int fd = -1;
+  std::string path;
+  std::vector<std::string> statuses;
+  explicit notify_listener(std::string p) : path(std::move(p)) {
+    fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  ~notify_listener() { ::close(fd); }
+  // Reads what has arrived; returns the last STATUS= ("" when none yet).
+  std::string last_status() {
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) {
+      std::istringstream in(std::string(buf, static_cast<std::size_t>(n)));
+      for (std::string line; std::getline(in, line);)
+        if (line.rfind("STATUS=", 0) == 0) statuses.push_back(line.substr(7));
+    }
+    return statuses.empty() ? std::string() : statuses.back();
+  }
+};
+
+// The daemon's `status` answer, as `hss-jobwatch status -o json` prints it.
+boost::json::object status_of(const std::string& socket) {
+  auto r = run_process({HSSJW_CLI_PATH, "--socket", socket, "status", "-o", "json"}, 20s);
+  auto lines = parse_ndjson(r.out);
+  return r.exit_code == 0 && !lines.empty() ? lines[0] : boost::json::object{};
+}
+
+std::size_t open_fds(int pid) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++n;
+  return n;
+}
+
 struct service_fixture : ::testing::Test {
   temp_dir dir;
   fake_hss::server fake{make_options()};
+  std::map<std::string, std::string> env;  // of the daemon
   std::uint16_t metrics_port = free_port();
   std::unique_ptr<background_process> daemon;
   std::string socket_extra;  // more socket: keys
@@ -288,7 +337,7 @@ struct service_fixture : ::testing::Test {
 
   void start() {
     daemon = std::make_unique<background_process>(
-        std::vector<std::string>{HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path);
+        std::vector<std::string>{HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path, env);
     eventually([&] { return !daemon->running() || http_get(metrics_port, "/healthz").status == 200; }, 20s);
     ASSERT_TRUE(daemon->running()) << daemon->err();
     ASSERT_EQ(http_get(metrics_port, "/healthz").status, 200) << daemon->err();
@@ -465,6 +514,165 @@ TEST_F(service_fixture, subscribers_and_refused_clients_are_counted) {
   ::close(second);
   ::close(watcher);
   EXPECT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_subscribers") == 0; }, 10s));
+}
+
+// A rejected reload must not look like a good one: `systemctl reload`
+// returns 0 whatever happens, so STATUS= and `hss-jobwatch status` say it
+// (with the error's file:line:col) until a reload succeeds.
+TEST_F(service_fixture, a_rejected_reload_stays_visible_in_status_until_a_good_one) {
+  fake.populate("p1", "0", 6, 3);
+  notify_listener notify(dir.file("notify.sock"));
+  env["NOTIFY_SOCKET"] = notify.path;
+  write_config("  - id: p1\n");
+  start();
+  ASSERT_TRUE(eventually([&] { return notify.last_status().find("1 scope") != std::string::npos; }, 10s));
+  EXPECT_TRUE(status_of(dir.file("events.sock")).at("config_error").is_null());
+
+  dir.write("config.yaml", "projects:\n  - id: p1\npoll: {interval: 1s, colour: red}\n", 0640);
+  daemon->signal(SIGHUP);
+  const std::regex where("config\\.yaml:[0-9]+:[0-9]+");
+  boost::json::object st;
+  ASSERT_TRUE(eventually([&] {
+    st = status_of(dir.file("events.sock"));
+    return st.contains("config_error") && st.at("config_error").is_string();
+  }, 20s)) << daemon->err();
+  const std::string error(st.at("config_error").as_string());
+  EXPECT_TRUE(std::regex_search(error, where)) << error;
+  EXPECT_NE(error.find("colour"), std::string::npos) << error;
+  ASSERT_TRUE(eventually([&] { return notify.last_status().find("reload rejected") != std::string::npos; }, 10s))
+      << notify.last_status();
+  EXPECT_TRUE(std::regex_search(notify.last_status(), where)) << notify.last_status();
+  // Still there after the walks that follow (each walk refreshes STATUS=).
+  fake.clear_requests();
+  ASSERT_TRUE(eventually([&] { return fake.requests().size() >= 2; }, 10s));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_NE(notify.last_status().find("reload rejected"), std::string::npos) << notify.last_status();
+  auto cli = run_process({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "status"}, 20s);
+  EXPECT_NE(cli.out.find("reload rejected"), std::string::npos) << cli.out;
+
+  write_config("  - id: p1\n");
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return status_of(dir.file("events.sock")).at("config_error").is_null(); }, 20s));
+  EXPECT_TRUE(eventually([&] { return notify.last_status().find("reload rejected") == std::string::npos; }, 10s))
+      << notify.last_status();
+}
+
+// Until its first walk ends a scope is "starting": "ok" with no walk
+// attempted would claim what nobody has checked.
+TEST_F(service_fixture, a_scope_is_starting_until_its_first_walk_ends) {
+  fake.populate("p1", "0", 6, 3);
+  fake.inject(fake_hss::fault::stall(4s));  // the first request answers after 4 s
+  poll_extra = ", timeout: 30s";
+  write_config("  - id: p1\n");
+  start();
+  ASSERT_TRUE(eventually([&] { return fake.requests().size() >= 1; }, 10s));
+  auto st = status_of(dir.file("events.sock"));
+  ASSERT_FALSE(st.empty());
+  const auto& scope = st.at("scopes").as_array().at(0).as_object();
+  EXPECT_EQ(scope.at("state"), "starting") << boost::json::serialize(st);
+  EXPECT_TRUE(scope.at("last_attempt").is_null());
+  auto table = run_process({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "status"}, 20s);
+  EXPECT_NE(table.out.find("starting"), std::string::npos) << table.out;
+  // The walk ends: ok.
+  EXPECT_TRUE(eventually([&] {
+    auto s = status_of(dir.file("events.sock"));
+    return !s.empty() && s.at("scopes").as_array().at(0).at("state") == "ok";
+  }, 20s)) << daemon->err();
+}
+
+// Logged only when it did something: a fresh state has nothing to rewrite.
+TEST_F(service_fixture, fingerprints_rewritten_is_logged_only_when_something_was_rewritten) {
+  fake.populate("p1", "0", 9, 3);
+  write_config("  - id: p1\n");
+  start();
+  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 9; }, 20s));
+  EXPECT_EQ(daemon->err().find("fingerprints rewritten"), std::string::npos) << daemon->err();
+  daemon->signal(SIGTERM);
+  ASSERT_EQ(daemon->wait(15s), 0);
+  // A restart with the same ignore_fields: nothing to rewrite either.
+  start();
+  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 9; }, 20s));
+  EXPECT_EQ(daemon->err().find("fingerprints rewritten"), std::string::npos) << daemon->err();
+  daemon->signal(SIGTERM);
+  ASSERT_EQ(daemon->wait(15s), 0);
+  // Other ignore_fields over 9 stored jobs: said once, with the count.
+  poll_extra = ", ignore_fields: [execute_time]";
+  write_config("  - id: p1\n");
+  start();
+  EXPECT_NE(daemon->err().find("state: 9 stored fingerprints rewritten"), std::string::npos) << daemon->err();
+}
+
+// Each reload that changes the client settings replaces the client: the
+// replaced one (its TLS context and pooled connection) must go when its
+// last walk ends, not stay until exit.
+TEST_F(service_fixture, reloads_that_replace_the_client_do_not_accumulate_connections) {
+  fake.populate("p1", "0", 6, 3);
+  write_config("  - id: p1\n");
+  start();
+  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 6; }, 20s));
+  const auto settle = [&] {  // two walks after the reload: the old client's walk has ended
+    fake.clear_requests();
+    return eventually([&] { return fake.requests().size() >= 2; }, 20s);
+  };
+  ASSERT_TRUE(settle());
+  const auto before = open_fds(daemon->pid);
+  for (int i = 0; i < 12; ++i) {
+    poll_extra = i % 2 ? ", timeout: 10s" : ", timeout: 11s";  // poll.timeout: a new client
+    write_config("  - id: p1\n");
+    daemon->signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_reloads_total", {{"result", "ok"}}) == i + 1; }, 20s));
+    ASSERT_TRUE(settle());
+  }
+  const auto after = open_fds(daemon->pid);
+  EXPECT_LE(after, before + 2) << "fds before " << before << ", after 12 reloads " << after;
+  EXPECT_EQ(scrape().get("hss_jobwatch_scope_failing", {{"scope", "p1/-"}}), 0);
+}
+
+// A renewed CA file at the same path: the config does not change, the
+// file does. SIGHUP must make new connections trust the new content.
+TEST(service_ca, a_ca_file_replaced_at_the_same_path_takes_effect_on_reload) {
+  temp_dir dir;
+  fake_hss::server::options o;
+  o.state_dir = dir.file("fake");
+  o.token = "service-token";
+  o.idle_timeout = 1s;  // the fake closes idle connections: each walk opens a new one
+  fake_hss::server fake(o);
+  fake.populate("p1", "0", 6, 3);
+  const auto metrics_port = free_port();
+  auto install_ca = [&] {
+    std::ifstream in(fake.ca_file(), std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    dir.write("ca.pem.new", text.str(), 0644);
+    std::filesystem::rename(dir.file("ca.pem.new"), dir.file("ca.pem"));  // as a package update does
+  };
+  install_ca();
+  dir.write("token", "service-token\n");
+  dir.write("config.yaml",
+            "endpoint: " + fake.endpoint() + "\nauth: {method: token, token_file: token}\n"
+            "tls: {ca_file: ca.pem}\nprojects:\n  - id: p1\n"
+            "poll: {interval: 2s, jitter: 0%, rate: unlimited, retry: {attempts: 1, initial: 10ms, max: 20ms}}\n"
+            "state_dir: state\nsocket: {path: " + dir.file("events.sock") + "}\n"
+            "metrics: {listen: 127.0.0.1:" + std::to_string(metrics_port) + "}\n",
+            0640);
+  background_process daemon({HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path);
+  auto gauge = [&](const char* name) {
+    auto page = http_get(metrics_port, "/metrics");
+    if (page.status != 200) return double(NAN);  // not up yet
+    return parse(page.body).get(name, {{"scope", "p1/-"}});
+  };
+  ASSERT_TRUE(eventually([&] { return gauge("hss_jobwatch_jobs") == 6; }, 20s)) << daemon.err();
+
+  // The server now presents a certificate from another CA: walks fail.
+  fake.rotate_ca();
+  ASSERT_TRUE(eventually([&] { return gauge("hss_jobwatch_scope_failing") == 1; }, 20s)) << daemon.err();
+
+  install_ca();  // the renewed CA, same path, same config
+  daemon.signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] { return gauge("hss_jobwatch_scope_failing") == 0; }, 20s)) << daemon.err();
+  EXPECT_NE(daemon.err().find("ca.pem changed on disk"), std::string::npos) << daemon.err();
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(15s), 0) << daemon.err();
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // hss-jobwatch's argument parsing, request lines and text output (SPEC §7).
 #include "client/cli_args.hpp"
 #include "client/render.hpp"
+#include "sinks/socket_protocol.hpp"
 
 #include <gtest/gtest.h>
 
@@ -50,6 +51,10 @@ TEST(cli_args, usage_errors) {
       {"watch", "--filter", "type=deleted"},
       {"watch", "--filter", "cluster=a", "--filter", "cluster=b"},
       {"watch", "-o", "yaml"},
+      {"watch", "-o", "table"},  // watch prints lines: text or json
+      {"watch", "-o", "wide"},
+      {"list", "-o", "yaml"},
+      {"status", "-o"},
       {"watch", "--socket"},
   };
   for (const auto& args : bad) {
@@ -114,6 +119,84 @@ TEST(cli_render, readable_lines_and_tables) {
   EXPECT_NE(st.find("failing"), std::string::npos);
   EXPECT_NE(st.find("never"), std::string::npos);
   EXPECT_NE(st.find("HTTP 500"), std::string::npos);
+}
+
+// kubectl's -o for list and status; "text" stays what it was (the table)
+// so that scripts written against the first release keep working.
+TEST(cli_args, list_and_status_take_table_wide_and_json) {
+  for (const char* cmd : {"list", "status"}) {
+    EXPECT_EQ(parse({cmd}, nullptr)->out, output::text) << cmd;
+    EXPECT_EQ(parse({cmd, "-o", "table"}, nullptr)->out, output::text) << cmd;
+    EXPECT_EQ(parse({cmd, "-o", "text"}, nullptr)->out, output::text) << cmd;
+    EXPECT_EQ(parse({cmd, "--output", "wide"}, nullptr)->out, output::wide) << cmd;
+    EXPECT_EQ(parse({"-o", "json", cmd}, nullptr)->out, output::json) << cmd;
+  }
+  EXPECT_EQ(parse({"watch", "-o", "text"}, nullptr)->out, output::text);
+  EXPECT_EQ(parse({"watch", "-o", "json"}, nullptr)->out, output::json);
+  auto bad = parse({"watch", "-o", "wide"}, nullptr);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("text or json"), std::string::npos) << bad.error();
+  bad = parse({"list", "-o", "yaml"}, nullptr);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("table, wide or json"), std::string::npos) << bad.error();
+  const std::string help = usage_text;
+  EXPECT_NE(help.find("list [--filter K=V ...] [-o table|wide|json]"), std::string::npos);
+  EXPECT_NE(help.find("status [-o table|wide|json]"), std::string::npos);
+}
+
+TEST(cli_render, wide_tables_have_more_columns) {
+  std::vector<json::object> existing{json::parse(R"({"type":"existing",
+    "scope":{"project_id":"p1","enterprise_project_id":""},
+    "key":{"cluster":"c1","namespace":"ns","name":"j"},
+    "job":{"status":"Running","pods_num":1,"create_time":1720765124000,"execute_time":1720765184000,
+           "image_name":"npd:1.19","match_labels":[{"key":"app","val":"npd"},{"key":"tier","val":"node"}]}})")
+                                         .as_object()};
+  const auto narrow = list_table(existing);
+  const auto wide = list_table(existing, true);
+  EXPECT_EQ(narrow.find("IMAGE"), std::string::npos) << narrow;
+  EXPECT_NE(wide.find("EXECUTED"), std::string::npos) << wide;
+  EXPECT_NE(wide.find("npd:1.19"), std::string::npos) << wide;
+  EXPECT_NE(wide.find("app=npd,tier=node"), std::string::npos) << wide;
+  EXPECT_NE(wide.find("2024-07-12T06:19:44Z"), std::string::npos) << wide;
+
+  auto status = json::parse(R"({"type":"status","server":"s","seq":5,"oldest_seq":1,"subscribers":0,
+    "clients":1,"scopes":[{"scope":{"project_id":"p1","enterprise_project_id":""},"filters":"cluster_name=x",
+    "state":"ok","jobs":4,"last_attempt":"2026-11-28T10:40:00.123Z","last_complete":"2026-11-28T10:40:00.123Z",
+    "last_error":null}]})").as_object();
+  const auto st = status_table(status);
+  EXPECT_NE(st.find("p1/-?cluster_name=x"), std::string::npos) << st;
+  EXPECT_NE(st.find("2026-11-28T10:40:00Z"), std::string::npos) << st;
+  const auto sw = status_table(status, true);
+  EXPECT_NE(sw.find("FILTERS"), std::string::npos) << sw;
+  EXPECT_NE(sw.find("2026-11-28T10:40:00.123Z"), std::string::npos) << sw;
+  EXPECT_EQ(sw.find("p1/-?"), std::string::npos) << sw;
+}
+
+// The status message as the daemon sends it, read back by the CLI: a scope
+// no walk has ended for yet is "starting", not "ok"; a rejected reload's
+// error is a field of its own and a line of the table.
+TEST(cli_render, status_shows_starting_scopes_and_a_rejected_reload) {
+  hssjw::proto::status_report r;
+  r.server = "hss-jobwatch/test";
+  r.scopes.push_back({{"p1", "", ""}, 0, 0, 0, false, ""});
+  r.scopes.push_back({{"p2", "", ""}, 1'700'000'000'000, 1'700'000'000'000, 3, false, ""});
+  r.scopes.push_back({{"p3", "", ""}, 1'700'000'000'000, 0, 0, true, "HTTP 500"});
+  auto line = json::parse(hssjw::proto::status_line(r)).as_object();
+  EXPECT_TRUE(line.at("config_error").is_null());
+  const auto& scopes = line.at("scopes").as_array();
+  EXPECT_EQ(scopes[0].at("state"), "starting");
+  EXPECT_EQ(scopes[1].at("state"), "ok");
+  EXPECT_EQ(scopes[2].at("state"), "failing");
+  EXPECT_NE(status_table(line).find("starting"), std::string::npos);
+  EXPECT_EQ(status_table(line).find("config:"), std::string::npos);
+
+  r.scopes.config_error = "/etc/hss-jobwatch/config.yaml:3:7: unknown key \"pol\"";
+  line = json::parse(hssjw::proto::status_line(r)).as_object();
+  EXPECT_EQ(line.at("config_error"), "/etc/hss-jobwatch/config.yaml:3:7: unknown key \"pol\"");
+  const auto table = status_table(line);
+  EXPECT_NE(table.find("reload rejected, running the previous config: /etc/hss-jobwatch/config.yaml:3:7"),
+            std::string::npos)
+      << table;
 }
 
 }  // namespace
