@@ -45,6 +45,8 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing_support::background_process;
+using testing_support::free_tcp_port;
+using testing_support::http_get;
 using testing_support::parse_ndjson;
 using testing_support::process_result;
 using testing_support::run_process;
@@ -322,43 +324,6 @@ bool unshare_mount_works(const std::string& dir) {
                         "mount -t tmpfs -o size=64k hssjw-probe \"$0\"", dir},
                        10s);
   return r.exit_code == 0;
-}
-
-// A free TCP port on 127.0.0.1 (for metrics.listen).
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// GET on 127.0.0.1: the status code (0: no answer) and the body.
-std::pair<int, std::string> http_get(std::uint16_t port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return {0, ""};
-  }
-  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string all;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) all.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  const auto split = all.find("\r\n\r\n");
-  if (all.rfind("HTTP/1.", 0) != 0 || split == std::string::npos) return {0, ""};
-  return {std::stoi(all.substr(9, 3)), all.substr(split + 4)};
 }
 
 // One sample of a Prometheus text page; -1 when absent.
@@ -906,10 +871,10 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
                     "(running as uid " << ::geteuid() << ")";
   fake.populate("p1", "0", 300, 8);
   const std::string small_state = mnt + "/state";
-  const auto port = free_port();
+  const auto port = free_tcp_port();
   const auto cfg = write_config(config({"p1"}, "metrics: {listen: 127.0.0.1:" + std::to_string(port) + "}\n", small_state));
   const auto walks = [&](const char* outcome) {
-    return metric(http_get(port, "/metrics").second,
+    return metric(http_get(port, "/metrics").body,
                   std::string("hss_jobwatch_walks_total{scope=\"p1/-\",outcome=\"") + outcome + "\"}");
   };
   // The daemon's status as `hss-jobwatch status -o json` prints it.
@@ -957,10 +922,10 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
       [&] { return count_of(proc.err().substr(before_log), "could not commit the walk") >= 2; }, 30s))
       << proc.err().substr(before_log);
   // A failed commit is a failed walk for every signal (SPEC §10).
-  EXPECT_TRUE(testing_support::eventually([&] { return http_get(port, "/healthz").first == 503; }, 20s));
+  EXPECT_TRUE(testing_support::eventually([&] { return http_get(port, "/healthz").status == 503; }, 20s));
   const auto health = http_get(port, "/healthz");
-  EXPECT_NE(health.second.find("p1/-"), std::string::npos) << health.second;
-  EXPECT_NE(health.second.find("could not commit"), std::string::npos) << health.second;
+  EXPECT_NE(health.body.find("p1/-"), std::string::npos) << health.body;
+  EXPECT_NE(health.body.find("could not commit"), std::string::npos) << health.body;
   const auto failing = scope_status();
   EXPECT_EQ(failing.at("state"), "failing") << json::serialize(failing);
   EXPECT_NE(json::value_to<std::string>(failing.at("last_error")).find("full"), std::string::npos)
@@ -993,7 +958,7 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   const auto recovered = proc.err().substr(freed_log);
   EXPECT_NE(recovered.find("(seq 301"), std::string::npos) << "seq continues after the failures";
   EXPECT_NE(recovered.find("(seq 600"), std::string::npos);
-  EXPECT_TRUE(testing_support::eventually([&] { return http_get(port, "/healthz").first == 200; }, 20s));
+  EXPECT_TRUE(testing_support::eventually([&] { return http_get(port, "/healthz").status == 200; }, 20s));
   EXPECT_EQ(scope_status().at("state"), "ok");
   EXPECT_GT(walks("complete"), complete_while_full);
   s = inside_state();

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -48,6 +49,16 @@ struct background_process {
 };
 
 std::vector<boost::json::object> parse_ndjson(const std::string& text);
+
+// A free TCP port on 127.0.0.1 (for metrics.listen).
+std::uint16_t free_tcp_port();
+
+struct http_result {
+  int status = 0;  // 0: no answer
+  std::string headers, body;
+};
+// A blocking HTTP/1.0 GET on 127.0.0.1 with a 5 s timeout: enough for a test.
+http_result http_get(std::uint16_t port, const std::string& path);
 
 // Polls `pred` every 20 ms until true or the deadline; returns its last value.
 template <class Pred>

@@ -30,55 +30,11 @@ namespace {
 using namespace std::chrono_literals;
 using testing_support::background_process;
 using testing_support::eventually;
+using testing_support::free_tcp_port;
+using testing_support::http_get;
 using testing_support::parse_ndjson;
 using testing_support::run_process;
 using testing_support::temp_dir;
-
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-struct http_result {
-  int status = 0;  // 0: no answer
-  std::string headers, body;
-};
-
-// A blocking HTTP/1.0 GET with a 5 s receive timeout: enough for a test.
-http_result http_get(std::uint16_t port, const std::string& path) {
-  http_result r;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return r;
-  }
-  std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string all;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) all.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  auto split = all.find("\r\n\r\n");
-  if (all.rfind("HTTP/1.", 0) != 0 || split == std::string::npos) return r;
-  r.status = std::stoi(all.substr(9, 3));
-  r.headers = all.substr(0, split);
-  r.body = all.substr(split + 4);
-  return r;
-}
 
 // A connected Unix-socket client (fd), or -1.
 int unix_connect(const std::string& path) {
@@ -307,7 +263,7 @@ struct service_fixture : ::testing::Test {
   temp_dir dir;
   fake_hss::server fake{make_options()};
   std::map<std::string, std::string> env;  // of the daemon
-  std::uint16_t metrics_port = free_port();
+  std::uint16_t metrics_port = free_tcp_port();
   std::unique_ptr<background_process> daemon;
   std::string socket_extra;  // more socket: keys
   std::string poll_extra;    // more poll: keys
@@ -638,7 +594,7 @@ TEST(service_ca, a_ca_file_replaced_at_the_same_path_takes_effect_on_reload) {
   o.idle_timeout = 1s;  // the fake closes idle connections: each walk opens a new one
   fake_hss::server fake(o);
   fake.populate("p1", "0", 6, 3);
-  const auto metrics_port = free_port();
+  const auto metrics_port = free_tcp_port();
   auto install_ca = [&] {
     std::ifstream in(fake.ca_file(), std::ios::binary);
     std::stringstream text;
