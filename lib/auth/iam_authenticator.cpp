@@ -356,6 +356,7 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
         // keep their tokens, and the next login (any project) goes alone, so
         // a changed password costs one more attempt, then the refusal below.
         proven_.reset();
+        suspect_ = suspect{project_id, password_stamp};
         failed_login(st, steady::now(), settings_.refused_project_initial);
         co_return fail(project_id, st,
                        who + " was refused: " + auth_detail::describe(e) +
@@ -363,6 +364,18 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
                            std::to_string(st.backoff.count()) +
                            "s, doubling) unless the password file " + password_.path() +
                            " changes");
+      }
+      if (suspect_ && suspect_->project_id == project_id && suspect_->stamp == password_stamp) {
+        // The same project refused again while no other project has logged
+        // in since: still its own problem as far as we know. It alone waits
+        // as long as a refused password would, so IAM sees no more
+        // attempts than under the stop below.
+        st.backoff = settings_.refused_wait;
+        st.retry_not_before = steady::now() + st.backoff;
+        co_return fail(project_id, st,
+                       who + " was refused again: " + auth_detail::describe(e) + "; this project waits " +
+                           std::to_string(st.backoff.count()) + "s unless the password file " +
+                           password_.path() + " changes; the other projects keep logging in");
       }
       // A password IAM never accepted is the user's problem, not the
       // project's: every project stops (IAM locks users after repeated
@@ -397,6 +410,7 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
   st.backoff = std::chrono::seconds{0};
   st.retry_not_before = {};
   proven_ = password_stamp;
+  suspect_.reset();
   log_->info("auth: {} succeeded (request id {}); token expires {}, renewal at {}", who,
              r->request_id.empty() ? "-" : r->request_id, format_time(st.expires_at),
              format_time(st.renew_at));

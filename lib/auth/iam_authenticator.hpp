@@ -146,6 +146,17 @@ class iam_authenticator final : public authenticator {
   // is set while one is in flight): a wrong password costs one attempt per
   // run, not one per project, against IAM's lock-out.
   std::optional<file_stamp> proven_;
+  // The project whose refusal made a proven password unproven, with that
+  // password's version. Its own next refusal is taken as its own problem
+  // (no role in the project, the project gone): it alone waits
+  // `refused_wait`, so it neither stops the other projects again and
+  // again nor tries IAM more often than a refused password would. A
+  // refusal of any other project still stops every project.
+  struct suspect {
+    std::string project_id;
+    file_stamp stamp;
+  };
+  std::optional<suspect> suspect_;
   std::shared_ptr<boost::asio::steady_timer> first_login_;
   std::uint64_t logins_ = 0;
 };

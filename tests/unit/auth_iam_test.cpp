@@ -146,10 +146,12 @@ struct iam_fixture {
   std::string password_path = dir.write("password", "correct horse\n");
   iam_authenticator auth;
 
-  explicit iam_fixture(seconds min_login_interval = 0s, seconds stale_grace = 30s)
+  explicit iam_fixture(seconds min_login_interval = 0s, seconds stale_grace = 30s,
+                       seconds refused_project_initial = 10s)
       : auth{ctx.get_executor(), std::bind_front(&fake_send, fake),
              {.domain = "acct", .user = "bot", .password_file = password_path,
-              .min_login_interval = min_login_interval, .stale_rejection_grace = stale_grace},
+              .min_login_interval = min_login_interval, .stale_rejection_grace = stale_grace,
+              .refused_project_initial = refused_project_initial},
              log.logger} {
     fake->body = token_body(24h);
   }
@@ -358,6 +360,31 @@ TEST(AuthIam, ARefusalForOneProjectDoesNotStopTheOthers) {
   // a itself waits its backoff: no login now.
   f.authorize("a", 1);
   EXPECT_EQ(f.fake->calls, 4);
+}
+
+// A project the user has no role in is refused again after its backoff
+// (the password unproven since its first refusal): it alone waits the long
+// wait, and the others keep logging in. It used to stop every project, and
+// the project came back after each stop to renew it.
+TEST(AuthIam, AProjectRefusedTwiceInARowStopsOnlyItself) {
+  iam_fixture f(0s, 30s, 0s);  // no first backoff: a's retry comes at once
+  ASSERT_TRUE(f.authorize("b", 1)[0].second->has_value());
+  f.fake->status_for["a"] = 403;
+  f.fake->refused_body = R"({"error": {"code": 403, "message": "no permission for project a"}})";
+  f.authorize("a", 1);  // refused: the password is unproven, a is the suspect
+  f.authorize("a", 1);  // refused again: a alone waits
+  EXPECT_EQ(f.fake->calls, 3);
+  EXPECT_NE(f.auth.last_error("a").find("this project waits 900s"), std::string::npos)
+      << f.auth.last_error("a");
+  f.authorize("a", 1);  // waiting: no login
+  EXPECT_EQ(f.fake->calls, 3);
+  // b's token is rejected: b logs in again, and the password is proven again.
+  f.auth.on_rejected("b", {401, "APIGW.0307", "The token must be updated", "r1"});
+  auto b = f.authorize("b", 1);
+  EXPECT_EQ(f.fake->calls, 4);
+  ASSERT_TRUE(b[0].second->has_value()) << f.auth.last_error("b");
+  ASSERT_TRUE(f.authorize("c", 1)[0].second->has_value()) << f.auth.last_error("c");
+  EXPECT_EQ(f.fake->calls, 5);
 }
 
 // The password was changed in IAM: the first refusal is taken for the
