@@ -166,7 +166,18 @@ bool http_server::impl::make_room() {
 // `self` keeps the server state alive while this connection runs.
 asio::awaitable<void> http_server::impl::async_serve(std::shared_ptr<impl> /*self*/, tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
-  auto me = live.insert(live.end(), connection{&stream});
+  // Leaves `live` on every way out, also when the frame is destroyed while
+  // suspended (the daemon destroys pending frames before the server): stop()
+  // must never reach a stream that is gone.
+  struct leave_live {
+    impl& server;
+    std::list<connection>::iterator me;
+    ~leave_live() {
+      if (me->evicted) --server.evicted;
+      server.live.erase(me);
+    }
+  } entry{*this, live.insert(live.end(), connection{&stream})};
+  auto me = entry.me;
   beast::flat_buffer buffer(16 * 1024);
   try {
     for (unsigned n = 0; n < max_requests_per_connection && !stopped && !me->evicted; ++n)
@@ -174,8 +185,6 @@ asio::awaitable<void> http_server::impl::async_serve(std::shared_ptr<impl> /*sel
   } catch (const std::exception& e) {
     log->warn("metrics: connection failed: {}", e.what());
   }
-  if (me->evicted) --evicted;
-  live.erase(me);
   boost::system::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
 }
