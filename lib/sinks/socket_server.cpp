@@ -213,6 +213,7 @@ class session : public std::enable_shared_from_this<session> {
   bool skip_unwanted(bool& more);
   void start_watching();
   void overflow();
+  void snapshot_too_slow(std::chrono::milliseconds limit);
   void close();
   std::chrono::milliseconds stall_timeout() const { return server_->opts.socket.stall_timeout; }
 
@@ -602,6 +603,13 @@ asio::awaitable<bool> session::async_send_snapshot(std::uint64_t& seq) {
     co_return false;
   }
   const auto reader = std::move(*opened);
+  // The reader's read transaction keeps SQLite from rewinding the WAL, so
+  // a client that reads, but slowly enough never to stall, would let
+  // state.db-wal grow for as long as it likes. The whole snapshot must be
+  // taken within 10 x stall_timeout (10 min by default); then the client is
+  // cut off like a stalled one and may ask again (docs/SOCKET.md).
+  const auto started = std::chrono::steady_clock::now();
+  const auto snapshot_limit = 10 * stall_timeout();
   seq = reader->seq();
   cursor_ = seq;  // a watcher continues from it; shared journal batches need not wait for it
   const auto add = [&](const scope_id& scope, const job_key& key, std::string_view body) {
@@ -625,6 +633,10 @@ asio::awaitable<bool> session::async_send_snapshot(std::uint64_t& seq) {
     const auto f = co_await async_flush();
     if (f == flush_result::stalled) overflow();
     if (f != flush_result::ok) co_return false;
+    if (more && std::chrono::steady_clock::now() - started > snapshot_limit) {
+      snapshot_too_slow(snapshot_limit);
+      co_return false;
+    }
   }
   co_return !closed_;
 }
@@ -705,6 +717,14 @@ void session::overflow() {
                        stall_timeout().count());
   finish(proto::overflow_line("the client accepted nothing for " + std::to_string(stall_timeout().count()) +
                               " ms while events waited; reconnect with since = the last seq received"));
+}
+
+void session::snapshot_too_slow(std::chrono::milliseconds limit) {
+  if (server_ && server_->opts.on_dropped) server_->opts.on_dropped("overflow");
+  const auto text = "the client took more than " + std::to_string(limit.count()) +
+                    " ms to read the current state (list/sync); ask again";
+  if (server_) server_->log->warn("socket: client {}: {}; cut off (overflow)", id_, text);
+  finish(proto::overflow_line(text));
 }
 
 // Best effort, never blocking: completes a line cut by a partial write,

@@ -495,6 +495,42 @@ TEST_F(socket_fixture, list_and_sync_clients_that_stop_reading_are_cut_off_with_
   }
 }
 
+// A client that reads its snapshot steadily but too slowly holds the
+// store's read transaction, which keeps SQLite from rewinding the WAL: it
+// is cut off (overflow) once the snapshot took 10 x stall_timeout, though
+// it never stalled.
+TEST_F(socket_fixture, a_snapshot_read_too_slowly_is_cut_off_though_it_never_stalls) {
+  socket_settings = "stall_timeout: 2s, bookmark_interval: 30s";
+  fake.populate("p1", "0", 30000, 15);
+  start_daemon(30000);
+  ASSERT_FALSE(HasFatalFailure());
+  auto c = request(R"({"op":"list"})");
+  std::size_t existing = 0;
+  std::optional<std::string> last;
+  const auto end = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < end) {
+    // About 100 lines every 100 ms: far more than a stall allows, far less
+    // than the whole state within the limit.
+    std::optional<std::string> l;
+    for (int i = 0; i < 100 && (l = c->next_raw(5s)); ++i) {
+      last = l;
+      if (type_of(json::parse(*l).as_object()) != "existing") break;
+      ++existing;
+    }
+    if (!l || type_of(json::parse(*last).as_object()) != "existing") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(last.has_value());
+  auto final_line = json::parse(*last).as_object();
+  EXPECT_EQ(type_of(final_line), "error") << *last;
+  EXPECT_EQ(final_line.at("code"), "overflow") << *last;
+  EXPECT_NE(std::string(final_line.at("message").as_string()).find("to read the current state"),
+            std::string::npos)
+      << *last;
+  EXPECT_GT(existing, 1000u) << "the client kept reading";
+  EXPECT_LT(existing, 30000u) << "cut off before the end of the state";
+}
+
 // The in-memory store (--memory-state) gives sync the same guarantee: a client
 // that takes its snapshot late, after walks changed the jobs, gets the
 // state as of `synced` (the journal replayed to it), then every later
