@@ -84,7 +84,9 @@ std::string describe_rate(const config::rate& r) {
 // ignores cancellation would be: a test then stops the loop with their
 // frames still suspended (see ~daemon_runtime).
 std::chrono::milliseconds stop_guard() {
-  if (const char* v = std::getenv("HSSJW_TEST_STOP_GUARD_MS")) return std::chrono::milliseconds(std::atol(v));
+  // Only ever shorter, and never 0 from a malformed value.
+  if (const char* v = std::getenv("HSSJW_TEST_STOP_GUARD_MS"); v && std::atol(v) > 0)
+    return std::min<std::chrono::milliseconds>(std::chrono::milliseconds(std::atol(v)), 10s);
   return 10s;
 }
 
