@@ -432,7 +432,16 @@ TEST_F(socket_fixture, list_and_sync_to_clients_that_never_read_cost_bounded_mem
   }
   RecordProperty("rss_before_kib", std::to_string(before));
   RecordProperty("rss_peak_kib", std::to_string(peak));
-  EXPECT_LT(peak - before, 64u * 1024)
+  // Under AddressSanitizer freed memory sits in its quarantine (up to
+  // 256 MiB) and every allocation carries red zones, so RSS grows more for
+  // the same bounded work; a copy of the state per client still takes it
+  // far beyond either bound.
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr std::size_t bound_kib = 256u * 1024;
+#else
+  constexpr std::size_t bound_kib = 64u * 1024;
+#endif
+  EXPECT_LT(peak - before, bound_kib)
       << "RSS went from " << before << " KiB to " << peak << " KiB";
 
   // The answers are whole for a client that reads after all.
