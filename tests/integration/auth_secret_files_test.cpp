@@ -160,7 +160,11 @@ TEST_F(secret_files, the_running_daemon_is_not_dumpable) {
   ASSERT_EQ(::chown(dir.path.c_str(), nobody, nogroup), 0);
 
   const std::string err_file = dir.file("daemon.err");
-  const std::string daemon = HSSJWD_PATH;
+  // A copy beside the config: the build tree may sit below a directory
+  // nobody cannot search (a root-only home, mktemp's 0700).
+  const std::string daemon = dir.file("hss-jobwatchd");
+  std::filesystem::copy_file(HSSJWD_PATH, daemon);
+  ASSERT_EQ(::chmod(daemon.c_str(), 0755), 0);
   const std::string cfg = dir.file("config.yaml");
   int err_fd = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   ASSERT_GE(err_fd, 0);
