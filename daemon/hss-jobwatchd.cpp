@@ -5,7 +5,7 @@
 #include "config/loader.hpp"
 #include "core/version.hpp"
 #include "runtime/daemon.hpp"
-#include "runtime/logging.hpp"
+#include "logging/logging.hpp"
 #include "runtime/probe.hpp"
 
 #include <spdlog/spdlog.h>

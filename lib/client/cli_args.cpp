@@ -2,7 +2,7 @@
 // command, as people type them.
 #include "client/cli_args.hpp"
 
-#include "walk/event.hpp"
+#include "model/event.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>

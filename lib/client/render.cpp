@@ -2,7 +2,7 @@
 // the tables stay readable with long cluster and job names.
 #include "client/render.hpp"
 
-#include "walk/event.hpp"
+#include "model/event.hpp"
 
 #include <boost/json/serialize.hpp>
 

@@ -20,7 +20,7 @@
 #include <utility>
 
 #include "config/values.hpp"
-#include "hss/jobs_request.hpp"
+#include "model/scope.hpp"
 
 namespace hssjw::config {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "hss/job.hpp"
+#include "model/scope.hpp"
 
 namespace hssjw::config {
 

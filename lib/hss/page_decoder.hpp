@@ -5,7 +5,8 @@
 // at all).
 #pragma once
 
-#include "hss/job.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 #include "hss/resource.hpp"
 
 #include <cstdint>

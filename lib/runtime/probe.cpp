@@ -7,7 +7,7 @@
 #include "hss/jobs_request.hpp"
 #include "hss/page_decoder.hpp"
 #include "runtime/client_setup.hpp"
-#include "runtime/request_gate.hpp"
+#include "walk/request_gate.hpp"
 #include "runtime/scope_list.hpp"
 
 #include <boost/asio/co_spawn.hpp>

@@ -1,7 +1,7 @@
 // Scopes from the config: one per (project, enterprise project).
 #include "runtime/scope_list.hpp"
 
-#include "hss/jobs_request.hpp"
+#include "model/scope.hpp"
 
 #include <algorithm>
 

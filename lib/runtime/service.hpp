@@ -5,7 +5,8 @@
 // callback, so that it never reaches into the scheduler.
 #pragma once
 
-#include "hss/job.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 #include "metrics/daemon_metrics.hpp"
 
 #include <chrono>

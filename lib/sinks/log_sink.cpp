@@ -2,7 +2,7 @@
 // §9 (journald fields, JSON keys) so that one kind of record can be selected.
 #include "sinks/log_sink.hpp"
 
-#include "runtime/log_fields.hpp"
+#include "logging/log_fields.hpp"
 
 #include <spdlog/spdlog.h>
 

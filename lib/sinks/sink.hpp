@@ -2,7 +2,7 @@
 // socket. A sink is told only after the store committed the events.
 #pragma once
 
-#include "walk/event.hpp"
+#include "model/event.hpp"
 
 #include <string>
 #include <vector>

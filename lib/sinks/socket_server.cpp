@@ -820,7 +820,7 @@ void socket_server::impl::remember(const std::vector<change_event>& events) {
   starts.reserve(events.size() - first);
   for (std::size_t i = first; i < events.size(); ++i) {
     starts.push_back(text->size());
-    if (events[i].line.empty()) {  // a big commit keeps no lines (walk/event.hpp)
+    if (events[i].line.empty()) {  // a big commit keeps no lines (model/event.hpp)
       render_json_line(events[i], scratch);
       *text += scratch;
     } else {

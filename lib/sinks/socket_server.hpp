@@ -7,7 +7,7 @@
 
 #include "config/config.hpp"
 #include "sinks/sink.hpp"
-#include "sinks/socket_protocol.hpp"
+#include "protocol/socket_protocol.hpp"
 
 #include <boost/system/result.hpp>
 

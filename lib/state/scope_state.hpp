@@ -4,7 +4,8 @@
 // deltas.
 #pragma once
 
-#include "hss/job.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
 

@@ -76,7 +76,7 @@ CREATE TABLE meta(
 ) WITHOUT ROWID;
 INSERT INTO meta(key, value) VALUES('last_seq', 0);
 )sql"},
-    // Jobs keyed by their key hash (hss/job.hpp key_hash_of), the key the
+    // Jobs keyed by their key hash (model/job.hpp key_hash_of), the key the
     // snapshot in memory has: a job the walk did not see is read back by
     // it. hssjw_key_hash is registered on the connection (open_db).
     {2, R"sql(

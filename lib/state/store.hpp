@@ -5,7 +5,7 @@
 
 #include "core/error.hpp"
 #include "state/scope_state.hpp"
-#include "walk/event.hpp"
+#include "model/event.hpp"
 
 #include <cstdint>
 #include <functional>

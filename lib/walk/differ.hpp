@@ -3,7 +3,7 @@
 #pragma once
 
 #include "state/scope_state.hpp"
-#include "walk/event.hpp"
+#include "model/event.hpp"
 
 #include <cstdint>
 #include <functional>

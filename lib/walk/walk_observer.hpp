@@ -3,7 +3,8 @@
 // without metrics passes no observer.
 #pragma once
 
-#include "hss/job.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 #include <chrono>
 

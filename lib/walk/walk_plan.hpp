@@ -11,7 +11,8 @@
 // See docs/WALKER.md for the argument and its limits.
 #pragma once
 
-#include "hss/job.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 #include <boost/unordered/unordered_flat_set.hpp>
 

@@ -5,7 +5,7 @@
 #include "hss/client.hpp"
 #include "hss/jobs_request.hpp"
 #include "hss/page_decoder.hpp"
-#include "runtime/request_gate.hpp"
+#include "walk/request_gate.hpp"
 #include "walk/walk_observer.hpp"
 #include "walk/walk_plan.hpp"
 

@@ -1,7 +1,7 @@
 // Fuzzes the events socket's request parser (SPEC §5) with arbitrary
 // request lines: any local user can send them.
 #include "fuzz_check.hpp"
-#include "sinks/socket_protocol.hpp"
+#include "protocol/socket_protocol.hpp"
 
 #include <cstddef>
 #include <cstdint>

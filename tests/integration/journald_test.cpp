@@ -8,7 +8,7 @@
 // `journalctl -o json HSS_EVENT=removed`.
 #include "integration/socket_support.hpp"
 
-#include "runtime/log_fields.hpp"
+#include "logging/log_fields.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>

@@ -1,6 +1,6 @@
 // The request budget (sliding window, throttling) and the request gate
 // (in-flight limit, round-robin fairness across scopes, cancellation).
-#include "runtime/request_gate.hpp"
+#include "walk/request_gate.hpp"
 #include "walk/budget.hpp"
 
 #include <boost/asio/co_spawn.hpp>

@@ -1,7 +1,7 @@
 // hss-jobwatch's argument parsing, request lines and text output (SPEC §7).
 #include "client/cli_args.hpp"
 #include "client/render.hpp"
-#include "sinks/socket_protocol.hpp"
+#include "protocol/socket_protocol.hpp"
 
 #include <gtest/gtest.h>
 

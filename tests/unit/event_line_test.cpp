@@ -1,6 +1,6 @@
 // to_json_line copies strings that need no escaping without Boost.JSON's
 // serializer; the bytes must be exactly what the serializer writes.
-#include "walk/event.hpp"
+#include "model/event.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

@@ -1,7 +1,8 @@
 // The key hash is stored (state.db jobs.key_hash): a change to it would
 // make every stored job look removed and re-added. These pin it.
 #include "core/hash.hpp"
-#include "hss/job.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
 // Log records: JSON lines stay valid whatever the message holds, records
 // carry the SPEC §9 fields of their scope, and journald is chosen when
 // JOURNAL_STREAM names our stderr.
-#include "runtime/log_fields.hpp"
-#include "runtime/logging.hpp"
-#include "walk/event.hpp"
+#include "logging/log_fields.hpp"
+#include "logging/logging.hpp"
+#include "model/event.hpp"
 #include "hss/http.hpp"
 
 #include <gtest/gtest.h>

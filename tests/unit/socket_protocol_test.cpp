@@ -1,6 +1,6 @@
 // The events socket protocol as plain code (SPEC §5): request parsing and
 // its bad_request messages, filters, and the exact lines the server sends.
-#include "sinks/socket_protocol.hpp"
+#include "protocol/socket_protocol.hpp"
 
 #include <gtest/gtest.h>
 

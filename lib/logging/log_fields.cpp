@@ -1,8 +1,8 @@
 // The thread-local field stack and the field sets of each kind of record.
-#include "runtime/log_fields.hpp"
+#include "logging/log_fields.hpp"
 
 #include "hss/http.hpp"
-#include "walk/event.hpp"
+#include "model/event.hpp"
 
 namespace hssjw {
 

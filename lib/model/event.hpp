@@ -1,7 +1,8 @@
 // A change event (SPEC §4) and its NDJSON rendering.
 #pragma once
 
-#include "hss/job.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 #include <cstdint>
 #include <string>

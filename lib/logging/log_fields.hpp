@@ -5,7 +5,8 @@
 // thread-local: the daemon logs from its one event-loop thread.
 #pragma once
 
-#include "hss/job.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 #include <string>
 #include <utility>

@@ -1,7 +1,7 @@
 // spdlog setup: a journald sink that sends each record with its structured
 // fields through sd_journal_sendv, and a JSON formatter whose message is
 // escaped (a message with a quote or a newline must not break the line).
-#include "runtime/logging.hpp"
+#include "logging/logging.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>

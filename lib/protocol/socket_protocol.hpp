@@ -4,8 +4,9 @@
 // only moves these bytes.
 #pragma once
 
-#include "hss/job.hpp"
-#include "walk/event.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
+#include "model/event.hpp"
 
 #include <boost/system/result.hpp>
 

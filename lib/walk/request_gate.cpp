@@ -1,6 +1,6 @@
 // The request gate: waiters park on their own timer and are woken by
 // cancelling it when granted; one pump timer waits for the budget window.
-#include "runtime/request_gate.hpp"
+#include "walk/request_gate.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -1,4 +1,5 @@
-// The job model shared by the decoder, the differ, the state store and the
+// The job model (lib/model: the bottom layer, used by every other part)
+// shared by the decoder, the differ, the state store and the
 // sinks. A job is kept as its canonical JSON text (as received, labels
 // sorted) plus the few facts the differ needs without parsing it again.
 #pragma once
@@ -102,16 +103,5 @@ struct keyed_job {
 inline std::uint64_t key_hash_of(const keyed_job& j) noexcept {
   return j.key_hash != 0 ? j.key_hash : key_hash_of(j.key);
 }
-
-// A scope: one (project, enterprise project) pair with its filters.
-struct scope_id {
-  std::string project_id;
-  std::string enterprise_project_id;  // "" = parameter omitted
-  std::string filters;                // canonical "k=v&k=v", "" = none
-  friend bool operator==(const scope_id&, const scope_id&) = default;
-  friend auto operator<=>(const scope_id&, const scope_id&) = default;
-  // A stable, human-readable identity used in state and logs.
-  std::string str() const;
-};
 
 }  // namespace hssjw

@@ -1,7 +1,7 @@
 // SPEC §5 requests and lines. Requests are strict (unknown fields and
 // wrong types are bad_request) because a misspelt filter key that was
 // silently ignored would stream events the client asked not to get.
-#include "sinks/socket_protocol.hpp"
+#include "protocol/socket_protocol.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>

@@ -1,6 +1,6 @@
 // Rendering change events as SPEC §4 NDJSON lines. Job bodies are already
 // canonical JSON text, so they are embedded as they are, not re-serialised.
-#include "walk/event.hpp"
+#include "model/event.hpp"
 
 #include "core/utc.hpp"
 

@@ -1,11 +1,11 @@
 // The daemon's logger: spdlog to journald natively (under systemd, or with
 // log.target: journal), else to stderr as text or JSON lines (log.format).
-// Structured fields come from runtime/log_fields.hpp. lib/ never sets
+// Structured fields come from logging/log_fields.hpp. lib/ never sets
 // global sinks; mains build the logger here and pass it down.
 #pragma once
 
 #include "config/config.hpp"
-#include "runtime/log_fields.hpp"
+#include "logging/log_fields.hpp"
 
 #include <chrono>
 #include <memory>

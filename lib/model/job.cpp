@@ -1,5 +1,5 @@
 // Hashing and naming for the job model.
-#include "hss/job.hpp"
+#include "model/job.hpp"
 
 #include "core/hash.hpp"
 
@@ -28,16 +28,5 @@ std::string key_hash_hex(std::uint64_t key_hash) {
 }
 
 std::string job_key::str() const { return cluster + '/' + ns + '/' + name; }
-
-std::string scope_id::str() const {
-  std::string out = project_id;
-  out += '/';
-  out += enterprise_project_id.empty() ? "-" : enterprise_project_id;
-  if (!filters.empty()) {
-    out += '?';
-    out += filters;
-  }
-  return out;
-}
 
 }  // namespace hssjw
