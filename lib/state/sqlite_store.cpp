@@ -1,9 +1,11 @@
-// The SQLite state store (SPEC §8, docs/STATE.md): opening and checking
-// state.db, the schema and its migrations, the one-transaction commit of a
-// walk's delta with its events, journal retention and the directory lock.
+// The SQLite state store (SPEC §8, docs/STATE.md): opening state.db (its
+// schema, checks and migrations are in sqlite_schema.cpp), the
+// one-transaction commit of a walk's delta with its events, journal
+// retention, the job readers of list and sync, and the directory lock.
 #include "state/sqlite_store.hpp"
 
 #include "state/sqlite_db.hpp"
+#include "state/sqlite_schema.hpp"
 #include "state/state_dir.hpp"
 
 #include <algorithm>
@@ -18,119 +20,9 @@
 
 namespace hssjw {
 
+using sqlite::as_stored;
+
 namespace {
-
-// ---------------------------------------------------------------- schema
-
-struct migration {
-  int version;  // user_version after it ran
-  const char* sql;
-};
-
-// Applied in order from the stored user_version, in one transaction with
-// the user_version update. Never edit a shipped entry: add the next one.
-constexpr migration migrations[] = {
-    {1, R"sql(
-CREATE TABLE scopes(
-  id TEXT PRIMARY KEY NOT NULL,
-  project_id TEXT NOT NULL,
-  eps TEXT NOT NULL,
-  filters TEXT NOT NULL,
-  has_baseline INTEGER NOT NULL,
-  last_total_num INTEGER,
-  last_update_time INTEGER,
-  walks_since_full INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE jobs(
-  scope TEXT NOT NULL,
-  cluster TEXT NOT NULL,
-  ns TEXT NOT NULL,
-  name TEXT NOT NULL,
-  create_time INTEGER,
-  fingerprint INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  PRIMARY KEY(scope, cluster, ns, name)
-) WITHOUT ROWID;
-CREATE TABLE pending(
-  scope TEXT NOT NULL,
-  cluster TEXT NOT NULL,
-  ns TEXT NOT NULL,
-  name TEXT NOT NULL,
-  misses INTEGER NOT NULL,
-  held INTEGER NOT NULL,
-  PRIMARY KEY(scope, cluster, ns, name)
-) WITHOUT ROWID;
-CREATE TABLE journal(
-  seq INTEGER PRIMARY KEY,
-  time_ms INTEGER NOT NULL,
-  scope TEXT NOT NULL,
-  type TEXT NOT NULL,
-  cluster TEXT NOT NULL,
-  ns TEXT NOT NULL,
-  name TEXT NOT NULL,
-  line TEXT NOT NULL
-);
-CREATE TABLE meta(
-  key TEXT PRIMARY KEY NOT NULL,
-  value
-) WITHOUT ROWID;
-INSERT INTO meta(key, value) VALUES('last_seq', 0);
-)sql"},
-    // Jobs keyed by their key hash (model/job.hpp key_hash_of), the key the
-    // snapshot in memory has: a job the walk did not see is read back by
-    // it. hssjw_key_hash is registered on the connection (open_db).
-    {2, R"sql(
-CREATE TABLE jobs_v2(
-  scope TEXT NOT NULL,
-  key_hash INTEGER NOT NULL,
-  cluster TEXT NOT NULL,
-  ns TEXT NOT NULL,
-  name TEXT NOT NULL,
-  create_time INTEGER,
-  fingerprint INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  PRIMARY KEY(scope, key_hash)
-) WITHOUT ROWID;
-INSERT INTO jobs_v2(scope, key_hash, cluster, ns, name, create_time, fingerprint, body)
-  SELECT scope, hssjw_key_hash(cluster, ns, name), cluster, ns, name, create_time, fingerprint, body
-  FROM jobs ORDER BY 1, 2;
-DROP TABLE jobs;
-ALTER TABLE jobs_v2 RENAME TO jobs;
-)sql"},
-};
-
-static_assert(std::size(migrations) == sqlite_store::schema_version,
-              "one migration per schema version");
-
-// ---------------------------------------------------------------- errors
-
-// SQLite codes that mean "this file is not what we think it is" versus
-// everything else (disk full, permissions, I/O): the operator's remedy
-// differs, so the error code does too.
-errc classify(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-    case SQLITE_FORMAT:
-      return errc::state_corrupt;
-    default:
-      return errc::state_io;
-  }
-}
-
-std::string sqlite_detail(sqlite3* db, int rc) {
-  std::string out = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  out += " (sqlite code ";
-  out += std::to_string(rc);
-  out += ')';
-  return out;
-}
-
-std::string hex32(std::int64_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08x", static_cast<unsigned>(v));
-  return buf;
-}
 
 std::int64_t system_now_ms() {
   using namespace std::chrono;
@@ -141,19 +33,6 @@ std::int64_t system_now_ms() {
 job_key read_key(const sqlite::statement& s, int first = 1) {
   return {std::string(s.column_text(first)), std::string(s.column_text(first + 1)),
           std::string(s.column_text(first + 2))};
-}
-
-// SQLite integers are signed: a 64-bit hash is stored as the same bits.
-std::int64_t as_stored(std::uint64_t v) { return static_cast<std::int64_t>(v); }
-
-// hssjw_key_hash(cluster, ns, name): key_hash_of as an SQL function, for
-// the migration that adds jobs.key_hash.
-void sql_key_hash(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  auto text = [&](int i) {
-    const auto* t = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
-    return std::string_view(t ? t : "", static_cast<std::size_t>(sqlite3_value_bytes(argv[i])));
-  };
-  sqlite3_result_int64(ctx, as_stored(key_hash_of(job_key_view{text(0), text(1), text(2)})));
 }
 
 std::int64_t clamp_i64(std::uint64_t v) {
@@ -234,14 +113,11 @@ class sqlite_store_impl final : public sqlite_store {
  private:
   // Opening, in order.
   store_result<void> open_db();
-  store_result<int> check_identity();
-  store_result<void> quick_check();
-  store_result<void> configure();
-  store_result<void> migrate(int from);
   store_result<void> prepare_all();
   store_result<void> load_counters();
-  store_error open_failure(int rc, const std::string& what);
-  store_result<std::int64_t> query_int(const char* sql, const char* what);
+  store_result<std::int64_t> query_int(const char* sql, const char* what) {
+    return sqlite::query_int(db_, path_, sql, what);
+  }
 
   // Writing.
   result<void> write_delta(const std::string& id, const scope_id& scope, const scope_delta& delta);
@@ -282,33 +158,6 @@ class sqlite_store_impl final : public sqlite_store {
 
 // ------------------------------------------------------------- opening
 
-store_error sqlite_store_impl::open_failure(int rc, const std::string& what) {
-  const errc e = classify(rc);
-  std::string msg = path_ + ": " + what + ": " + sqlite_detail(db_.get(), rc);
-  if (e == errc::state_corrupt) {
-    msg += "; the file is left as it is: restore a backup, or move it away to start over "
-           "(with a new baseline)";
-  } else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
-    // Not our directory lock (that one names the other daemon): another
-    // program, e.g. an sqlite3 shell in a transaction, holds state.db.
-    msg += "; another program holds a lock on the file (an open sqlite3 shell or backup "
-           "tool?): end it and start the daemon again";
-  } else {
-    msg += "; check that state_dir and state.db* are writable by the daemon's user and the "
-           "disk has space";
-  }
-  return make_store_error(e, std::move(msg));
-}
-
-store_result<std::int64_t> sqlite_store_impl::query_int(const char* sql, const char* what) {
-  sqlite::statement s;
-  int rc = s.prepare(db_.get(), sql);
-  if (rc == SQLITE_OK) rc = s.step();
-  if (rc == SQLITE_ROW) return s.column_int64(0);
-  if (rc == SQLITE_DONE) return 0;
-  return open_failure(rc, what);
-}
-
 store_result<void> sqlite_store_impl::open() {
   hooks_ = test_hooks::from_env();
   if (auto r = ensure_state_dir(dir_); !r) return r.error();
@@ -316,11 +165,7 @@ store_result<void> sqlite_store_impl::open() {
   if (!lock) return lock.error();
   lock_ = std::move(*lock);
   if (auto r = open_db(); !r) return r;
-  auto version = check_identity();
-  if (!version) return version.error();
-  if (auto r = quick_check(); !r) return r;
-  if (auto r = configure(); !r) return r;
-  if (auto r = migrate(*version); !r) return r;
+  if (auto r = sqlite::check_and_migrate(db_, path_); !r) return r;
   if (auto r = prepare_all(); !r) return r;
   return load_counters();
 }
@@ -333,7 +178,7 @@ store_result<void> sqlite_store_impl::open_db() {
                                      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
                                  nullptr);
   db_ = sqlite::database(raw);  // owns the handle even when open failed
-  if (rc != SQLITE_OK) return open_failure(rc, "cannot open");
+  if (rc != SQLITE_OK) return sqlite::open_failure(path_, db_.get(), rc, "cannot open");
   // SQLite silently opens a file it cannot write read-only; the daemon
   // would then fail on its first commit instead of at start.
   if (sqlite3_db_readonly(db_.get(), "main") == 1) {
@@ -342,107 +187,9 @@ store_result<void> sqlite_store_impl::open_db() {
                               "writable by the daemon's user");
   }
   sqlite3_busy_timeout(db_.get(), static_cast<int>(opts_.busy_timeout.count()));
-  const int fn = sqlite3_create_function(db_.get(), "hssjw_key_hash", 3,
-                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, sql_key_hash,
-                                         nullptr, nullptr);
-  if (fn != SQLITE_OK) return open_failure(fn, "cannot register the key hash function");
-  return {};
-}
-
-// Returns the stored schema version when the file is ours (or new);
-// refuses, untouched, anything else. Runs before the first write.
-store_result<int> sqlite_store_impl::check_identity() {
-  // The first read of the file: garbage fails here with SQLITE_NOTADB.
-  auto app = query_int("PRAGMA application_id", "cannot read the database header");
-  if (!app) return app.error();
-  auto version = query_int("PRAGMA user_version", "cannot read the database header");
-  if (!version) return version.error();
-  auto tables = query_int("SELECT count(*) FROM sqlite_schema", "cannot read the schema");
-  if (!tables) return tables.error();
-  const bool fresh = *app == 0 && *version == 0 && *tables == 0;
-  if (fresh) return 0;
-  if (*app != application_id) {
-    return make_store_error(errc::state_corrupt,
-                      path_ + ": not an hss-jobwatch database (application_id=" + hex32(*app) +
-                          ", user_version=" + std::to_string(*version) + ", " +
-                          std::to_string(*tables) +
-                          " schema objects); the file is left as it is: move it away or "
-                          "point state_dir elsewhere");
-  }
-  if (*version > schema_version) {
-    return make_store_error(errc::state_corrupt,
-                      path_ + ": written by a newer hss-jobwatch (schema version " +
-                          std::to_string(*version) + ", this build knows up to " +
-                          std::to_string(schema_version) +
-                          "); upgrade hss-jobwatch or point state_dir elsewhere");
-  }
-  if (*version < 0) {
-    return make_store_error(errc::state_corrupt,
-                      path_ + ": invalid schema version " + std::to_string(*version) +
-                          "; the file is left as it is: restore a backup or move it away");
-  }
-  return static_cast<int>(*version);
-}
-
-store_result<void> sqlite_store_impl::quick_check() {
-  sqlite::statement s;
-  int rc = s.prepare(db_.get(), "PRAGMA quick_check(1)");
-  if (rc == SQLITE_OK) rc = s.step();
-  if (rc != SQLITE_ROW) return open_failure(rc, "integrity check failed");
-  const std::string verdict(s.column_text(0));
-  if (verdict == "ok") return {};
-  return make_store_error(errc::state_corrupt,
-                    path_ + ": damaged (quick_check: " + verdict +
-                        "); the file is left as it is: restore a backup, or move it away to "
-                        "start over (with a new baseline)");
-}
-
-store_result<void> sqlite_store_impl::configure() {
-  // WAL: readers (the CLI) never block the daemon's commits. FULL: the WAL
-  // is fsynced at every commit, so a released event survives power loss.
-  sqlite::statement s;
-  int rc = s.prepare(db_.get(), "PRAGMA journal_mode=WAL");
-  if (rc == SQLITE_OK) rc = s.step();
-  if (rc != SQLITE_ROW) return open_failure(rc, "cannot enable WAL mode");
-  if (s.column_text(0) != "wal") {
-    return make_store_error(errc::state_io,
-                      path_ + ": the file system does not support WAL mode (journal_mode=" +
-                          std::string(s.column_text(0)) + "); put state_dir on a local disk");
-  }
-  s = sqlite::statement();
-  rc = db_.exec("PRAGMA synchronous=FULL");
-  if (rc != SQLITE_OK) return open_failure(rc, "cannot set synchronous=FULL");
-  return {};
-}
-
-store_result<void> sqlite_store_impl::migrate(int from) {
-  if (from >= schema_version) return {};
-  int rc = db_.exec("BEGIN IMMEDIATE");
-  if (rc != SQLITE_OK) return open_failure(rc, "cannot start the schema migration");
-  for (const auto& m : migrations) {
-    if (m.version <= from) continue;
-    rc = db_.exec(m.sql);
-    if (rc != SQLITE_OK) {
-      // Version 2 keys jobs by key hash: two stored keys sharing one stop it.
-      const bool collision = m.version == 2 && (rc & 0xff) == SQLITE_CONSTRAINT;
-      auto err = open_failure(rc, "migration to schema version " + std::to_string(m.version) +
-                                      " failed" +
-                                      (collision ? " (two stored jobs share a key hash: see "
-                                                   "docs/STATE.md \"Key hashes\")"
-                                                 : ""));
-      db_.exec("ROLLBACK");
-      return err;
-    }
-  }
-  const std::string stamp = "PRAGMA application_id=" + std::to_string(application_id) +
-                            "; PRAGMA user_version=" + std::to_string(schema_version) + ";";
-  rc = db_.exec(stamp.c_str());
-  if (rc == SQLITE_OK) rc = db_.exec("COMMIT");
-  if (rc != SQLITE_OK) {
-    auto err = open_failure(rc, "cannot record the schema version");
-    db_.exec("ROLLBACK");
-    return err;
-  }
+  const int fn = sqlite::register_schema_functions(db_.get());
+  if (fn != SQLITE_OK)
+    return sqlite::open_failure(path_, db_.get(), fn, "cannot register the key hash function");
   return {};
 }
 
@@ -489,7 +236,7 @@ store_result<void> sqlite_store_impl::prepare_all() {
     // means the tables were altered behind our back.
     if (rc != SQLITE_OK) {
       return make_store_error(errc::state_corrupt,
-                        path_ + ": unexpected schema (" + sqlite_detail(db_.get(), rc) +
+                        path_ + ": unexpected schema (" + sqlite::detail(db_.get(), rc) +
                             "); the file is left as it is: restore a backup or move it away");
     }
   }
@@ -562,8 +309,8 @@ boost::system::error_code sqlite_store_impl::collision(const scope_id& scope, co
 }
 
 boost::system::error_code sqlite_store_impl::fail(int rc, const char* what) {
-  last_error_ = path_ + ": " + what + ": " + sqlite_detail(db_.get(), rc);
-  return make_error_code(classify(rc));
+  last_error_ = path_ + ": " + what + ": " + sqlite::detail(db_.get(), rc);
+  return make_error_code(sqlite::classify(rc));
 }
 
 result<void> sqlite_store_impl::run(sqlite::statement& s, const char* what) {
@@ -961,8 +708,8 @@ class sqlite_job_reader final : public job_reader {
 
  private:
   result<bool> fail(int rc) {
-    last_error_ = view_->path + ": list jobs: " + sqlite_detail(view_->db.get(), rc);
-    return {boost::system::in_place_error, make_error_code(classify(rc))};
+    last_error_ = view_->path + ": list jobs: " + sqlite::detail(view_->db.get(), rc);
+    return {boost::system::in_place_error, make_error_code(sqlite::classify(rc))};
   }
 
   std::shared_ptr<read_view> view_;  // declared first: the statement goes before the connection
@@ -1000,8 +747,8 @@ result<std::unique_ptr<job_reader>> sqlite_store_impl::read_jobs(
     if (rc == SQLITE_OK) rc = start.prepare(raw, "SELECT value FROM meta WHERE key = 'last_seq'");
     if (rc == SQLITE_OK) rc = start.step();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-      last_error_ = path_ + ": open a read transaction: " + sqlite_detail(raw, rc);
-      return make_error_code(classify(rc));
+      last_error_ = path_ + ": open a read transaction: " + sqlite::detail(raw, rc);
+      return make_error_code(sqlite::classify(rc));
     }
     view_ = view;
   }
