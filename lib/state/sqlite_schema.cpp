@@ -208,6 +208,11 @@ store_result<void> migrate(database& db, const std::string& path, int from) {
 
 }  // namespace
 
+job_key read_key(const statement& s, int first) {
+  return {std::string(s.column_text(first)), std::string(s.column_text(first + 1)),
+          std::string(s.column_text(first + 2))};
+}
+
 errc classify(int rc) {
   switch (rc & 0xff) {
     case SQLITE_CORRUPT:

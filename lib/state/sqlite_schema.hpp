@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "model/job.hpp"
 #include "state/sqlite_db.hpp"
 #include "state/sqlite_store.hpp"
 #include "state/store_error.hpp"
@@ -18,6 +19,9 @@ namespace hssjw::sqlite {
 // Declared with the store, its public face (docs/STATE.md).
 inline constexpr std::int32_t application_id = sqlite_store::application_id;
 inline constexpr std::int32_t schema_version = sqlite_store::schema_version;
+
+// The key in columns first, first + 1, first + 2 (cluster, ns, name).
+job_key read_key(const statement& s, int first = 1);
 
 // SQLite integers are signed: a 64-bit hash is stored as the same bits.
 inline std::int64_t as_stored(std::uint64_t v) { return static_cast<std::int64_t>(v); }

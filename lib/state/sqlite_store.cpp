@@ -5,6 +5,7 @@
 #include "state/sqlite_store.hpp"
 
 #include "state/sqlite_db.hpp"
+#include "state/sqlite_job_reader.hpp"
 #include "state/sqlite_schema.hpp"
 #include "state/state_dir.hpp"
 
@@ -21,18 +22,13 @@
 namespace hssjw {
 
 using sqlite::as_stored;
+using sqlite::read_key;
 
 namespace {
 
 std::int64_t system_now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-// The key in columns first, first + 1, first + 2.
-job_key read_key(const sqlite::statement& s, int first = 1) {
-  return {std::string(s.column_text(first)), std::string(s.column_text(first + 1)),
-          std::string(s.column_text(first + 2))};
 }
 
 std::int64_t clamp_i64(std::uint64_t v) {
@@ -77,8 +73,6 @@ struct test_hooks {
 };
 
 // ------------------------------------------------------------------ store
-
-struct read_view;  // the read transaction of job readers (read_jobs)
 
 class sqlite_store_impl final : public sqlite_store {
  public:
@@ -142,7 +136,7 @@ class sqlite_store_impl final : public sqlite_store {
   std::string line_buffer_;  // write_events of a big commit
   // Job readers (read_jobs) opened while no job changed share one read
   // transaction; a commit or prune that changes jobs counts here.
-  std::weak_ptr<read_view> view_;
+  std::weak_ptr<sqlite::read_view> view_;
   std::uint64_t job_writes_ = 0;
 
   // Declaration order is teardown order reversed: statements are finalized
@@ -656,103 +650,22 @@ result<void> sqlite_store_impl::for_each_job(const scope_id& scope, const stored
 
 // --------------------------------------------- job readers (list, sync)
 
-// A read transaction on a read-only connection of its own: in WAL mode it
-// reads the database as of the moment it began, whatever commits after,
-// without delaying them. Shared by the readers opened while no job
-// changed; ends (and the connection closes) with the last of them.
-struct read_view {
-  sqlite::database db;
-  std::uint64_t seq = 0;
-  std::uint64_t job_writes = 0;
-  std::string path;
-};
-
-namespace {
-
-// Each scope's jobs in key hash order, stepped a bounded number of rows
-// per read() on its own statement of the shared transaction.
-class sqlite_job_reader final : public job_reader {
- public:
-  sqlite_job_reader(std::shared_ptr<read_view> view, std::vector<scope_id> scopes)
-      : view_(std::move(view)), scopes_(std::move(scopes)) {}
-
-  std::uint64_t seq() const override { return view_->seq; }
-  std::string last_error() const override { return last_error_; }
-
-  result<bool> read(std::size_t max, const listed_job_visitor& visit) override {
-    for (std::size_t n = 0; n < max && scope_ < scopes_.size();) {
-      if (!started_) {
-        int rc = SQLITE_OK;
-        if (!stmt_.get())
-          rc = stmt_.prepare(
-              view_->db.get(),
-              "SELECT cluster, ns, name, body FROM jobs WHERE scope = ?1 ORDER BY key_hash");
-        stmt_.reset();
-        if (rc == SQLITE_OK) rc = stmt_.bind(1, scopes_[scope_].str());
-        if (rc != SQLITE_OK) return fail(rc);
-        started_ = true;
-      }
-      const int rc = stmt_.step();
-      if (rc == SQLITE_DONE) {
-        started_ = false;
-        ++scope_;
-        continue;
-      }
-      if (rc != SQLITE_ROW) return fail(rc);
-      ++n;
-      if (!visit(scopes_[scope_], read_key(stmt_, 0), stmt_.column_text(3))) break;
-    }
-    if (scope_ == scopes_.size()) stmt_ = sqlite::statement();  // done: nothing left pinned
-    return scope_ < scopes_.size();
-  }
-
- private:
-  result<bool> fail(int rc) {
-    last_error_ = view_->path + ": list jobs: " + sqlite::detail(view_->db.get(), rc);
-    return {boost::system::in_place_error, make_error_code(sqlite::classify(rc))};
-  }
-
-  std::shared_ptr<read_view> view_;  // declared first: the statement goes before the connection
-  std::vector<scope_id> scopes_;
-  sqlite::statement stmt_;
-  std::size_t scope_ = 0;
-  bool started_ = false;
-  std::string last_error_;
-};
-
-}  // namespace
-
 result<std::unique_ptr<job_reader>> sqlite_store_impl::read_jobs(
     const std::vector<scope_id>& scopes) {
   last_error_.clear();
   auto view = view_.lock();
   if (!view || view->seq != last_seq_ || view->job_writes != job_writes_) {
-    view = std::make_shared<read_view>();
-    view->seq = last_seq_;
-    view->job_writes = job_writes_;
-    view->path = path_;
-    sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(path_.c_str(), &raw,
-                             SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                             nullptr);
-    view->db = sqlite::database(raw);
-    if (rc == SQLITE_OK) {
-      // Only the pages being read: its cache is not the writer's 2 MiB.
-      sqlite3_busy_timeout(raw, 100);
-      rc = view->db.exec("PRAGMA cache_size=-256; BEGIN");
+    // The writer is this thread and between transactions: the view is of
+    // the state as of last_seq_.
+    auto opened = sqlite::open_read_view(path_, last_seq_, job_writes_);
+    if (!opened) {
+      last_error_ = opened.error().message;
+      return opened.error().code;
     }
-    // The first read fixes the snapshot. The writer is this thread and
-    // between transactions, so it is the state as of last_seq_.
-    sqlite::statement start;
-    if (rc == SQLITE_OK) rc = start.prepare(raw, "SELECT value FROM meta WHERE key = 'last_seq'");
-    if (rc == SQLITE_OK) rc = start.step();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-      last_error_ = path_ + ": open a read transaction: " + sqlite::detail(raw, rc);
-      return make_error_code(sqlite::classify(rc));
-    }
+    view = std::move(*opened);
     view_ = view;
   }
-  return std::unique_ptr<job_reader>(std::make_unique<sqlite_job_reader>(std::move(view), scopes));
+  return sqlite::make_job_reader(std::move(view), scopes);
 }
 
 std::string sqlite_store_impl::fingerprint_basis() {
