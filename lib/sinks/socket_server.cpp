@@ -411,7 +411,7 @@ bool session::load_batch(std::uint64_t after) {
   auto entries = store.read_journal(after, journal_batch_size);
   if (!entries) {
     server_->log->error("socket: client {}: cannot read the journal after seq {}: {} {}", id_,
-                        after, entries.error().message(), store.last_error());
+                        after, entries.error().code().message(), entries.error().message());
     close();
     return false;
   }
@@ -465,7 +465,7 @@ asio::awaitable<bool> session::async_send_snapshot(std::uint64_t& seq) {
   auto opened = srv.store.read_jobs(scopes);
   if (!opened) {
     srv.log->error("socket: client {}: cannot read the stored jobs: {} {}", id_,
-                   opened.error().message(), srv.store.last_error());
+                   opened.error().code().message(), opened.error().message());
     close();
     co_return false;
   }
@@ -487,7 +487,7 @@ asio::awaitable<bool> session::async_send_snapshot(std::uint64_t& seq) {
     auto r = reader->read(snapshot_rows, add);
     if (!r) {
       server_->log->error("socket: client {}: cannot read the stored jobs: {} {}", id_,
-                          r.error().message(), reader->last_error());
+                          r.error().code().message(), r.error().message());
       close();
       co_return false;
     }
@@ -656,11 +656,13 @@ void socket_server::impl::notify_all() {
     if (s->watching()) s->notify();
 }
 
-boost::system::result<std::unique_ptr<socket_server>, std::string> socket_server::open(
-    asio::io_context& ioc, socket_server_options opts, state_store& store,
-    const socket_source& source, std::shared_ptr<spdlog::logger> log) {
+result<std::unique_ptr<socket_server>> socket_server::open(asio::io_context& ioc,
+                                                           socket_server_options opts,
+                                                           state_store& store,
+                                                           const socket_source& source,
+                                                           std::shared_ptr<spdlog::logger> log) {
   auto listener = open_listen_socket(opts.socket);
-  if (!listener) return {boost::system::in_place_error, listener.error()};
+  if (!listener) return listener.error();
   if (listener->activated)
     log->info("socket: listening on the socket passed by systemd");
   else

@@ -13,7 +13,6 @@ class sqlite_job_reader final : public job_reader {
       : view_(std::move(view)), scopes_(std::move(scopes)) {}
 
   std::uint64_t seq() const override { return view_->seq; }
-  std::string last_error() const override { return last_error_; }
 
   result<bool> read(std::size_t max, const listed_job_visitor& visit) override {
     for (std::size_t n = 0; n < max && scope_ < scopes_.size();) {
@@ -25,7 +24,7 @@ class sqlite_job_reader final : public job_reader {
               "SELECT cluster, ns, name, body FROM jobs WHERE scope = ?1 ORDER BY key_hash");
         stmt_.reset();
         if (rc == SQLITE_OK) rc = stmt_.bind(1, scopes_[scope_].str());
-        if (rc != SQLITE_OK) return fail(rc);
+        if (rc != SQLITE_OK) return {boost::system::in_place_error, fail(rc)};
         started_ = true;
       }
       const int rc = stmt_.step();
@@ -34,7 +33,7 @@ class sqlite_job_reader final : public job_reader {
         ++scope_;
         continue;
       }
-      if (rc != SQLITE_ROW) return fail(rc);
+      if (rc != SQLITE_ROW) return {boost::system::in_place_error, fail(rc)};
       ++n;
       if (!visit(scopes_[scope_], read_key(stmt_, 0), stmt_.column_text(3))) break;
     }
@@ -43,9 +42,8 @@ class sqlite_job_reader final : public job_reader {
   }
 
  private:
-  result<bool> fail(int rc) {
-    last_error_ = view_->path + ": list jobs: " + detail(view_->db.get(), rc);
-    return {boost::system::in_place_error, make_error_code(classify(rc))};
+  error fail(int rc) const {
+    return error(classify(rc), view_->path + ": list jobs: " + detail(view_->db.get(), rc));
   }
 
   std::shared_ptr<read_view> view_;  // declared first: the statement goes before the connection
@@ -53,13 +51,12 @@ class sqlite_job_reader final : public job_reader {
   statement stmt_;
   std::size_t scope_ = 0;
   bool started_ = false;
-  std::string last_error_;
 };
 
 }  // namespace
 
-store_result<std::shared_ptr<read_view>> open_read_view(const std::string& path, std::uint64_t seq,
-                                                        std::uint64_t job_writes) {
+result<std::shared_ptr<read_view>> open_read_view(const std::string& path, std::uint64_t seq,
+                                                  std::uint64_t job_writes) {
   auto view = std::make_shared<read_view>();
   view->seq = seq;
   view->job_writes = job_writes;
@@ -79,7 +76,7 @@ store_result<std::shared_ptr<read_view>> open_read_view(const std::string& path,
   if (rc == SQLITE_OK) rc = start.prepare(raw, "SELECT value FROM meta WHERE key = 'last_seq'");
   if (rc == SQLITE_OK) rc = start.step();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return make_store_error(classify(rc), path + ": open a read transaction: " + detail(raw, rc));
+    return error(classify(rc), path + ": open a read transaction: " + detail(raw, rc));
   return view;
 }
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "state/sqlite_db.hpp"
 #include "state/store.hpp"
-#include "state/store_error.hpp"
 
 namespace hssjw::sqlite {
 
@@ -28,8 +28,8 @@ struct read_view {
 // Opens `path` read-only and begins a read transaction, fixed by its
 // first read: with the writer between transactions, the state as of
 // `seq`.
-store_result<std::shared_ptr<read_view>> open_read_view(const std::string& path, std::uint64_t seq,
-                                                        std::uint64_t job_writes);
+result<std::shared_ptr<read_view>> open_read_view(const std::string& path, std::uint64_t seq,
+                                                  std::uint64_t job_writes);
 
 // Reads the jobs of `scopes` in `view`: each scope's jobs in key hash
 // order, a bounded number of rows per read() on its own statement.

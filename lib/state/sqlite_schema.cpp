@@ -110,7 +110,7 @@ void sql_key_hash(sqlite3_context* ctx, int, sqlite3_value** argv) {
 
 // Returns the stored schema version when the file is ours (or new);
 // refuses, untouched, anything else. Runs before the first write.
-store_result<int> check_identity(database& db, const std::string& path) {
+result<int> check_identity(database& db, const std::string& path) {
   // The first read of the file: garbage fails here with SQLITE_NOTADB.
   auto app = query_int(db, path, "PRAGMA application_id", "cannot read the database header");
   if (!app) return app.error();
@@ -121,42 +121,40 @@ store_result<int> check_identity(database& db, const std::string& path) {
   const bool fresh = *app == 0 && *version == 0 && *tables == 0;
   if (fresh) return 0;
   if (*app != application_id) {
-    return make_store_error(errc::state_corrupt,
-                            path + ": not an hss-jobwatch database (application_id=" + hex32(*app) +
-                                ", user_version=" + std::to_string(*version) + ", " +
-                                std::to_string(*tables) +
-                                " schema objects); the file is left as it is: move it away or "
-                                "point state_dir elsewhere");
+    return error(errc::state_corrupt,
+                 path + ": not an hss-jobwatch database (application_id=" + hex32(*app) +
+                     ", user_version=" + std::to_string(*version) + ", " + std::to_string(*tables) +
+                     " schema objects); the file is left as it is: move it away or "
+                     "point state_dir elsewhere");
   }
   if (*version > schema_version) {
-    return make_store_error(errc::state_corrupt,
-                            path + ": written by a newer hss-jobwatch (schema version " +
-                                std::to_string(*version) + ", this build knows up to " +
-                                std::to_string(schema_version) +
-                                "); upgrade hss-jobwatch or point state_dir elsewhere");
+    return error(errc::state_corrupt, path + ": written by a newer hss-jobwatch (schema version " +
+                                          std::to_string(*version) + ", this build knows up to " +
+                                          std::to_string(schema_version) +
+                                          "); upgrade hss-jobwatch or point state_dir elsewhere");
   }
   if (*version < 0) {
-    return make_store_error(errc::state_corrupt,
-                            path + ": invalid schema version " + std::to_string(*version) +
-                                "; the file is left as it is: restore a backup or move it away");
+    return error(errc::state_corrupt,
+                 path + ": invalid schema version " + std::to_string(*version) +
+                     "; the file is left as it is: restore a backup or move it away");
   }
   return static_cast<int>(*version);
 }
 
-store_result<void> quick_check(database& db, const std::string& path) {
+result<void> quick_check(database& db, const std::string& path) {
   statement s;
   int rc = s.prepare(db.get(), "PRAGMA quick_check(1)");
   if (rc == SQLITE_OK) rc = s.step();
   if (rc != SQLITE_ROW) return open_failure(path, db.get(), rc, "integrity check failed");
   const std::string verdict(s.column_text(0));
   if (verdict == "ok") return {};
-  return make_store_error(errc::state_corrupt,
-                          path + ": damaged (quick_check: " + verdict +
-                              "); the file is left as it is: restore a backup, or move it away to "
-                              "start over (with a new baseline)");
+  return error(errc::state_corrupt,
+               path + ": damaged (quick_check: " + verdict +
+                   "); the file is left as it is: restore a backup, or move it away to "
+                   "start over (with a new baseline)");
 }
 
-store_result<void> configure(database& db, const std::string& path) {
+result<void> configure(database& db, const std::string& path) {
   // WAL: readers (the CLI) never block the daemon's commits. FULL: the WAL
   // is fsynced at every commit, so a released event survives power loss.
   statement s;
@@ -164,9 +162,9 @@ store_result<void> configure(database& db, const std::string& path) {
   if (rc == SQLITE_OK) rc = s.step();
   if (rc != SQLITE_ROW) return open_failure(path, db.get(), rc, "cannot enable WAL mode");
   if (s.column_text(0) != "wal") {
-    return make_store_error(errc::state_io,
-                            path + ": the file system does not support WAL mode (journal_mode=" +
-                                std::string(s.column_text(0)) + "); put state_dir on a local disk");
+    return error(errc::state_io,
+                 path + ": the file system does not support WAL mode (journal_mode=" +
+                     std::string(s.column_text(0)) + "); put state_dir on a local disk");
   }
   s = statement();
   rc = db.exec("PRAGMA synchronous=FULL");
@@ -174,7 +172,7 @@ store_result<void> configure(database& db, const std::string& path) {
   return {};
 }
 
-store_result<void> migrate(database& db, const std::string& path, int from) {
+result<void> migrate(database& db, const std::string& path, int from) {
   if (from >= schema_version) return {};
   int rc = db.exec("BEGIN IMMEDIATE");
   if (rc != SQLITE_OK) return open_failure(path, db.get(), rc, "cannot start the schema migration");
@@ -232,7 +230,7 @@ std::string detail(sqlite3* db, int rc) {
   return out;
 }
 
-store_error open_failure(const std::string& path, sqlite3* db, int rc, const std::string& what) {
+error open_failure(const std::string& path, sqlite3* db, int rc, const std::string& what) {
   const errc e = classify(rc);
   std::string msg = path + ": " + what + ": " + detail(db, rc);
   if (e == errc::state_corrupt) {
@@ -250,11 +248,11 @@ store_error open_failure(const std::string& path, sqlite3* db, int rc, const std
         "; check that state_dir and state.db* are writable by the daemon's user and the "
         "disk has space";
   }
-  return make_store_error(e, std::move(msg));
+  return error(e, std::move(msg));
 }
 
-store_result<std::int64_t> query_int(database& db, const std::string& path, const char* sql,
-                                     const char* what) {
+result<std::int64_t> query_int(database& db, const std::string& path, const char* sql,
+                               const char* what) {
   statement s;
   int rc = s.prepare(db.get(), sql);
   if (rc == SQLITE_OK) rc = s.step();
@@ -268,7 +266,7 @@ int register_schema_functions(sqlite3* db) {
                                  nullptr, sql_key_hash, nullptr, nullptr);
 }
 
-store_result<void> check_and_migrate(database& db, const std::string& path) {
+result<void> check_and_migrate(database& db, const std::string& path) {
   auto version = check_identity(db, path);
   if (!version) return version.error();
   if (auto r = quick_check(db, path); !r) return r;

@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <string>
 
+#include "core/error.hpp"
 #include "model/job.hpp"
 #include "state/sqlite_db.hpp"
 #include "state/sqlite_store.hpp"
-#include "state/store_error.hpp"
 
 namespace hssjw::sqlite {
 
@@ -35,11 +35,11 @@ std::string detail(sqlite3* db, int rc);
 
 // The error of a step of opening the file at `path` that SQLite failed
 // with `rc`: what, why, and what to do about it.
-store_error open_failure(const std::string& path, sqlite3* db, int rc, const std::string& what);
+error open_failure(const std::string& path, sqlite3* db, int rc, const std::string& what);
 
 // The first column of the first row of `sql`, 0 for no row.
-store_result<std::int64_t> query_int(database& db, const std::string& path, const char* sql,
-                                     const char* what);
+result<std::int64_t> query_int(database& db, const std::string& path, const char* sql,
+                               const char* what);
 
 // Registers the SQL functions the migrations use (hssjw_key_hash) on a
 // connection to the file; a SQLite result code.
@@ -50,6 +50,6 @@ int register_schema_functions(sqlite3* db);
 // (or new) and not damaged, before anything is written; puts it in WAL
 // mode with synchronous=FULL; migrates it to schema_version, in one
 // transaction.
-store_result<void> check_and_migrate(database& db, const std::string& path);
+result<void> check_and_migrate(database& db, const std::string& path);
 
 }  // namespace hssjw::sqlite

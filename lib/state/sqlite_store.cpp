@@ -4,11 +4,6 @@
 // retention, the job readers of list and sync, and the directory lock.
 #include "state/sqlite_store.hpp"
 
-#include "state/sqlite_db.hpp"
-#include "state/sqlite_job_reader.hpp"
-#include "state/sqlite_schema.hpp"
-#include "state/state_dir.hpp"
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +13,11 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+
+#include "state/sqlite_db.hpp"
+#include "state/sqlite_job_reader.hpp"
+#include "state/sqlite_schema.hpp"
+#include "state/state_dir.hpp"
 
 namespace hssjw {
 
@@ -81,10 +81,9 @@ class sqlite_store_impl final : public sqlite_store {
     if (!opts_.now_ms) opts_.now_ms = system_now_ms;
   }
 
-  store_result<void> open();
+  result<void> open();
 
   const std::string& db_path() const override { return path_; }
-  std::string last_error() const override { return last_error_; }
   std::uint64_t last_seq() const override { return last_seq_; }
   std::uint64_t oldest_seq() const override { return oldest_seq_; }
 
@@ -95,8 +94,7 @@ class sqlite_store_impl final : public sqlite_store {
   result<std::unique_ptr<job_reader>> read_jobs(const std::vector<scope_id>& scopes) override;
   result<void> commit(const scope_id& scope, const scope_delta& delta,
                       std::vector<change_event>& events) override;
-  result<std::vector<journal_entry>> read_journal(std::uint64_t after,
-                                                  std::size_t max) override;
+  result<std::vector<journal_entry>> read_journal(std::uint64_t after, std::size_t max) override;
   result<std::vector<scope_id>> prune(const std::vector<scope_id>& keep) override;
   result<std::size_t> prune_journal_step() override;
   std::string fingerprint_basis() override;
@@ -106,10 +104,10 @@ class sqlite_store_impl final : public sqlite_store {
 
  private:
   // Opening, in order.
-  store_result<void> open_db();
-  store_result<void> prepare_all();
-  store_result<void> load_counters();
-  store_result<std::int64_t> query_int(const char* sql, const char* what) {
+  result<void> open_db();
+  result<void> prepare_all();
+  result<void> load_counters();
+  result<std::int64_t> query_int(const char* sql, const char* what) {
     return sqlite::query_int(db_, path_, sql, what);
   }
 
@@ -123,13 +121,12 @@ class sqlite_store_impl final : public sqlite_store {
   result<void> begin();
   result<void> finish();
   void rollback();
-  boost::system::error_code fail(int rc, const char* what);
-  boost::system::error_code collision(const scope_id& scope, const job_key& key, std::uint64_t hash);
+  error fail(int rc, const char* what) const;
+  error collision(const scope_id& scope, const job_key& key, std::uint64_t hash);
 
   std::string dir_;
   std::string path_;
   sqlite_options opts_;
-  std::string last_error_;
   std::uint64_t last_seq_ = 0;
   std::uint64_t oldest_seq_ = 1;
   test_hooks hooks_;  // TEST ONLY, see test_hooks
@@ -152,7 +149,7 @@ class sqlite_store_impl final : public sqlite_store {
 
 // ------------------------------------------------------------- opening
 
-store_result<void> sqlite_store_impl::open() {
+result<void> sqlite_store_impl::open() {
   hooks_ = test_hooks::from_env();
   if (auto r = ensure_state_dir(dir_); !r) return r.error();
   auto lock = lock_state_dir(dir_);
@@ -164,21 +161,21 @@ store_result<void> sqlite_store_impl::open() {
   return load_counters();
 }
 
-store_result<void> sqlite_store_impl::open_db() {
+result<void> sqlite_store_impl::open_db() {
   sqlite3* raw = nullptr;
   // No SQLITE_OPEN_FULLMUTEX: the store lives on the one io_context thread.
-  const int rc = sqlite3_open_v2(path_.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path_.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+      nullptr);
   db_ = sqlite::database(raw);  // owns the handle even when open failed
   if (rc != SQLITE_OK) return sqlite::open_failure(path_, db_.get(), rc, "cannot open");
   // SQLite silently opens a file it cannot write read-only; the daemon
   // would then fail on its first commit instead of at start.
   if (sqlite3_db_readonly(db_.get(), "main") == 1) {
-    return make_store_error(errc::state_io,
-                      path_ + ": not writable (read-only file or file system); make it "
-                              "writable by the daemon's user");
+    return error(errc::state_io, path_ +
+                                     ": not writable (read-only file or file system); make it "
+                                     "writable by the daemon's user");
   }
   sqlite3_busy_timeout(db_.get(), static_cast<int>(opts_.busy_timeout.count()));
   const int fn = sqlite::register_schema_functions(db_.get());
@@ -187,7 +184,7 @@ store_result<void> sqlite_store_impl::open_db() {
   return {};
 }
 
-store_result<void> sqlite_store_impl::prepare_all() {
+result<void> sqlite_store_impl::prepare_all() {
   const std::pair<sqlite::statement*, const char*> all[] = {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
@@ -229,22 +226,22 @@ store_result<void> sqlite_store_impl::prepare_all() {
     // A statement that does not compile against a schema we just checked
     // means the tables were altered behind our back.
     if (rc != SQLITE_OK) {
-      return make_store_error(errc::state_corrupt,
-                        path_ + ": unexpected schema (" + sqlite::detail(db_.get(), rc) +
-                            "); the file is left as it is: restore a backup or move it away");
+      return error(errc::state_corrupt,
+                   path_ + ": unexpected schema (" + sqlite::detail(db_.get(), rc) +
+                       "); the file is left as it is: restore a backup or move it away");
     }
   }
   return {};
 }
 
-store_result<void> sqlite_store_impl::load_counters() {
+result<void> sqlite_store_impl::load_counters() {
   auto rows = query_int("SELECT count(*) FROM meta WHERE key = 'last_seq'", "cannot read meta");
   if (!rows) return rows.error();
   if (*rows != 1) {
     // Without it a pruned-empty journal would restart seqs at 1.
-    return make_store_error(errc::state_corrupt,
-                            path_ + ": meta.last_seq is missing; the file is left as it is: "
-                                    "restore a backup or move it away");
+    return error(errc::state_corrupt, path_ +
+                                          ": meta.last_seq is missing; the file is left as it is: "
+                                          "restore a backup or move it away");
   }
   auto stored = query_int("SELECT value FROM meta WHERE key = 'last_seq'", "cannot read meta");
   if (!stored) return stored.error();
@@ -253,9 +250,10 @@ store_result<void> sqlite_store_impl::load_counters() {
   auto min_seq = query_int("SELECT coalesce(min(seq), 0) FROM journal", "cannot read the journal");
   if (!min_seq) return min_seq.error();
   if (*stored < 0 || *min_seq < 0) {
-    return make_store_error(errc::state_corrupt, path_ + ": negative seq in meta or journal; the file "
-                                                   "is left as it is: restore a backup or move "
-                                                   "it away");
+    return error(errc::state_corrupt, path_ +
+                                          ": negative seq in meta or journal; the file "
+                                          "is left as it is: restore a backup or move "
+                                          "it away");
   }
   // Both are written in the same transaction; taking the larger one means a
   // seq is never handed out twice even if they ever disagreed.
@@ -292,19 +290,17 @@ class big_transaction {
 
 // A job whose key hash is stored under another key: refused, named, and
 // never merged with it (docs/STATE.md "Key hashes").
-boost::system::error_code sqlite_store_impl::collision(const scope_id& scope, const job_key& key,
-                                                       std::uint64_t hash) {
+error sqlite_store_impl::collision(const scope_id& scope, const job_key& key, std::uint64_t hash) {
   const auto stored = find_job(scope, hash, false);
   const std::string other = stored && *stored ? "job " + (*stored)->key.str() : "another job";
-  last_error_ = path_ + ": scope " + scope.str() + ": job " + key.str() + " and the stored " + other +
-                " share key hash " + key_hash_hex(hash) +
-                "; nothing of this walk is committed (docs/STATE.md \"Key hashes\")";
-  return make_error_code(errc::key_hash_collision);
+  return error(errc::key_hash_collision,
+               path_ + ": scope " + scope.str() + ": job " + key.str() + " and the stored " +
+                   other + " share key hash " + key_hash_hex(hash) +
+                   "; nothing of this walk is committed (docs/STATE.md \"Key hashes\")");
 }
 
-boost::system::error_code sqlite_store_impl::fail(int rc, const char* what) {
-  last_error_ = path_ + ": " + what + ": " + sqlite::detail(db_.get(), rc);
-  return make_error_code(sqlite::classify(rc));
+error sqlite_store_impl::fail(int rc, const char* what) const {
+  return error(sqlite::classify(rc), path_ + ": " + what + ": " + sqlite::detail(db_.get(), rc));
 }
 
 result<void> sqlite_store_impl::run(sqlite::statement& s, const char* what) {
@@ -326,7 +322,6 @@ void sqlite_store_impl::rollback() {
 
 result<void> sqlite_store_impl::commit(const scope_id& scope, const scope_delta& delta,
                                        std::vector<change_event>& events) {
-  last_error_.clear();
   big_transaction big(db_.get(), delta.upserts.size() + delta.deletions.size() + events.size());
   const std::string id = scope.str();
   std::size_t pruned = 0;
@@ -496,7 +491,6 @@ result<std::uint64_t> sqlite_store_impl::age_boundary(std::uint64_t from, std::u
 }
 
 result<std::size_t> sqlite_store_impl::prune_journal_step() {
-  last_error_.clear();
   std::size_t deleted = 0;
   auto attempt = [&]() -> result<std::uint64_t> {
     if (auto r = begin(); !r) return r.error();
@@ -518,7 +512,6 @@ result<std::size_t> sqlite_store_impl::prune_journal_step() {
 
 result<std::vector<journal_entry>> sqlite_store_impl::read_journal(std::uint64_t after,
                                                                    std::size_t max) {
-  last_error_.clear();
   std::vector<journal_entry> out;
   auto& s = read_journal_;
   sqlite::reset_guard guard(s);
@@ -564,7 +557,6 @@ class scope_cursor {
 };
 
 result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
-  last_error_.clear();
   // One ordered query per table; rows find their scope by id.
   std::vector<stored_scope> out;
   std::unordered_map<std::string, std::size_t> index;
@@ -601,8 +593,9 @@ result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
   while (next_row(s, rc)) {
     scope_state* st = jobs_of.find(s.column_text(0));
     if (st == nullptr) continue;  // unreachable: jobs are written with their scope
-    st->jobs.emplace(static_cast<std::uint64_t>(s.column_int64(1)),
-                     job_digest{s.column_opt_int64(2), static_cast<std::uint64_t>(s.column_int64(3))});
+    st->jobs.emplace(
+        static_cast<std::uint64_t>(s.column_int64(1)),
+        job_digest{s.column_opt_int64(2), static_cast<std::uint64_t>(s.column_int64(3))});
   }
   if (rc != SQLITE_DONE) return fail(rc, "load jobs");
 
@@ -623,7 +616,6 @@ result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
 result<std::optional<stored_job>> sqlite_store_impl::find_job(const scope_id& scope,
                                                               std::uint64_t key_hash,
                                                               bool with_body) {
-  last_error_.clear();
   sqlite::reset_guard guard(find_job_);
   find_job_.bind(1, scope.str());
   find_job_.bind(2, as_stored(key_hash));
@@ -635,8 +627,8 @@ result<std::optional<stored_job>> sqlite_store_impl::find_job(const scope_id& sc
   return std::optional<stored_job>(std::move(out));
 }
 
-result<void> sqlite_store_impl::for_each_job(const scope_id& scope, const stored_job_visitor& visit) {
-  last_error_.clear();
+result<void> sqlite_store_impl::for_each_job(const scope_id& scope,
+                                             const stored_job_visitor& visit) {
   sqlite::statement s;
   int rc = s.prepare(db_.get(),
                      "SELECT scope, cluster, ns, name, body FROM jobs WHERE scope = ?1 "
@@ -652,16 +644,12 @@ result<void> sqlite_store_impl::for_each_job(const scope_id& scope, const stored
 
 result<std::unique_ptr<job_reader>> sqlite_store_impl::read_jobs(
     const std::vector<scope_id>& scopes) {
-  last_error_.clear();
   auto view = view_.lock();
   if (!view || view->seq != last_seq_ || view->job_writes != job_writes_) {
     // The writer is this thread and between transactions: the view is of
     // the state as of last_seq_.
     auto opened = sqlite::open_read_view(path_, last_seq_, job_writes_);
-    if (!opened) {
-      last_error_ = opened.error().message;
-      return opened.error().code;
-    }
+    if (!opened) return opened.error();
     view = std::move(*opened);
     view_ = view;
   }
@@ -682,18 +670,19 @@ namespace {
 // function, so one UPDATE rewrites every row without reading the table
 // into memory.
 void sql_fingerprint(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  const auto& fn = *static_cast<const std::function<std::uint64_t(std::string_view)>*>(
-      sqlite3_user_data(ctx));
+  const auto& fn =
+      *static_cast<const std::function<std::uint64_t(std::string_view)>*>(sqlite3_user_data(ctx));
   const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
-  const std::string_view body(text ? text : "", static_cast<std::size_t>(sqlite3_value_bytes(argv[0])));
+  const std::string_view body(text ? text : "",
+                              static_cast<std::size_t>(sqlite3_value_bytes(argv[0])));
   sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(fn(body)));
 }
 
 }  // namespace
 
 result<void> sqlite_store_impl::rewrite_fingerprints(
-    const std::string& basis, const std::function<std::uint64_t(std::string_view)>& fingerprint_of) {
-  last_error_.clear();
+    const std::string& basis,
+    const std::function<std::uint64_t(std::string_view)>& fingerprint_of) {
   int rc = sqlite3_create_function(db_.get(), "hssjw_fingerprint", 1, SQLITE_UTF8,
                                    const_cast<void*>(static_cast<const void*>(&fingerprint_of)),
                                    sql_fingerprint, nullptr, nullptr);
@@ -714,13 +703,12 @@ result<void> sqlite_store_impl::rewrite_fingerprints(
   auto r = attempt();
   if (!r) rollback();
   // The function points at `fingerprint_of`, which does not outlive us.
-  sqlite3_create_function(db_.get(), "hssjw_fingerprint", 1, SQLITE_UTF8, nullptr, nullptr,
-                          nullptr, nullptr);
+  sqlite3_create_function(db_.get(), "hssjw_fingerprint", 1, SQLITE_UTF8, nullptr, nullptr, nullptr,
+                          nullptr);
   return r;
 }
 
 result<std::vector<scope_id>> sqlite_store_impl::prune(const std::vector<scope_id>& keep) {
-  last_error_.clear();
   std::set<std::string> kept;
   for (const auto& k : keep) kept.insert(k.str());
   std::vector<scope_id> gone;
@@ -737,8 +725,9 @@ result<std::vector<scope_id>> sqlite_store_impl::prune(const std::vector<scope_i
     }
     if (rc != SQLITE_DONE) return fail(rc, "list scopes");
     // The journal keeps their events: seqs and history stay intact.
-    for (const char* sql : {"DELETE FROM jobs WHERE scope = ?1", "DELETE FROM pending WHERE scope = ?1",
-                            "DELETE FROM scopes WHERE id = ?1"}) {
+    for (const char* sql :
+         {"DELETE FROM jobs WHERE scope = ?1", "DELETE FROM pending WHERE scope = ?1",
+          "DELETE FROM scopes WHERE id = ?1"}) {
       sqlite::statement del;
       rc = del.prepare(db_.get(), sql);
       if (rc != SQLITE_OK) return fail(rc, "prune scopes");
@@ -759,8 +748,8 @@ result<std::vector<scope_id>> sqlite_store_impl::prune(const std::vector<scope_i
 
 }  // namespace
 
-store_result<std::unique_ptr<sqlite_store>> open_sqlite_store(const std::string& state_dir,
-                                                              sqlite_options opts) {
+result<std::unique_ptr<sqlite_store>> open_sqlite_store(const std::string& state_dir,
+                                                        sqlite_options opts) {
   // SQLite's memory statistics take a global mutex on every allocation
   // (3 % of a 1M-job baseline) and nothing here reads them. Only possible
   // before SQLite initialises; if something used it first, it stays on.
