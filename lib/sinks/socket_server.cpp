@@ -161,13 +161,14 @@ class session : public std::enable_shared_from_this<session> {
   asio::awaitable<std::optional<std::string>> async_read_request();
   asio::awaitable<flush_result> async_writable();
   asio::awaitable<flush_result> async_flush();
-  asio::awaitable<bool> async_send_snapshot(std::uint64_t& seq);
+  asio::awaitable<std::optional<std::uint64_t>> async_send_snapshot();
   asio::awaitable<void> async_watch(const proto::request& r, std::uint64_t hello_seq);
   asio::awaitable<void> async_stream();
   step write_step(bool events);
   line_view shared_line(std::uint64_t seq);
   bool load_batch(std::uint64_t after);
-  bool skip_unwanted(bool& more);
+  enum class skipped { to_a_wanted_line, at_the_bound, session_ended };
+  skipped skip_unwanted();
   void start_watching();
   void overflow();
   void snapshot_too_slow();
@@ -252,9 +253,9 @@ asio::awaitable<void> session::async_serve() {
     writer_.append(proto::status_line(r));
     co_await async_flush();
   } else if (req.operation == proto::op::list) {
-    std::uint64_t seq = 0;
-    if (!co_await async_send_snapshot(seq)) co_return;
-    writer_.append(proto::end_line(seq));
+    const auto seq = co_await async_send_snapshot();
+    if (!seq) co_return;
+    writer_.append(proto::end_line(*seq));
     if (co_await async_flush() == flush_result::stalled) overflow();
   } else {
     co_await async_watch(req, hello_seq);
@@ -428,21 +429,21 @@ bool session::load_batch(std::uint64_t after) {
 }
 
 // Steps the cursor over lines the filter rejects, so that the client is
-// only waited for (and cut off for stalling) when a line for it is due.
-// `more`: it stopped at its bound with more to examine. false when the
-// session ended.
-bool session::skip_unwanted(bool& more) {
-  more = false;
-  if (!protocol_.filtered()) return true;
+// only waited for (and cut off for stalling) when a line for it is due:
+// up to a wanted line (or the journal's end), or max_skip lines with more
+// to examine.
+session::skipped session::skip_unwanted() {
+  if (!protocol_.filtered()) return skipped::to_a_wanted_line;
+  auto outcome = skipped::to_a_wanted_line;
   const auto last = server_->store.last_seq();
   for (std::size_t n = 0; protocol_.cursor() < last; ++n) {
     if (n == max_skip) {
-      more = true;
+      outcome = skipped::at_the_bound;
       break;
     }
     auto v = shared_line(protocol_.cursor() + 1);
     if (v.line.empty()) {
-      if (!load_batch(protocol_.cursor())) return false;
+      if (!load_batch(protocol_.cursor())) return skipped::session_ended;
       v = shared_line(protocol_.cursor() + 1);
     }
     if (protocol_.wanted(v)) break;
@@ -450,7 +451,7 @@ bool session::skip_unwanted(bool& more) {
   }
   held_.clear();
   if (batch_ && protocol_.cursor() >= batch_->last) batch_.reset();
-  return true;
+  return outcome;
 }
 
 // The current state as existing lines, and its seq: a job reader of the
@@ -458,7 +459,8 @@ bool session::skip_unwanted(bool& more) {
 // read as the client takes the lines: at most snapshot_rows jobs per turn
 // of the loop and about a chunk of lines in the writer, so a client that
 // stops reading holds a chunk and a reader, not a copy of the state.
-asio::awaitable<bool> session::async_send_snapshot(std::uint64_t& seq) {
+// Nothing when the session ended.
+asio::awaitable<std::optional<std::uint64_t>> session::async_send_snapshot() {
   auto& srv = *server_;
   std::vector<scope_id> scopes;
   for (auto& r : srv.source.report()) scopes.push_back(std::move(r.scope));
@@ -467,7 +469,7 @@ asio::awaitable<bool> session::async_send_snapshot(std::uint64_t& seq) {
     srv.log->error("socket: client {}: cannot read the stored jobs: {} {}", id_,
                    opened.error().code().message(), opened.error().message());
     close();
-    co_return false;
+    co_return std::nullopt;
   }
   const auto reader = std::move(*opened);
   // The reader's read transaction keeps SQLite from rewinding the WAL, so
@@ -475,7 +477,7 @@ asio::awaitable<bool> session::async_send_snapshot(std::uint64_t& seq) {
   // state.db-wal grow for as long as it likes: the whole snapshot has a
   // deadline (session_protocol::snapshot_limit, docs/SOCKET.md).
   const auto started = steady::now();
-  seq = reader->seq();
+  const auto seq = reader->seq();
   // A watcher continues from it; shared journal batches need not wait for it.
   protocol_.snapshot_at(seq);
   const auto add = [&](const scope_id& scope, const job_key& key, std::string_view body) {
@@ -489,23 +491,24 @@ asio::awaitable<bool> session::async_send_snapshot(std::uint64_t& seq) {
       server_->log->error("socket: client {}: cannot read the stored jobs: {} {}", id_,
                           r.error().code().message(), r.error().message());
       close();
-      co_return false;
+      co_return std::nullopt;
     }
     more = *r;
     if (more && writer_.unsent() < writer_.chunk()) {  // a run filtered away: let the daemon run
       co_await asio::post(server_->ioc, asio::use_awaitable);
-      if (closed_ || !server_) co_return false;
+      if (closed_ || !server_) co_return std::nullopt;
       continue;
     }
     const auto f = co_await async_flush();
     if (f == flush_result::stalled) overflow();
-    if (f != flush_result::ok) co_return false;
+    if (f != flush_result::ok) co_return std::nullopt;
     if (more && protocol_.snapshot_overdue(started, steady::now())) {
       snapshot_too_slow();
-      co_return false;
+      co_return std::nullopt;
     }
   }
-  co_return !closed_;
+  if (closed_) co_return std::nullopt;
+  co_return seq;
 }
 
 void session::start_watching() {
@@ -523,9 +526,9 @@ asio::awaitable<void> session::async_watch(const proto::request& r, std::uint64_
   }
   start_watching();
   if (r.sync) {
-    std::uint64_t seq = 0;
-    if (!co_await async_send_snapshot(seq)) co_return;
-    writer_.append(proto::synced_line(seq));
+    const auto seq = co_await async_send_snapshot();
+    if (!seq) co_return;
+    writer_.append(proto::synced_line(*seq));
   }
   co_await async_stream();
 }
@@ -534,8 +537,9 @@ asio::awaitable<void> session::async_stream() {
   for (;;) {
     if (closed_ || !server_) co_return;
     protocol_.take_controls(writer_);
-    bool more = false;
-    if (!skip_unwanted(more)) co_return;
+    const auto skip = skip_unwanted();
+    if (skip == skipped::session_ended) co_return;
+    const bool more = skip == skipped::at_the_bound;
     switch (protocol_.next_step(more, writer_.unsent(), server_->store.last_seq())) {
       case session_protocol::next::yield:
         co_await asio::post(server_->ioc, asio::use_awaitable);
