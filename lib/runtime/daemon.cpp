@@ -274,8 +274,8 @@ bool daemon_runtime::open_state() {
   so.max_age = cfg_.journal.max_age;
   auto opened = open_sqlite_store(cfg_.state_dir, so);
   if (!opened) {
-    log_->critical("state: {}", opened.error().message);
-    open_error_ = opened.error().code;
+    log_->critical("state: {}", opened.error().message());
+    open_error_ = opened.error().code();
     return false;
   }
   sqlite_ = opened->get();
@@ -303,7 +303,7 @@ void daemon_runtime::refresh_stored_fingerprints() {
   if (!r) {
     log_->warn("state: could not store fingerprints for this poll.ignore_fields ({}); they are "
                "recomputed at the next start: {}",
-               r.error().message(), store_->last_error());
+               r.error().code().message(), r.error().message());
     return;
   }
   // Only news when there was something to rewrite (not on every fresh start).
@@ -322,7 +322,7 @@ void daemon_runtime::reload_fingerprints() {
   if (!all) {
     log_->warn("reload: cannot read the recomputed fingerprints ({}); the differ checks fields "
                "until the next start",
-               store_->last_error());
+               all.error().message());
     return;
   }
   std::map<scope_id, job_map> stored;
@@ -430,13 +430,15 @@ std::optional<diff_outcome> daemon_runtime::commit_walk(scope_runtime& s, walk_o
   } else {
     diff_options dopts{cfg_.poll.ignore_fields, cfg_.poll.removal_guard,
                        cfg_.poll.removal_confirmations, cfg_.poll.baseline_events};
+    std::string read_error;  // of the last read: the store's detail for the log line
     diff = diff_scope(id, s.state, std::move(outcome.observation), dopts, now_ms(),
                       [&](std::uint64_t key_hash, bool with_body) -> std::optional<stored_job> {
                         auto job = store_->find_job(id, key_hash, with_body);
+                        read_error = job ? std::string() : job.error().message();
                         return job ? std::move(*job) : std::nullopt;
                       });
     if (!diff.error.empty()) {
-      error = "state: " + diff.error + " (" + store_->last_error() + ")";
+      error = "state: " + diff.error + " (" + read_error + ")";
       log_fields_scope fields(walk_failure_fields(id, nullptr));
       log_->error("scope {}: walk failed: {}; nothing committed or released, retrying next walk", id.str(), error);
       return std::nullopt;
@@ -449,7 +451,8 @@ std::optional<diff_outcome> daemon_runtime::commit_walk(scope_runtime& s, walk_o
     if (outcome.status == walk_status::complete) diff.delta.meta.walks_since_full = 0;
   }
   if (auto committed = store_->commit(id, diff.delta, diff.events); !committed) {
-    error = "state: could not commit the walk (" + committed.error().message() + ": " + store_->last_error() + ")";
+    error = "state: could not commit the walk (" + committed.error().code().message() + ": " +
+            committed.error().message() + ")";
     log_fields_scope fields(walk_failure_fields(id, nullptr));
     log_->error("scope {}: walk failed: {}; state kept, nothing released, retrying next walk", id.str(), error);
     return std::nullopt;
@@ -546,7 +549,7 @@ asio::awaitable<void> daemon_runtime::async_prune_journal() {
     for (int step = 0; step < 100; ++step) {
       auto pruned = sqlite_->prune_journal_step();
       if (!pruned) {
-        log_->warn("state: journal pruning failed: {}", sqlite_->last_error());
+        log_->warn("state: journal pruning failed: {}", pruned.error().message());
         break;
       }
       if (*pruned == 0) break;
@@ -595,7 +598,7 @@ bool daemon_runtime::open_socket() {
                            [this](std::string_view reason) { service_.metrics().on_subscriber_dropped(reason); }};
   auto opened = socket_server::open(ioc_, std::move(so), *store_, *this, log_);
   if (!opened) {
-    log_->critical("socket: {}", opened.error());
+    log_->critical("socket: {}", opened.error().message());
     return false;
   }
   socket_ = std::move(*opened);
@@ -804,8 +807,8 @@ int run_daemon(const config::config& cfg, const run_options& opts, std::shared_p
 int prune_state(const config::config& cfg, std::shared_ptr<spdlog::logger> log) {
   auto opened = open_sqlite_store(cfg.state_dir, {});
   if (!opened) {
-    log->critical("state: {}", opened.error().message);
-    return opened.error().code == make_error_code(errc::state_corrupt) ? 78 : 1;
+    log->critical("state: {}", opened.error().message());
+    return opened.error() == errc::state_corrupt ? 78 : 1;
   }
   std::vector<scope_id> keep;
   for (auto& t : scope_targets(cfg)) keep.push_back(t.scope);
