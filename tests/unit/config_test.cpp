@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "config/loader.hpp"
+#include "config/schema.hpp"
 #include "config/values.hpp"
 
 namespace hssjw::config {
@@ -817,35 +818,13 @@ TEST(config_loader, load_file_resolves_against_its_directory) {
   fs::remove_all(dir);
 }
 
-// The keys the loader knows, asked of the loader itself: it refuses an
-// unknown key in a mapping and lists the keys allowed there. Probes `map`
-// (a node of `root`) and every mapping below it that `root` has.
-void schema_keys(YAML::Node root, YAML::Node map, const std::string& prefix,
-                 std::set<std::string>& out) {
-  const std::string probe = "hssjw_no_such_key";
-  map[probe] = 1;
-  YAML::Emitter yaml;
-  yaml << root;
-  map.remove(probe);
-  auto r = load_string(yaml.c_str(), kFile);
-  ASSERT_FALSE(r) << "accepted " << probe << " in " << (prefix.empty() ? "top level" : prefix);
-  const std::string& msg = r.error().message;
-  auto begin = msg.find("(allowed: ");
-  ASSERT_TRUE(msg.find("unknown key '" + probe + "'") != std::string::npos &&
-              begin != std::string::npos)
-      << msg;
-  std::stringstream allowed(msg.substr(begin + 10, msg.rfind(')') - begin - 10));
-  for (std::string key; std::getline(allowed >> std::ws, key, ',');) {
-    const std::string path = prefix.empty() ? key : prefix + "." + key;
-    out.insert(path);
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      if (it->first.Scalar() != key) continue;
-      YAML::Node child = it->second;
-      if (child.IsMap()) schema_keys(root, child, path, out);
-      if (child.IsSequence() && child.size() > 0 && child[0].IsMap())
-        schema_keys(root, child[0], path + "[]", out);
-    }
-  }
+// The keys the loader knows: the rows of its schema table ("poll.retry.max",
+// list items as "projects[].id").
+std::set<std::string> schema_keys() {
+  std::set<std::string> out;
+  for (const auto& k : schema::config_keys()) out.insert(std::string(k.path));
+  for (const auto& k : schema::project_keys()) out.insert(std::string(k.path));
+  return out;
 }
 
 // The shipped example is the reference an operator copies: it loads, and it
@@ -866,10 +845,7 @@ TEST(config_loader, example_yaml_loads_and_has_every_key) {
   EXPECT_EQ(r->auth.password_file, "credential:hss_password");
   EXPECT_EQ(r->auth.secret_key_file, "credential:hss_sk");
   const std::string text = read_text(path);
-  YAML::Node doc = YAML::Load(text);
-  std::set<std::string> schema;
-  schema_keys(doc, doc, "", schema);
-  ASSERT_GT(schema.size(), 40u) << "the probe found too few keys";
+  const std::set<std::string> schema = schema_keys();
   std::set<std::string> example = key_paths(text);
   for (const auto& key : schema) {
     // One filter makes the example; the comment names the others.
@@ -881,6 +857,54 @@ TEST(config_loader, example_yaml_loads_and_has_every_key) {
   }
   for (const auto& key : example)
     EXPECT_TRUE(schema.count(key)) << "the loader does not know " << key;
+}
+
+// Every key has its line of doc, and writing a key's documented default
+// changes nothing: the effective config is that of leaving the key out.
+TEST(config_schema, writing_a_default_changes_nothing) {
+  const std::string base_yaml =
+      "endpoint: https://hss.r1.example\nauth: {token_file: /t}\nprojects: [{id: p1}]\n";
+  const std::string without = render_effective(must_load(base_yaml));
+  int tried = 0;
+  auto check = [&](const auto& keys) {
+    for (const auto& k : keys) {
+      EXPECT_FALSE(k.doc.empty()) << k.path;
+      if (k.default_value.empty()) continue;
+      YAML::Node doc = YAML::Load(base_yaml);
+      YAML::Node node = doc;
+      std::stringstream parts{std::string(k.path)};
+      for (std::string part; std::getline(parts, part, '.');) {
+        const bool item = part.ends_with("[]");
+        node.reset(node[item ? part.substr(0, part.size() - 2) : part]);
+        if (item) node.reset(node[0]);
+      }
+      if (node.IsDefined() && !node.IsNull()) continue;  // the base needs it
+      node = YAML::Load(std::string(k.default_value));
+      YAML::Emitter yaml;
+      yaml << doc;
+      SCOPED_TRACE(std::string(k.path) + "\n" + yaml.c_str());
+      EXPECT_EQ(render_effective(must_load(yaml.c_str())), without);
+      ++tried;
+    }
+  };
+  check(schema::config_keys());
+  check(schema::project_keys());
+  EXPECT_GT(tried, 30);
+}
+
+// docs/CONFIG.md's table of keys gives each default the schema has.
+TEST(config_schema, config_md_documents_every_default) {
+  const std::string doc = read_text(HSSJW_SOURCE_DIR "/docs/CONFIG.md");
+  ASSERT_FALSE(doc.empty());
+  auto documented = [&](const auto& keys) {
+    for (const auto& k : keys) {
+      if (k.default_value.empty() || k.default_value == "~") continue;  // none, or prose
+      EXPECT_THAT(doc, HasSubstr("| `" + std::string(k.path) + "` | `" +
+                                 std::string(k.default_value) + "` |"));
+    }
+  };
+  documented(schema::config_keys());
+  documented(schema::project_keys());
 }
 
 // ---------------------------------------------------------------------------
