@@ -21,21 +21,21 @@
 
 namespace hssjw::config {
 
-std::string load_error::to_string() const {
-  std::string out = file;
+error config_error(std::string_view file, int line, int column, std::string_view message) {
+  std::string out(file);
   if (line > 0) {
     out += ':' + std::to_string(line);
     if (column > 0) out += ':' + std::to_string(column);
   }
   out += ": ";
   out += message;
-  return out;
+  return error(errc::config_invalid, std::move(out));
 }
 
 namespace {
 
 namespace fs = std::filesystem;
-using error_opt = std::optional<load_error>;
+using error_opt = std::optional<error>;
 using string_map = std::map<std::string, std::string>;
 
 bool has_control_char(std::string_view s) {
@@ -61,10 +61,10 @@ class parser {
   error_opt run(const YAML::Node& root, config& c);
 
  private:
-  load_error error_at(const YAML::Mark& m, std::string message) const {
-    return hssjw::config::error_at(file_, m, std::move(message));
+  error error_at(const YAML::Mark& m, std::string_view message) const {
+    return hssjw::config::error_at(file_, m, message);
   }
-  load_error error_at(const entry& e, std::string_view message) const {
+  error error_at(const entry& e, std::string_view message) const {
     return error_at(e.where, e.path + ": " + std::string(message));
   }
 
@@ -241,7 +241,7 @@ error_opt parser::parse_projects(const entry& e, std::vector<project_config>& ou
 error_opt parser::checked(const entry& e, schema::check check, std::string& value) const {
   if (!check) return std::nullopt;
   auto ok = check(std::move(value));
-  if (!ok) return error_at(e, ok.error().message);
+  if (!ok) return error_at(e, ok.error().message());
   value = std::move(*ok);
   return std::nullopt;
 }
@@ -377,7 +377,7 @@ error_opt parser::get_duration(const entry& e, duration& out, duration lo, durat
   std::string s;
   if (auto err = scalar(e, "a duration such as 30s", s)) return err;
   auto d = detail::parse_duration(s);
-  if (!d) return error_at(e, d.error().message + " (got '" + s + "')");
+  if (!d) return error_at(e, d.error().message() + " (got '" + s + "')");
   if (*d < lo || *d > hi)
     return error_at(e, "must be between " + detail::format_duration(lo) + " and " +
                            detail::format_duration(hi) + " (got " + s + ")");
@@ -389,7 +389,7 @@ error_opt parser::get_percent(const entry& e, double& out, double max) const {
   std::string s;
   if (auto err = scalar(e, "a percentage such as 10%", s)) return err;
   auto p = detail::parse_percent(s);
-  if (!p) return error_at(e, p.error().message + " (got '" + s + "')");
+  if (!p) return error_at(e, p.error().message() + " (got '" + s + "')");
   if (*p > max)
     return error_at(e,
                     "must be between 0% and " + detail::format_percent(max) + " (got " + s + ")");
@@ -401,7 +401,7 @@ error_opt parser::get_rate(const entry& e, rate& out) const {
   std::string s;
   if (auto err = scalar(e, "a rate such as 5/min", s)) return err;
   auto r = detail::parse_rate(s);
-  if (!r) return error_at(e, r.error().message + " (got '" + s + "')");
+  if (!r) return error_at(e, r.error().message() + " (got '" + s + "')");
   out = *r;
   return std::nullopt;
 }
@@ -410,7 +410,7 @@ error_opt parser::get_mode(const entry& e, std::uint32_t& out) const {
   std::string s;
   if (auto err = scalar(e, "an octal mode such as \"0660\"", s)) return err;
   auto m = detail::parse_mode(s);
-  if (!m) return error_at(e, m.error().message + " (got '" + s + "')");
+  if (!m) return error_at(e, m.error().message() + " (got '" + s + "')");
   out = *m;
   return std::nullopt;
 }
@@ -446,7 +446,7 @@ error_opt parser::get_file_ref(const entry& e, std::string& out) const {
   std::string s;
   if (auto err = get_string(e, s)) return err;
   auto credential = detail::parse_file_ref(s);
-  if (!credential) return error_at(e, credential.error().message + " (got '" + s + "')");
+  if (!credential) return error_at(e, credential.error().message() + " (got '" + s + "')");
   out = *credential ? s : resolve(s);
   return std::nullopt;
 }
@@ -500,7 +500,8 @@ error_opt parser::finish(config& c) {
   if (const entry* e = seen("endpoint"); e && !c.endpoint.empty()) {
     auto url = detail::parse_endpoint(c.endpoint, c.allow_insecure_http);
     if (!url)
-      return error_at(*e, url.error().message + " (got '" + detail::redact_url(c.endpoint) + "')");
+      return error_at(*e,
+                      url.error().message() + " (got '" + detail::redact_url(c.endpoint) + "')");
     c.endpoint = *url;
   } else if (!c.region.empty()) {
     c.endpoint = detail::default_hss_endpoint(c.region);
@@ -533,7 +534,7 @@ error_opt parser::finish(config& c) {
     auto url = detail::parse_endpoint(c.auth.iam_endpoint, c.allow_insecure_http);
     if (!url)
       return error_at(
-          *e, url.error().message + " (got '" + detail::redact_url(c.auth.iam_endpoint) + "')");
+          *e, url.error().message() + " (got '" + detail::redact_url(c.auth.iam_endpoint) + "')");
     c.auth.iam_endpoint = *url;
   } else if (c.auth.method == auth_method::password) {
     if (c.region.empty())
@@ -557,8 +558,7 @@ error_opt parser::finish(config& c) {
 
 }  // namespace
 
-boost::system::result<config, load_error> load_string(std::string_view yaml,
-                                                      std::string file_name) {
+result<config> load_string(std::string_view yaml, std::string file_name) {
   std::error_code ec;
   fs::path absolute = fs::absolute(file_name, ec);
   fs::path base_dir = ec ? fs::path(file_name).parent_path() : absolute.parent_path();
@@ -572,12 +572,12 @@ boost::system::result<config, load_error> load_string(std::string_view yaml,
   try {
     if (auto err = p.run(*root, c)) return *err;
   } catch (const YAML::Exception& e) {  // not expected: we never convert with as<>
-    return load_error{file_name, 0, 0, std::string("cannot read the config: ") + e.what()};
+    return config_error(file_name, 0, 0, std::string("cannot read the config: ") + e.what());
   }
   return c;
 }
 
-boost::system::result<config, load_error> load_file(const std::string& path) {
+result<config> load_file(const std::string& path) {
   auto text = read_file(path);
   if (!text) return text.error();
   auto c = load_string(*text, path);

@@ -10,13 +10,9 @@ namespace hssjw::config::schema {
 namespace {
 
 using namespace std::chrono_literals;
-using hssjw::config::detail::parsed;
-using hssjw::config::detail::problem;
 
-// A value a check lets through (a bare string would also convert to a problem).
-parsed<std::string> accepted(std::string value) {
-  return {boost::system::in_place_value, std::move(value)};
-}
+// What a check says is wrong; the loader adds the position and the key.
+error wrong(std::string message) { return error(errc::config_invalid, std::move(message)); }
 
 // Project and enterprise project ids go into the request path and query.
 bool valid_id(std::string_view s) {
@@ -34,53 +30,53 @@ bool valid_region(std::string_view s) {
   });
 }
 
-parsed<std::string> region(std::string value) {
+result<std::string> region(std::string value) {
   if (!valid_region(value))
-    return problem{"a region is lowercase letters, digits and '-', e.g. ap-southeast-1"};
-  return accepted(std::move(value));
+    return wrong("a region is lowercase letters, digits and '-', e.g. ap-southeast-1");
+  return value;
 }
 
 // The proxy URL is never shown with its password, not even when wrong.
-parsed<std::string> proxy(std::string value) {
+result<std::string> proxy(std::string value) {
   auto p = hssjw::config::detail::parse_proxy(value);
   if (!p)
-    return problem{p.error().message + " (got '" + hssjw::config::detail::redact_url(value) + "')"};
-  return accepted(std::move(*p));
+    return wrong(p.error().message() + " (got '" + hssjw::config::detail::redact_url(value) + "')");
+  return *p;
 }
 
-parsed<std::string> listen(std::string value) {
+result<std::string> listen(std::string value) {
   auto l = hssjw::config::detail::parse_listen(value);
-  if (!l) return problem{l.error().message + " (got '" + value + "')"};
-  return accepted(std::move(value));
+  if (!l) return wrong(l.error().message() + " (got '" + value + "')");
+  return value;
 }
 
 // sockaddr_un holds the path with its terminating NUL.
-parsed<std::string> socket_path(std::string resolved) {
+result<std::string> socket_path(std::string resolved) {
   if (resolved.size() >= sizeof(sockaddr_un::sun_path))
-    return problem{"a socket path is at most " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
-                   " bytes (resolved: " + resolved + ")"};
-  return accepted(std::move(resolved));
+    return wrong("a socket path is at most " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
+                 " bytes (resolved: " + resolved + ")");
+  return resolved;
 }
 
-parsed<std::string> project_id(std::string value) {
-  if (!valid_id(value)) return problem{"a project id is 1..256 letters, digits, '-', '_' or '.'"};
-  return accepted(std::move(value));
+result<std::string> project_id(std::string value) {
+  if (!valid_id(value)) return wrong("a project id is 1..256 letters, digits, '-', '_' or '.'");
+  return value;
 }
 
-parsed<std::string> enterprise_project_id(std::string value) {
+result<std::string> enterprise_project_id(std::string value) {
   if (!value.empty() && !valid_id(value))
-    return problem{
+    return wrong(
         "an enterprise project id is \"\" (the default) or 1..256 letters, digits, '-', '_' or "
-        "'.'"};
-  return accepted(std::move(value));
+        "'.'");
+  return value;
 }
 
 // The key fields name a job; ignoring them would merge different jobs.
-parsed<std::string> ignorable_field(std::string field) {
+result<std::string> ignorable_field(std::string field) {
   if (field == "cluster_name" || field == "namespace_name" || field == "name")
-    return problem{"'" + field +
-                   "' is a key field (cluster_name, namespace_name, name) and cannot be ignored"};
-  return accepted(std::move(field));
+    return wrong("'" + field +
+                 "' is a key field (cluster_name, namespace_name, name) and cannot be ignored");
+  return field;
 }
 
 // The access key identifies, the secret key signs: show only enough of

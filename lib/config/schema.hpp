@@ -2,8 +2,8 @@
 // with its path, its rule (type, range or check, and where the value goes
 // in the config struct), its default and one line of doc. The loader
 // validates by it, render_effective writes the effective config by it,
-// and the tests take the key set from it (config/example.yaml and
-// docs/CONFIG.md must show every key).
+// and the tests take the key set from it (config/example.yaml must show
+// every key, docs/CONFIG.md every default).
 //
 // Rows come in the order the keys are rendered and listed in "unknown key
 // (allowed: ...)" messages. Rules that span keys (required keys, the
@@ -58,9 +58,9 @@ inline constexpr slot<typename detail::chain<Members...>::owner,
     at{&detail::chain<Members...>::ref, &detail::chain<Members...>::get};
 
 // A rule beyond a type's own: accepts a value (maybe normalised) or says
-// what is wrong with it, without position (the loader adds file:line:col
-// and the key path).
-using check = hssjw::config::detail::parsed<std::string> (*)(std::string value);
+// what is wrong with it (errc::config_invalid, no position: the loader
+// adds file:line:col and the key path).
+using check = result<std::string> (*)(std::string value);
 
 // ---------------------------------------------------------------------------
 // The rules, one per kind of value.

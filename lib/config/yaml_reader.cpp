@@ -10,6 +10,8 @@
 #include <sstream>
 #include <vector>
 
+#include "config/loader.hpp"
+
 namespace hssjw::config {
 namespace {
 
@@ -23,14 +25,14 @@ constexpr std::uintmax_t max_file_size = 4 * 1024 * 1024;
 // the flow indicator ',' in block context (",x", "- a\n,"): the daemon
 // would exhaust memory on a mistyped file or reload. Found by fuzz_config;
 // such a line is never valid here, so it is refused before yaml-cpp sees it.
-std::optional<load_error> runaway_guard(std::string_view yaml, const std::string& file_name) {
+std::optional<error> runaway_guard(std::string_view yaml, const std::string& file_name) {
   int line = 1;
   for (std::size_t i = 0; i < yaml.size(); ++line) {
     const std::size_t end = std::min(yaml.find('\n', i), yaml.size());
     const std::size_t first = yaml.find_first_not_of(" \t", i);
     if (first < end && yaml[first] == ',')
-      return load_error{file_name, line, static_cast<int>(first - i) + 1,
-                        "invalid YAML: a line may not start with ','"};
+      return config_error(file_name, line, static_cast<int>(first - i) + 1,
+                          "invalid YAML: a line may not start with ','");
     i = end + 1;
   }
   return std::nullopt;
@@ -57,7 +59,7 @@ struct document_starts final : YAML::EventHandler {
 // allocating an empty document per turn, when a token that cannot start a
 // document follows the root node ('"a", b', '[a], b': found by fuzz_config),
 // so the documents are counted here with a bound and never all built.
-std::optional<load_error> second_document(std::string_view yaml, const std::string& file_name) {
+std::optional<error> second_document(std::string_view yaml, const std::string& file_name) {
   std::istringstream in{std::string(yaml)};
   YAML::Parser parser(in);
   document_starts starts;
@@ -65,53 +67,54 @@ std::optional<load_error> second_document(std::string_view yaml, const std::stri
   }
   if (starts.marks.size() < 2) return std::nullopt;
   const YAML::Mark& m = starts.marks[1];
-  load_error err{file_name, m.line + 1, m.column + 1,
-                 "expected one YAML document, found a second one here"};
+  std::string message = "expected one YAML document, found a second one here";
   const std::size_t at = static_cast<std::size_t>(std::max(m.pos, 0));
   if (at < yaml.size() && yaml.substr(at, 3) != "---") {
     const char c = yaml[at];
     // Appended, not `"..." + std::string`: g++ 12 warns falsely
     // (-Wrestrict, GCC bug 105329) on that once this is inlined.
-    err.message = "invalid YAML: ";
+    message = "invalid YAML: ";
     if (c > ' ' && c < 0x7f)
-      err.message.append(1, '\'').append(1, c).append(1, '\'');
+      message.append(1, '\'').append(1, c).append(1, '\'');
     else
-      err.message += "a byte";
-    err.message += " after the end of the document";
+      message += "a byte";
+    message += " after the end of the document";
   }
-  return err;
+  return config_error(file_name, m.line + 1, m.column + 1, message);
+}
+
+// The file cannot be read: the system's code, the message as any other.
+error unreadable(std::error_code ec, const std::string& path, std::string_view message) {
+  return error(boost::system::error_code(ec.value(), boost::system::system_category()),
+               config_error(path, 0, 0, message).message());
 }
 
 }  // namespace
 
-load_error error_at(const std::string& file, const YAML::Mark& where, std::string message) {
-  load_error e;
-  e.file = file;
-  if (!where.is_null()) {
-    e.line = where.line + 1;
-    e.column = where.column + 1;
-  }
-  e.message = std::move(message);
-  return e;
+error error_at(const std::string& file, const YAML::Mark& where, std::string_view message) {
+  if (where.is_null()) return config_error(file, 0, 0, message);
+  return config_error(file, where.line + 1, where.column + 1, message);
 }
 
-boost::system::result<std::string, load_error> read_file(const std::string& path) {
+result<std::string> read_file(const std::string& path) {
   std::error_code ec;
   auto size = fs::file_size(path, ec);
-  if (ec) return load_error{path, 0, 0, "cannot read: " + ec.message()};
+  if (ec) return unreadable(ec, path, "cannot read: " + ec.message());
   if (size > max_file_size)
-    return load_error{path, 0, 0,
-                      "too large for a config file (" + std::to_string(size) + " bytes)"};
+    return config_error(path, 0, 0,
+                        "too large for a config file (" + std::to_string(size) + " bytes)");
   std::ifstream in(path, std::ios::binary);
-  if (!in) return load_error{path, 0, 0, "cannot open for reading"};
+  // No errno to trust from a stream: EIO stands for "could not".
+  const auto io = std::make_error_code(std::errc::io_error);
+  if (!in) return unreadable(io, path, "cannot open for reading");
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) return load_error{path, 0, 0, "read error"};
-  return {boost::system::in_place_value, text.str()};
+  if (in.bad()) return unreadable(io, path, "read error");
+  return text.str();
 }
 
-boost::system::result<YAML::Node, load_error> read_document(std::string_view yaml,
-                                                            const std::string& file_name) {
+result<YAML::Node> read_document(std::string_view yaml, const std::string& file_name) {
+  // In place: a YAML::Node can be made of anything, an error too.
   using boost::system::in_place_error;
   if (auto err = runaway_guard(yaml, file_name)) return {in_place_error, *err};
   try {

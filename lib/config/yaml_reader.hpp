@@ -11,25 +11,24 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <boost/system/result.hpp>
 #include <string>
 #include <string_view>
 
-#include "config/loader.hpp"
+#include "core/error.hpp"
 
 namespace hssjw::config {
 
-// An error in `file` at `where` (no position when the mark is null).
-load_error error_at(const std::string& file, const YAML::Mark& where, std::string message);
+// A config_error in `file` at `where` (no position when the mark is null).
+error error_at(const std::string& file, const YAML::Mark& where, std::string_view message);
 
 // The whole text of the config file `path`; refuses what cannot be one
 // (missing, unreadable, larger than any config could be).
-boost::system::result<std::string, load_error> read_file(const std::string& path);
+// The code is the system's (errc::config_invalid for a file too large).
+result<std::string> read_file(const std::string& path);
 
 // `yaml` as exactly one YAML document, read as if from `file_name`. An
 // empty text gives a null node.
-boost::system::result<YAML::Node, load_error> read_document(std::string_view yaml,
-                                                            const std::string& file_name);
+result<YAML::Node> read_document(std::string_view yaml, const std::string& file_name);
 
 // One node as the schema walk meets it.
 struct entry {
