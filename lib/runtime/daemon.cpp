@@ -728,7 +728,7 @@ void daemon_runtime::reload() {
   service_.reloading();
   auto loaded = config::load_file(cfg_.source_path);
   if (!loaded) {
-    reject_reload(loaded.error().to_string());
+    reject_reload(loaded.error().message());
     return;
   }
   auto next = std::move(*loaded);
