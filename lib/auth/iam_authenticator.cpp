@@ -113,14 +113,14 @@ std::optional<wall_clock::time_point> parse_time(std::string_view s) {
                                                seconds{sec} + sub);
 }
 
-boost::system::result<token_times, std::string> parse_token_body(std::string_view body) {
+result<token_times> parse_token_body(std::string_view body) {
   boost::system::error_code ec;
   auto v = json::parse(body, ec);
   const json::object* token = nullptr;
   if (!ec && v.is_object()) {
     if (auto* t = v.as_object().if_contains("token"); t && t->is_object()) token = &t->as_object();
   }
-  if (token == nullptr) return {boost::system::in_place_error, "IAM answer has no token object"};
+  if (token == nullptr) return error(errc::bad_response, "IAM answer has no token object");
   auto time_field = [&](const char* name) -> std::optional<wall_clock::time_point> {
     auto* f = token->if_contains(name);
     if (f == nullptr || !f->is_string()) return std::nullopt;
@@ -128,7 +128,7 @@ boost::system::result<token_times, std::string> parse_token_body(std::string_vie
   };
   auto expires = time_field("expires_at");
   if (!expires) {
-    return {boost::system::in_place_error, "IAM answer has no valid token.expires_at"};
+    return error(errc::bad_response, "IAM answer has no valid token.expires_at");
   }
   return token_times{*expires, time_field("issued_at")};
 }
@@ -243,7 +243,7 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
   auto pw = password_.get();
   if (!pw) {
     cache_.login_failed(project_id, now());
-    co_return fail(project_id, pw.error());
+    co_return fail(project_id, pw.error().message());
   }
   const auto ticket = cache_.begin_login(project_id, password_.stamp(), now());
   // The path of the password this login sends, for the messages.
@@ -308,7 +308,7 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
   auto times = iam::parse_token_body(r->body);
   if (!times) {
     cache_.login_failed(project_id, now());
-    co_return fail(project_id, who + ": " + times.error());
+    co_return fail(project_id, who + ": " + times.error().message());
   }
   const auto renewal =
       cache_.login_succeeded(project_id, ticket, std::move(r->subject_token), *times, now());

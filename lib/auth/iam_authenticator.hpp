@@ -44,7 +44,7 @@ secret token_request_body(std::string_view domain, std::string_view user,
 std::optional<wall_clock::time_point> parse_time(std::string_view s);
 
 // token.expires_at (required) and token.issued_at from a 201 body.
-boost::system::result<token_times, std::string> parse_token_body(std::string_view body);
+result<token_times> parse_token_body(std::string_view body);
 
 // One IAM answer as the transport saw it.
 struct reply {

@@ -361,8 +361,12 @@ std::shared_ptr<upstream> daemon_runtime::make_upstream(const config::config& c,
   // Read before the client loads it: a file swapped in between is then
   // seen as changed at the next reload, not missed.
   up->ca = identity_of(c.tls_ca_file);
-  up->auth = make_authenticator(c, ioc_.get_executor(), log_, error);
-  if (!up->auth) return nullptr;
+  auto auth = make_authenticator(c, ioc_.get_executor(), log_);
+  if (!auth) {
+    error = auth.error().message();
+    return nullptr;
+  }
+  up->auth = std::move(*auth);
   up->client = std::make_unique<https_client>(ioc_.get_executor(), client_options_for(c, c.endpoint));
   up->walk = std::make_unique<walker>(*up->client, *up->auth, *gate_, log_);
   up->walk->set_observer(&service_.metrics());

@@ -152,10 +152,10 @@ asio::awaitable<walker::page_result> walker::async_fetch(walk_run& run, std::int
       out.error = response.error().message();
     } else if (response->status == 200) {
       auth_.on_accepted(t.scope.project_id);
-      if (run.decoder.decode(response->body, out.page, out.error, &run.known)) {
+      if (auto decoded = run.decoder.decode(response->body, out.page, &run.known)) {
         attempt.what = page_attempt::kind::page;
       } else {
-        out.error += " (X-Request-Id " + response->request_id + ")";
+        out.error = decoded.error().message() + " (X-Request-Id " + response->request_id + ")";
         attempt.what = page_attempt::kind::bad_body;
       }
     } else {
