@@ -3,18 +3,16 @@
 // IAM's answer, never a credential.
 #include "auth/iam_authenticator.hpp"
 
-#include "core/utc.hpp"
-
-#include "auth/auth_util.hpp"
-#include "hss/client.hpp"
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-
 #include <cstdio>
+
+#include "auth/auth_util.hpp"
+#include "core/utc.hpp"
+#include "hss/client.hpp"
 
 namespace hssjw {
 namespace iam {
@@ -66,8 +64,8 @@ boost::asio::awaitable<result<reply>> send_via(std::shared_ptr<https_client> cli
 
 }  // namespace
 
-secret token_request_body(std::string_view domain, std::string_view user,
-                          std::string_view password, std::string_view project_id) {
+secret token_request_body(std::string_view domain, std::string_view user, std::string_view password,
+                          std::string_view project_id) {
   std::string out;
   // Room for the worst-case escaping up front: growing would leave a copy
   // of the password in freed memory.
@@ -87,8 +85,8 @@ secret token_request_body(std::string_view domain, std::string_view user,
 std::optional<wall_clock::time_point> parse_time(std::string_view s) {
   using namespace std::chrono;
   // YYYY-MM-DDTHH:MM:SS[.fraction]Z
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-      s[16] != ':' || s.back() != 'Z') {
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+      s.back() != 'Z') {
     return std::nullopt;
   }
   int y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
@@ -210,8 +208,8 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_authorize(http_req
                                                                         std::string /*host*/) {
   using step = iam::token_cache::step;
   for (;;) {
-    auto d = cache_.authorize(project_id, now(), known_password(),
-                              [this] { return reread_password(); });
+    auto d =
+        cache_.authorize(project_id, now(), known_password(), [this] { return reread_password(); });
     if (d.password_changed) {
       // A new password file is worth a try at once.
       log_->info("auth: password file {} changed; logging in again", password_.path());
@@ -279,7 +277,8 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
   req.target = "/v3/auth/tokens?nocatalog=true";
   req.headers = {{"Content-Type", "application/json;charset=utf8"}};
   {
-    auto body = iam::token_request_body(settings_.domain, settings_.user, (*pw)->reveal(), project_id);
+    auto body =
+        iam::token_request_body(settings_.domain, settings_.user, (*pw)->reveal(), project_id);
     req.body = std::string(body.reveal());
   }
   const std::string who = cache_.who(project_id);
@@ -316,9 +315,10 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
              r->request_id.empty() ? "-" : r->request_id, format_time(renewal.expires_at),
              format_time(renewal.renew_at));
   if (renewal.expired_already) {
-    log_->warn("auth: project {}: the new IAM token expires at {}, which this host's clock "
-               "says is (nearly) past: check the clock",
-               project_id, format_time(renewal.expires_at));
+    log_->warn(
+        "auth: project {}: the new IAM token expires at {}, which this host's clock "
+        "says is (nearly) past: check the clock",
+        project_id, format_time(renewal.expires_at));
   }
   co_return result<void>{};
 }

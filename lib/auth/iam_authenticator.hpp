@@ -14,20 +14,20 @@
 // and the log lines.
 #pragma once
 
-#include "auth/authenticator.hpp"
-#include "auth/secret_file.hpp"
-#include "auth/token_cache.hpp"
+#include <spdlog/logger.h>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/logger.h>
-
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "auth/authenticator.hpp"
+#include "auth/secret_file.hpp"
+#include "auth/token_cache.hpp"
 
 namespace hssjw {
 
@@ -37,8 +37,8 @@ namespace iam {
 
 // The POST /v3/auth/tokens body for a project-scoped password token
 // (HUAWEI-API.md §3). A secret, since it contains the password.
-secret token_request_body(std::string_view domain, std::string_view user,
-                          std::string_view password, std::string_view project_id);
+secret token_request_body(std::string_view domain, std::string_view user, std::string_view password,
+                          std::string_view project_id);
 
 // "2020-01-04T09:05:22.701000Z" (any number of fractional digits, or none).
 std::optional<wall_clock::time_point> parse_time(std::string_view s);
@@ -99,13 +99,14 @@ class iam_authenticator final : public authenticator {
                     std::shared_ptr<spdlog::logger> log);
   ~iam_authenticator() override;
 
-  boost::asio::awaitable<result<void>> async_authorize(http_request& req,
-                                                       std::string project_id,
+  boost::asio::awaitable<result<void>> async_authorize(http_request& req, std::string project_id,
                                                        std::string host) override;
   void on_rejected(const std::string& project_id, const api_error& err) override;
 
   // Why the last authorize for `project_id` failed ("" if it did not).
-  std::string last_error(const std::string& project_id) const { return cache_.last_error(project_id); }
+  std::string last_error(const std::string& project_id) const {
+    return cache_.last_error(project_id);
+  }
   // Logins sent so far (all projects), for tests and metrics.
   std::uint64_t logins() const { return cache_.logins(); }
 

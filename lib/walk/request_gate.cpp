@@ -2,13 +2,12 @@
 // cancelling it when granted; one pump timer waits for the budget window.
 #include "walk/request_gate.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <algorithm>
 
 namespace hssjw {
 
@@ -33,7 +32,10 @@ void request_gate::permit::reset() {
 }
 
 request_gate::request_gate(asio::any_io_executor ex, config::rate rate, std::uint32_t max_in_flight)
-    : ex_(ex), budget_(rate), max_in_flight_(std::max<std::uint32_t>(1, max_in_flight)), pump_timer_(ex) {}
+    : ex_(ex),
+      budget_(rate),
+      max_in_flight_(std::max<std::uint32_t>(1, max_in_flight)),
+      pump_timer_(ex) {}
 
 request_gate::~request_gate() = default;
 

@@ -4,19 +4,18 @@
 // a small one.
 #pragma once
 
-#include "config/config.hpp"
-#include "walk/budget.hpp"
-#include "walk/fair_queue.hpp"
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "config/config.hpp"
+#include "walk/budget.hpp"
+#include "walk/fair_queue.hpp"
 
 namespace hssjw {
 
@@ -53,7 +52,9 @@ class request_gate {
   std::uint64_t granted() const { return granted_; }
   const request_budget& budget() const { return budget_; }
   // Requests per window allowed right now (0 = unlimited), for logs/metrics.
-  std::uint32_t effective_count() const { return budget_.effective_count(request_budget::clock::now()); }
+  std::uint32_t effective_count() const {
+    return budget_.effective_count(request_budget::clock::now());
+  }
 
  private:
   struct waiter;

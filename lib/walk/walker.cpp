@@ -1,15 +1,9 @@
 // One walk of one scope over the HSS client (see walker.hpp).
 #include "walk/walker.hpp"
 
-#include "auth/authenticator.hpp"
-#include "hss/client.hpp"
-#include "hss/jobs_request.hpp"
-#include "hss/page_decoder.hpp"
-#include "walk/page_retry.hpp"
-#include "walk/request_gate.hpp"
-#include "walk/walk_observer.hpp"
-#include "walk/walk_plan.hpp"
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -18,10 +12,16 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
 #include <random>
+
+#include "auth/authenticator.hpp"
+#include "hss/client.hpp"
+#include "hss/jobs_request.hpp"
+#include "hss/page_decoder.hpp"
+#include "walk/page_retry.hpp"
+#include "walk/request_gate.hpp"
+#include "walk/walk_observer.hpp"
+#include "walk/walk_plan.hpp"
 
 namespace hssjw {
 
@@ -87,7 +87,8 @@ class seen_jobs {
     bool operator()(std::uint32_t i, const keyed_job& j) const { return (*jobs)[i].key == j.key; }
   };
   std::vector<keyed_job> jobs_;
-  boost::unordered_flat_set<std::uint32_t, by_key, by_key> index_{0, by_key{&jobs_}, by_key{&jobs_}};
+  boost::unordered_flat_set<std::uint32_t, by_key, by_key> index_{0, by_key{&jobs_},
+                                                                  by_key{&jobs_}};
 };
 
 asio::awaitable<void> throw_if_cancelled() {
@@ -199,9 +200,11 @@ asio::awaitable<std::vector<walker::page_result>> walker::async_fetch_batch(
   auto ex = co_await asio::this_coro::executor;
   using op_type = decltype(asio::co_spawn(ex, async_fetch(run, 0), asio::deferred));
   std::vector<op_type> ops;
-  for (auto offset : offsets) ops.push_back(asio::co_spawn(ex, async_fetch(run, offset), asio::deferred));
-  auto [order, errors, values] = co_await asio::experimental::make_parallel_group(std::move(ops))
-                                     .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  for (auto offset : offsets)
+    ops.push_back(asio::co_spawn(ex, async_fetch(run, offset), asio::deferred));
+  auto [order, errors, values] =
+      co_await asio::experimental::make_parallel_group(std::move(ops))
+          .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
   co_return std::move(values);
@@ -245,15 +248,16 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
         // reach): rehashing a million keys mid-walk costs more than the walk.
         // Jobs the snapshot has are expected unchanged (marked there), the
         // rest new.
-        const auto total = static_cast<std::size_t>(
-            std::clamp<std::int64_t>(page.total_num, 0, walk_plan::max_offset + settings.page_size));
+        const auto total = static_cast<std::size_t>(std::clamp<std::int64_t>(
+            page.total_num, 0, walk_plan::max_offset + settings.page_size));
         seen.reserve(total - std::min(total, previous.jobs.size()));
         if (may_trust_first_page(settings, previous.meta, page.total_num, page.last_update_time))
           plan.stop_after_first_page();
       }
       out.rejected += page.rejected;
       if (page.rejected && out.reason.empty())
-        out.reason = "rejected job at offset " + std::to_string(r.offset) + ": " + page.reject_reason;
+        out.reason =
+            "rejected job at offset " + std::to_string(r.offset) + ": " + page.reject_reason;
       std::vector<std::uint64_t> ids;
       ids.reserve(page.listed.size() + page.rejected);
       for (const auto& l : page.listed) ids.push_back(listing_identity(l.key_hash, l.create_time));

@@ -5,15 +5,7 @@
 // planner the identities it needs to check the pages link up.
 #pragma once
 
-#include "config/config.hpp"
-#include "core/error.hpp"
-#include "hss/http.hpp"
-#include "hss/resource.hpp"
-#include "state/scope_state.hpp"
-#include "walk/differ.hpp"
-
 #include <boost/asio/awaitable.hpp>
-
 #include <functional>
 #include <map>
 #include <memory>
@@ -21,6 +13,13 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include "config/config.hpp"
+#include "core/error.hpp"
+#include "hss/http.hpp"
+#include "hss/resource.hpp"
+#include "state/scope_state.hpp"
+#include "walk/differ.hpp"
 
 namespace spdlog {
 class logger;
@@ -99,8 +98,8 @@ class walker {
   struct page_result;
   struct walk_run;
   boost::asio::awaitable<page_result> async_fetch(walk_run& run, std::int64_t offset);
-  boost::asio::awaitable<std::vector<page_result>> async_fetch_batch(walk_run& run,
-                                                                     std::vector<std::int64_t> offsets);
+  boost::asio::awaitable<std::vector<page_result>> async_fetch_batch(
+      walk_run& run, std::vector<std::int64_t> offsets);
 
   transport transport_;
   authenticator& auth_;
