@@ -111,11 +111,11 @@ constexpr std::array<std::pair<std::string_view, log_format>, 2> log_formats{{
 }};
 
 const std::array project_table{
-    key<project_config>{"projects[].id", text{.to = at<&project_config::id>, .then = project_id},
+    key<project_config>{"projects[].id", text<project_config>{.to = at<&project_config::id>, .then = project_id},
                         "", "project id (required)"},
     key<project_config>{
         "projects[].enterprise_projects",
-        text_list{.to = at<&project_config::enterprise_projects>,
+        text_list<project_config>{.to = at<&project_config::enterprise_projects>,
                   .empty_items = true,
                   .item = enterprise_project_id,
                   .if_empty = "must list at least one enterprise project (\"\" = default)"},
@@ -131,10 +131,10 @@ const std::array project_table{
 };
 
 const std::array config_table{
-    key<config>{"region", text{.to = at<&config::region>, .optional = true, .then = region}, "~",
+    key<config>{"region", text<config>{.to = at<&config::region>, .optional = true, .then = region}, "~",
                 "Huawei Cloud region, e.g. ap-southeast-1; required unless endpoint is given"},
     // Checked after the walk, once allow_insecure_http is known.
-    key<config>{"endpoint", text{.to = at<&config::endpoint>, .optional = true}, "",
+    key<config>{"endpoint", text<config>{.to = at<&config::endpoint>, .optional = true}, "",
                 "HSS API endpoint, https:// URL; default https://hss.<region>.myhuaweicloud.com"},
     key<config>{"auth", section{}, "", "how requests are authenticated (required)"},
     key<config>{"auth.method", choice{at<&config::auth, &auth_config::method>, auth_methods},
@@ -143,17 +143,17 @@ const std::array config_table{
                 "file holding an IAM token, re-read when it changes (required for token)"},
     // Checked after the walk, once allow_insecure_http is known.
     key<config>{"auth.iam_endpoint",
-                text{.to = at<&config::auth, &auth_config::iam_endpoint>, .optional = true}, "",
+                text<config>{.to = at<&config::auth, &auth_config::iam_endpoint>, .optional = true}, "",
                 "IAM endpoint; default (password only) https://iam.<region>.myhuaweicloud.com"},
     key<config>{"auth.domain",
-                text{.to = at<&config::auth, &auth_config::domain>, .optional = true}, "~",
+                text<config>{.to = at<&config::auth, &auth_config::domain>, .optional = true}, "~",
                 "account (domain) name (required for password)"},
-    key<config>{"auth.user", text{.to = at<&config::auth, &auth_config::user>, .optional = true},
+    key<config>{"auth.user", text<config>{.to = at<&config::auth, &auth_config::user>, .optional = true},
                 "~", "IAM user name (required for password)"},
     key<config>{"auth.password_file", secret_file{at<&config::auth, &auth_config::password_file>},
                 "~", "file holding the IAM user's password (required for password)"},
     key<config>{"auth.access_key",
-                text{.to = at<&config::auth, &auth_config::access_key>,
+                text<config>{.to = at<&config::auth, &auth_config::access_key>,
                      .optional = true,
                      .shown = access_key_shown},
                 "~", "access key id (required for aksk); shown as its first 4 characters + ***"},
@@ -162,10 +162,10 @@ const std::array config_table{
                 "file holding the secret key (required for aksk)"},
     key<config>{"tls", section{}, "", "TLS towards HSS and IAM"},
     key<config>{"tls.ca_file",
-                path{.to = at<&config::tls_ca_file>, .optional = true, .refuse_credential = true},
+                path<config>{.to = at<&config::tls_ca_file>, .optional = true, .refuse_credential = true},
                 "~", "CA bundle (PEM) to verify HSS and IAM with; unset = the system store"},
     key<config>{"proxy",
-                text{.to = at<&config::proxy>,
+                text<config>{.to = at<&config::proxy>,
                      .optional = true,
                      .then = proxy,
                      .shown = hssjw::config::detail::redact_url},
@@ -215,11 +215,11 @@ const std::array config_table{
                 "complete walks a job must be missing from before it is removed"},
     key<config>{
         "poll.ignore_fields",
-        text_list{.to = at<&config::poll, &poll_config::ignore_fields>, .item = ignorable_field},
+        text_list<config>{.to = at<&config::poll, &poll_config::ignore_fields>, .item = ignorable_field},
         "[]", "job fields whose changes alone make no modified event"},
     key<config>{"poll.baseline_events", flag{at<&config::poll, &poll_config::baseline_events>},
                 "true", "one added event per job on a scope's first complete walk"},
-    key<config>{"state_dir", path{.to = at<&config::state_dir>}, "/var/lib/hss-jobwatch",
+    key<config>{"state_dir", path<config>{.to = at<&config::state_dir>}, "/var/lib/hss-jobwatch",
                 "directory of state.db"},
     key<config>{"journal", section{}, "",
                 "the event journal clients resume from; kept while both limits allow"},
@@ -231,7 +231,7 @@ const std::array config_table{
                 "age of the oldest event kept"},
     key<config>{"socket", section{}, "", "the events socket"},
     key<config>{
-        "socket.path", path{.to = at<&config::socket, &socket_config::path>, .then = socket_path},
+        "socket.path", path<config>{.to = at<&config::socket, &socket_config::path>, .then = socket_path},
         "/run/hss-jobwatch/events.sock", "Unix socket path (ignored under socket activation)"},
     key<config>{"socket.mode", octal_mode{at<&config::socket, &socket_config::mode>}, "\"0660\"",
                 "permissions of the socket file, octal"},
@@ -254,7 +254,7 @@ const std::array config_table{
     key<config>{"metrics", section{}, "", "Prometheus /metrics and /healthz"},
     key<config>{
         "metrics.listen",
-        text{.to = at<&config::metrics, &metrics_config::listen>, .optional = true, .then = listen},
+        text<config>{.to = at<&config::metrics, &metrics_config::listen>, .optional = true, .then = listen},
         "~", "host:port of /metrics and /healthz (no authentication); unset = disabled"},
     key<config>{"allow_insecure_http", flag{at<&config::allow_insecure_http>}, "false",
                 "accept http:// endpoints (tests and the demo only)"},

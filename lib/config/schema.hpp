@@ -166,6 +166,36 @@ struct project_list {
   slot<O, std::vector<project_config>> to;
 };
 
+// Deduction guides: clang 14 (the fuzz build) has no CTAD for
+// aggregates yet, so the table's `integer{at<...>, 1, 64}` needs them.
+// Rows written with designators name their owner (`text<config>{.to = }`).
+template <class O, class... Rest>
+text(slot<O, std::string>, Rest...) -> text<O>;
+template <class O, class... Rest>
+path(slot<O, std::string>, Rest...) -> path<O>;
+template <class O>
+secret_file(slot<O, std::string>) -> secret_file<O>;
+template <class O>
+flag(slot<O, bool>) -> flag<O>;
+template <class O, class Int, class... Rest>
+integer(slot<O, Int>, Rest...) -> integer<O, Int>;
+template <class O, class... Rest>
+timespan(slot<O, duration>, Rest...) -> timespan<O>;
+template <class O, class... Rest>
+percent(slot<O, double>, Rest...) -> percent<O>;
+template <class O>
+rate_limit(slot<O, rate>) -> rate_limit<O>;
+template <class O>
+octal_mode(slot<O, std::uint32_t>) -> octal_mode<O>;
+template <class O, class T, class Names>
+choice(slot<O, T>, const Names&) -> choice<O, T>;
+template <class O, class... Rest>
+text_list(slot<O, std::vector<std::string>>, Rest...) -> text_list<O>;
+template <class O>
+text_map(slot<O, std::map<std::string, std::string>>) -> text_map<O>;
+template <class O>
+project_list(slot<O, std::vector<project_config>>) -> project_list<O>;
+
 template <class O>
 using rule =
     std::variant<section, text<O>, path<O>, secret_file<O>, flag<O>, integer<O, std::uint32_t>,
