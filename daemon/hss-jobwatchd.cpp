@@ -12,6 +12,8 @@
 
 #include <sys/prctl.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -134,6 +136,32 @@ bool check_secret_file(const hssjw::config::config& cfg) {
   return false;
 }
 
+// TEST ONLY: the hooks the integration tests set in the environment
+// (lib/runtime/daemon.hpp, test_options). Unset in production, where
+// they leave the defaults.
+hssjw::test_options test_options_from_env() {
+  using std::chrono::milliseconds;
+  hssjw::test_options t;
+  // The stop guard is only ever shortened, and never 0 from a malformed value.
+  if (const char* v = std::getenv("HSSJW_TEST_STOP_GUARD_MS"); v && std::atol(v) > 0)
+    t.stop_guard = std::min(milliseconds(std::atol(v)), t.stop_guard);
+  if (const char* v = std::getenv("HSSJW_TEST_STOP_IGNORED")) t.stop_ignored = std::string_view(v) == "1";
+  if (const char* v = std::getenv("HSSJW_TEST_STALL_ON_SIGUSR2"); v && std::string_view(v) == "1") {
+    long seconds = 600;
+    if (const char* s = std::getenv("HSSJW_TEST_STALL_SECONDS")) seconds = std::max(1L, std::atol(s));
+    t.stall_on_sigusr2 = std::chrono::seconds(seconds);
+  }
+  // A commit delay is 0..60 s.
+  auto delay = [](const char* name) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') return milliseconds(0);
+    return milliseconds(std::clamp(std::strtol(v, nullptr, 10), 0L, 60'000L));
+  };
+  t.commit_delay = delay("HSSJW_TEST_COMMIT_DELAY_MS");
+  t.after_commit_delay = delay("HSSJW_TEST_AFTER_COMMIT_DELAY_MS");
+  return t;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -164,5 +192,6 @@ int main(int argc, char** argv) {
   hssjw::run_options opts;
   opts.once = args.once;
   opts.persistent = !args.memory;
+  opts.test = test_options_from_env();
   return hssjw::run_daemon(cfg, opts, log);
 }

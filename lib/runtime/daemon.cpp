@@ -36,7 +36,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -76,23 +75,6 @@ std::string describe_rate(const config::rate& r) {
   if (r.per == std::chrono::minutes(1)) return std::to_string(r.count) + "/min";
   if (r.per == std::chrono::seconds(1)) return std::to_string(r.count) + "/s";
   return std::to_string(r.count) + " per " + std::to_string(r.per.count()) + "ms";
-}
-
-// How long a stop waits for cancelled walks to end. TEST ONLY:
-// HSSJW_TEST_STOP_GUARD_MS shortens it, and HSSJW_TEST_STOP_IGNORED=1
-// leaves the walks uncancelled, as walks stuck in an operation that
-// ignores cancellation would be: a test then stops the loop with their
-// frames still suspended (see ~daemon_runtime).
-std::chrono::milliseconds stop_guard() {
-  // Only ever shorter, and never 0 from a malformed value.
-  if (const char* v = std::getenv("HSSJW_TEST_STOP_GUARD_MS"); v && std::atol(v) > 0)
-    return std::min<std::chrono::milliseconds>(std::chrono::milliseconds(std::atol(v)), 10s);
-  return 10s;
-}
-
-bool test_stop_ignored() {
-  const char* v = std::getenv("HSSJW_TEST_STOP_IGNORED");
-  return v && std::string_view(v) == "1";
 }
 
 struct scope_runtime {
@@ -243,7 +225,7 @@ class daemon_runtime final : public socket_source {
   std::vector<event_sink*> sinks_;
 
   loop_context ioc_{1};
-  service service_{log_};  // systemd, SIGHUP, metrics: after ioc_, before the sinks use it
+  service service_{log_, opts_.test.stall_on_sigusr2};  // systemd, SIGHUP, metrics: after ioc_, before the sinks use it
   std::unique_ptr<socket_server> socket_;  // destroyed before ioc_
   std::unique_ptr<state_store> store_;
   sqlite_store* sqlite_ = nullptr;  // store_ when persistent: journal retention
@@ -272,6 +254,8 @@ bool daemon_runtime::open_state() {
   sqlite_options so;
   so.max_events = cfg_.journal.max_events;
   so.max_age = cfg_.journal.max_age;
+  so.test_commit_delay = opts_.test.commit_delay;
+  so.test_after_commit_delay = opts_.test.after_commit_delay;
   auto opened = open_sqlite_store(cfg_.state_dir, so);
   if (!opened) {
     log_->critical("state: {}", opened.error().message);
@@ -564,15 +548,15 @@ void daemon_runtime::stop_all() {
   service_.stopping();
   if (socket_) socket_->shutdown();  // clients hear shutting_down now, before the loop stops
   housekeeping_.emit(asio::cancellation_type::terminal);
-  if (!test_stop_ignored())
+  if (!opts_.test.stop_ignored)
     for (auto& s : scopes_) s->cancel.emit(asio::cancellation_type::terminal);
   // Cancellation reaches every pending operation at once; bound the wait
   // anyway so that a stuck peer can never hold the exit.
-  auto guard = std::make_shared<asio::steady_timer>(ioc_, stop_guard());
+  auto guard = std::make_shared<asio::steady_timer>(ioc_, opts_.test.stop_guard);
   guard->async_wait([this, guard](boost::system::error_code ec) {
     if (ec) return;
     log_->warn("stop: {} scope(s) still running after {} ms; stopping without them", running_,
-               stop_guard().count());
+               opts_.test.stop_guard.count());
     ioc_.stop();
   });
 }

@@ -55,6 +55,7 @@ struct service::impl {
   std::function<void()> reload;
   std::unique_ptr<asio::signal_set> hup;
   asio::cancellation_signal watchdog_cancel, stall_cancel;
+  std::optional<std::chrono::seconds> stall_on_sigusr2;  // TEST ONLY
 
   metrics::http_reply handle(metrics::daemon_metrics& m, std::string_view path);
   metrics::http_reply health();
@@ -108,9 +109,10 @@ asio::awaitable<void> service::impl::async_wait_hup() {
   }
 }
 
-service::service(std::shared_ptr<spdlog::logger> log)
+service::service(std::shared_ptr<spdlog::logger> log, std::optional<std::chrono::seconds> stall_on_sigusr2)
     : impl_(std::make_unique<impl>()), metrics_(std::make_unique<metrics::daemon_metrics>()) {
   impl_->log = std::move(log);
+  impl_->stall_on_sigusr2 = stall_on_sigusr2;
   metrics_->reg().on_collect([i = impl_.get()](metrics::registry& r) { i->collect(r); });
 }
 
@@ -141,8 +143,8 @@ void service::start(asio::io_context& ioc, std::function<service_facts()> facts,
     impl_->log->debug("systemd watchdog: pinging every {} ms", wd->count() / 2000);
     asio::co_spawn(ioc, sd::async_watchdog(*wd), asio::bind_cancellation_slot(impl_->watchdog_cancel.slot(), asio::detached));
   }
-  if (sd::stall_trigger_enabled())
-    asio::co_spawn(ioc, sd::async_stall_on_sigusr2(impl_->log),
+  if (impl_->stall_on_sigusr2)
+    asio::co_spawn(ioc, sd::async_stall_on_sigusr2(impl_->log, *impl_->stall_on_sigusr2),
                    asio::bind_cancellation_slot(impl_->stall_cancel.slot(), asio::detached));
   sd::notify_ready();
   update_status();

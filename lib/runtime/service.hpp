@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,10 @@ std::vector<std::string> unhealthy_scopes(const service_facts& f, std::int64_t n
 
 class service {
  public:
-  explicit service(std::shared_ptr<spdlog::logger> log);
+  // `stall_on_sigusr2`: TEST ONLY (run_options::test), how long each
+  // SIGUSR2 blocks the loop; none in production.
+  explicit service(std::shared_ptr<spdlog::logger> log,
+                   std::optional<std::chrono::seconds> stall_on_sigusr2 = std::nullopt);
   ~service();
   service(const service&) = delete;
   service& operator=(const service&) = delete;
