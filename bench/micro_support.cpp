@@ -32,8 +32,8 @@ std::string render(const std::vector<fake_hss::job>& all, std::size_t offset, st
 
 void decode_into(page_decoder& dec, const std::string& body, std::vector<keyed_job>& out) {
   decoded_page page;
-  std::string err;
-  if (!dec.decode(body, page, err)) throw std::runtime_error("bench page did not decode: " + err);
+  if (auto decoded = dec.decode(body, page); !decoded)
+    throw std::runtime_error("bench page did not decode: " + decoded.error().message());
   for (auto& j : page.jobs) out.push_back(std::move(j));
 }
 

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = hssjw::cli::parse(args, std::getenv("HSS_JOBWATCH_SOCKET"));
   if (!parsed) {
-    std::fprintf(stderr, "hss-jobwatch: %s (see hss-jobwatch --help)\n", parsed.error().c_str());
+    std::fprintf(stderr, "hss-jobwatch: %s (see hss-jobwatch --help)\n", parsed.error().message().c_str());
     return 2;
   }
   if (parsed->cmd == hssjw::cli::command::help) {

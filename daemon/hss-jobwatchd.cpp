@@ -130,9 +130,10 @@ bool check_secret_file(const hssjw::config::config& cfg) {
                  spec.c_str());
     return true;
   }
-  std::string error;
-  if (hssjw::check_secret(cfg.auth, error)) return true;
-  std::fprintf(stderr, "hss-jobwatchd: %s: %s\n", cfg.source_path.c_str(), error.c_str());
+  auto checked = hssjw::check_secret(cfg.auth);
+  if (checked) return true;
+  std::fprintf(stderr, "hss-jobwatchd: %s: %s\n", cfg.source_path.c_str(),
+               checked.error().message().c_str());
   return false;
 }
 

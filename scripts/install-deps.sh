@@ -11,6 +11,7 @@ packages=(
   python3 socat jq curl git  # curl: the sandbox test reads /metrics; git: .ci/run clones
   acl  # setfacl: tests give a secret file the ACL systemd >= 254 gives credentials
   dpkg-dev file systemd-container
+  clang-format-14  # scripts/check_format.sh (CI)
   clang-14 libclang-rt-14-dev llvm-14  # libFuzzer, sanitizer runtimes, symbolizer (scripts/fuzz.sh)
 )
 missing=()

@@ -81,7 +81,7 @@ result<void> aksk_authenticator::authorize(http_request& req, const std::string&
                                            std::chrono::system_clock::time_point wall,
                                            clock::time_point now) {
   auto sk = secret_key_.get();
-  if (!sk) return fail(sk.error());
+  if (!sk) return fail(sk.error().message());
 
   if (paused(now) && !gateway_locked_ && paused_stamp_ && *paused_stamp_ != secret_key_.stamp()) {
     // The operator replaced the SK: our pause was only a precaution (the

@@ -84,25 +84,20 @@ std::string secret_spec(const config::auth_config& auth) {
   return {};
 }
 
-bool check_secret(const config::auth_config& auth, std::string& error_message) {
-  if (auto missing = missing_setting(auth); !missing.empty()) {
-    error_message = std::string("auth.method ") + method_name(auth.method) + " needs " + missing;
-    return false;
-  }
+result<void> check_secret(const config::auth_config& auth) {
+  if (auto missing = missing_setting(auth); !missing.empty())
+    return error(errc::config_invalid,
+                 std::string("auth.method ") + method_name(auth.method) + " needs " + missing);
   auto read = read_secret(secret_spec(auth));
-  if (!read) {
-    error_message = read.error();
-    return false;
-  }
-  return true;
+  if (!read) return read.error();
+  return {};
 }
 
-std::unique_ptr<authenticator> make_authenticator(const config::config& cfg,
-                                                  boost::asio::any_io_executor ex,
-                                                  std::shared_ptr<spdlog::logger> log,
-                                                  std::string& error_message) {
+result<std::unique_ptr<authenticator>> make_authenticator(const config::config& cfg,
+                                                          boost::asio::any_io_executor ex,
+                                                          std::shared_ptr<spdlog::logger> log) {
   const auto& a = cfg.auth;
-  if (!check_secret(a, error_message)) return nullptr;
+  if (auto checked = check_secret(a); !checked) return checked.error();
   switch (a.method) {
     case auth_method::token: {
       // A request sent with a replaced token is answered within poll.timeout.
@@ -115,14 +110,11 @@ std::unique_ptr<authenticator> make_authenticator(const config::config& cfg,
     case auth_method::aksk:
       return std::make_unique<aksk_authenticator>(a.access_key, a.secret_key_file, std::move(log));
     case auth_method::password:
-      if (cfg.region.empty() && a.iam_endpoint.empty()) {
-        error_message = "auth.method password needs auth.iam_endpoint (or region)";
-        return nullptr;
-      }
+      if (cfg.region.empty() && a.iam_endpoint.empty())
+        return error(errc::config_invalid, "auth.method password needs auth.iam_endpoint (or region)");
       return make_iam(cfg, std::move(ex), std::move(log));
   }
-  error_message = "unknown auth.method";
-  return nullptr;
+  return error(errc::config_invalid, "unknown auth.method");
 }
 
 }  // namespace hssjw

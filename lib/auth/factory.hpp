@@ -4,6 +4,7 @@
 #pragma once
 
 #include "auth/authenticator.hpp"
+#include "core/error.hpp"
 #include "config/config.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -14,15 +15,14 @@
 
 namespace hssjw {
 
-// nullptr on error, with `error_message` saying what to fix (never a secret).
-std::unique_ptr<authenticator> make_authenticator(const config::config& cfg,
-                                                  boost::asio::any_io_executor ex,
-                                                  std::shared_ptr<spdlog::logger> log,
-                                                  std::string& error_message);
+// The authenticator, or an error saying what to fix (never a secret).
+result<std::unique_ptr<authenticator>> make_authenticator(const config::config& cfg,
+                                                          boost::asio::any_io_executor ex,
+                                                          std::shared_ptr<spdlog::logger> log);
 
 // The secret file auth.method uses ("" if none) and a check that it can be
 // read (used by make_authenticator and --check-config).
 std::string secret_spec(const config::auth_config& auth);
-bool check_secret(const config::auth_config& auth, std::string& error_message);
+result<void> check_secret(const config::auth_config& auth);
 
 }  // namespace hssjw

@@ -113,14 +113,14 @@ std::optional<wall_clock::time_point> parse_time(std::string_view s) {
                                                seconds{sec} + sub);
 }
 
-boost::system::result<token_times, std::string> parse_token_body(std::string_view body) {
+result<token_times> parse_token_body(std::string_view body) {
   boost::system::error_code ec;
   auto v = json::parse(body, ec);
   const json::object* token = nullptr;
   if (!ec && v.is_object()) {
     if (auto* t = v.as_object().if_contains("token"); t && t->is_object()) token = &t->as_object();
   }
-  if (token == nullptr) return {boost::system::in_place_error, "IAM answer has no token object"};
+  if (token == nullptr) return error(errc::bad_response, "IAM answer has no token object");
   auto time_field = [&](const char* name) -> std::optional<wall_clock::time_point> {
     auto* f = token->if_contains(name);
     if (f == nullptr || !f->is_string()) return std::nullopt;
@@ -128,7 +128,7 @@ boost::system::result<token_times, std::string> parse_token_body(std::string_vie
   };
   auto expires = time_field("expires_at");
   if (!expires) {
-    return {boost::system::in_place_error, "IAM answer has no valid token.expires_at"};
+    return error(errc::bad_response, "IAM answer has no valid token.expires_at");
   }
   return token_times{*expires, time_field("issued_at")};
 }
@@ -294,7 +294,7 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
   auto pw = password_.get();
   if (!pw) {
     failed_login(st, steady::now());
-    co_return fail(project_id, st, pw.error());
+    co_return fail(project_id, st, pw.error().message());
   }
   st.logging_in = true;
   st.login_done = std::make_shared<boost::asio::steady_timer>(
@@ -397,7 +397,7 @@ boost::asio::awaitable<result<void>> iam_authenticator::async_login(std::string 
   auto times = iam::parse_token_body(r->body);
   if (!times) {
     failed_login(st, steady::now());
-    co_return fail(project_id, st, who + ": " + times.error());
+    co_return fail(project_id, st, who + ": " + times.error().message());
   }
   auto now = iam::wall_clock::now();
   // Pages still in flight with a rejected token will be rejected too;

@@ -46,7 +46,7 @@ struct token_times {
   std::optional<wall_clock::time_point> issued_at;
 };
 // token.expires_at (required) and token.issued_at from a 201 body.
-boost::system::result<token_times, std::string> parse_token_body(std::string_view body);
+result<token_times> parse_token_body(std::string_view body);
 
 // When to renew: an hour before expiry or at 80% of the lifetime, whichever
 // is earlier (`now` stands in for a missing issued_at).

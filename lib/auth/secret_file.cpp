@@ -56,6 +56,10 @@ using boost::system::in_place_error;
 constexpr std::string_view credential_prefix = "credential:";
 constexpr std::string_view whitespace = " \t\r\n\v\f";
 
+// Every secret-file failure: no usable credentials, with the sentence
+// that names the file and the fix (never the contents).
+error unusable(std::string message) { return {errc::auth_unavailable, std::move(message)}; }
+
 std::string errno_text(int err) { return std::generic_category().message(err); }
 
 file_stamp stamp_of(const struct stat& st) {
@@ -110,7 +114,7 @@ std::string check_file(const location& at, const struct stat& st) {
   return size_problem(at.path, st);
 }
 
-boost::system::result<location, std::string> locate(std::string_view spec) {
+result<location> locate(std::string_view spec) {
   auto path = resolve_secret_path(spec);
   if (!path) return {in_place_error, path.error()};
   location at;
@@ -131,41 +135,41 @@ boost::system::result<location, std::string> locate(std::string_view spec) {
 // O_NOFOLLOW: the file read is the one systemd placed there, not a link
 // out of it. Ordinary paths follow symlinks (operators link secrets from
 // elsewhere); the checks apply to the file the link leads to.
-boost::system::result<int, std::string> open_secret(const location& at) {
+result<int> open_secret(const location& at) {
   constexpr int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
   struct stat pre {};
   if (at.credential()) {
     fd_guard dir{::open(at.credentials_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
     if (dir.fd < 0) {
-      return {in_place_error, "cannot open the credentials directory " + at.credentials_dir +
-                                  " ($CREDENTIALS_DIRECTORY): " + errno_text(errno)};
+      return {in_place_error, unusable("cannot open the credentials directory " + at.credentials_dir +
+                                  " ($CREDENTIALS_DIRECTORY): " + errno_text(errno))};
     }
     if (::fstatat(dir.fd, at.name.c_str(), &pre, AT_SYMLINK_NOFOLLOW) != 0) {
-      return {in_place_error, "cannot open secret file " + at.path + ": " + errno_text(errno)};
+      return {in_place_error, unusable("cannot open secret file " + at.path + ": " + errno_text(errno))};
     }
     if (S_ISLNK(pre.st_mode)) {
-      return {in_place_error, "secret file " + at.path +
+      return {in_place_error, unusable("secret file " + at.path +
                                   " is a symbolic link; a credential must be a file in "
-                                  "$CREDENTIALS_DIRECTORY (use LoadCredential=)"};
+                                  "$CREDENTIALS_DIRECTORY (use LoadCredential=)")};
     }
     if (!S_ISREG(pre.st_mode)) {
-      return {in_place_error, "secret file " + at.path + " is not a regular file"};
+      return {in_place_error, unusable("secret file " + at.path + " is not a regular file")};
     }
     int fd = ::openat(dir.fd, at.name.c_str(), flags | O_NOFOLLOW);
     if (fd < 0) {
-      return {in_place_error, "cannot open secret file " + at.path + ": " + errno_text(errno)};
+      return {in_place_error, unusable("cannot open secret file " + at.path + ": " + errno_text(errno))};
     }
     return fd;
   }
   if (::stat(at.path.c_str(), &pre) != 0) {
-    return {in_place_error, "cannot open secret file " + at.path + ": " + errno_text(errno)};
+    return {in_place_error, unusable("cannot open secret file " + at.path + ": " + errno_text(errno))};
   }
   if (!S_ISREG(pre.st_mode)) {
-    return {in_place_error, "secret file " + at.path + " is not a regular file"};
+    return {in_place_error, unusable("secret file " + at.path + " is not a regular file")};
   }
   int fd = ::open(at.path.c_str(), flags);
   if (fd < 0) {
-    return {in_place_error, "cannot open secret file " + at.path + ": " + errno_text(errno)};
+    return {in_place_error, unusable("cannot open secret file " + at.path + ": " + errno_text(errno))};
   }
   return fd;
 }
@@ -214,19 +218,19 @@ void strip_in_place(std::string& s) {
 
 }  // namespace
 
-boost::system::result<std::string, std::string> resolve_secret_path(std::string_view spec) {
-  if (spec.empty()) return {in_place_error, "no secret file configured"};
+result<std::string> resolve_secret_path(std::string_view spec) {
+  if (spec.empty()) return {in_place_error, unusable("no secret file configured")};
   if (!spec.starts_with(credential_prefix)) return {boost::system::in_place_value, std::string(spec)};
   auto name = spec.substr(credential_prefix.size());
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
-    return {in_place_error, "invalid credential name in \"" + std::string(spec) +
-                                "\": expected credential:NAME without '/'"};
+    return {in_place_error, unusable("invalid credential name in \"" + std::string(spec) +
+                                "\": expected credential:NAME without '/'")};
   }
   const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
   if (dir == nullptr || *dir == '\0') {
-    return {in_place_error, std::string(spec) +
+    return {in_place_error, unusable(std::string(spec) +
                                 ": $CREDENTIALS_DIRECTORY is not set (it is set by systemd for "
-                                "units with LoadCredential=); use a file path instead"};
+                                "units with LoadCredential=); use a file path instead")};
   }
   std::string path(dir);
   if (!path.ends_with('/')) path += '/';
@@ -234,15 +238,15 @@ boost::system::result<std::string, std::string> resolve_secret_path(std::string_
   return {boost::system::in_place_value, std::move(path)};
 }
 
-boost::system::result<file_stamp, std::string> stat_secret_file(const std::string& path) {
+result<file_stamp> stat_secret_file(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    return {in_place_error, "cannot stat secret file " + path + ": " + errno_text(errno)};
+    return {in_place_error, unusable("cannot stat secret file " + path + ": " + errno_text(errno))};
   }
   return stamp_of(st);
 }
 
-boost::system::result<secret_contents, std::string> read_secret(std::string_view spec) {
+result<secret_contents> read_secret(std::string_view spec) {
   auto at = locate(spec);
   if (!at) return {in_place_error, at.error()};
   auto opened = open_secret(*at);
@@ -250,9 +254,9 @@ boost::system::result<secret_contents, std::string> read_secret(std::string_view
   fd_guard fd{*opened};
   struct stat st {};
   if (::fstat(fd.fd, &st) != 0) {
-    return {in_place_error, "cannot stat secret file " + at->path + ": " + errno_text(errno)};
+    return {in_place_error, unusable("cannot stat secret file " + at->path + ": " + errno_text(errno))};
   }
-  if (auto problem = check_file(*at, st); !problem.empty()) return {in_place_error, problem};
+  if (auto problem = check_file(*at, st); !problem.empty()) return {in_place_error, unusable(problem)};
   const std::string* path = &at->path;
 
   secret_contents out;
@@ -262,19 +266,19 @@ boost::system::result<secret_contents, std::string> read_secret(std::string_view
   if (int err = read_all(fd.fd, static_cast<std::size_t>(st.st_size), buf); err != 0) {
     out.value.wipe();
     if (err < 0) {
-      return {in_place_error, "secret file " + *path + " is larger than " +
-                                  std::to_string(max_secret_size) + " bytes"};
+      return {in_place_error, unusable("secret file " + *path + " is larger than " +
+                                  std::to_string(max_secret_size) + " bytes")};
     }
-    return {in_place_error, "cannot read secret file " + *path + ": " + errno_text(err)};
+    return {in_place_error, unusable("cannot read secret file " + *path + ": " + errno_text(err))};
   }
   strip_in_place(buf);
   if (buf.empty()) {
-    return {in_place_error, "secret file " + *path + " is empty (or only whitespace)"};
+    return {in_place_error, unusable("secret file " + *path + " is empty (or only whitespace)")};
   }
   return out;
 }
 
-boost::system::result<const secret*, std::string> watched_secret::get() {
+result<const secret*> watched_secret::get() {
   auto path = resolve_secret_path(spec_);
   if (!path) {
     current_.reset();

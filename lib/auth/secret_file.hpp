@@ -8,6 +8,8 @@
 // accident.
 #pragma once
 
+#include "core/error.hpp"
+
 #include <boost/system/result.hpp>
 
 #include <cstddef>
@@ -48,7 +50,7 @@ class secret {
 
  private:
   // The reader fills value_ in place, so no unwiped copy is left behind.
-  friend boost::system::result<secret_contents, std::string> read_secret(std::string_view spec);
+  friend result<secret_contents> read_secret(std::string_view spec);
 
   std::string value_;
 };
@@ -77,17 +79,17 @@ inline constexpr std::size_t max_secret_size = 64 * 1024;
 
 // Turns a spec into a path: `credential:NAME` -> $CREDENTIALS_DIRECTORY/NAME,
 // anything else is a path as written. The error is a message for the user.
-boost::system::result<std::string, std::string> resolve_secret_path(std::string_view spec);
+result<std::string> resolve_secret_path(std::string_view spec);
 
 // The stamp of the file behind `path` (following symlinks, as reading does).
-boost::system::result<file_stamp, std::string> stat_secret_file(const std::string& path);
+result<file_stamp> stat_secret_file(const std::string& path);
 
 // Reads the secret named by `spec`. Errors (messages name the file and the
 // fix, never the contents): unresolvable spec, missing or unreadable file,
 // not a regular file (FIFO, device, directory; for a credential also a
 // symlink), an ordinary path whose mode allows group/other access, too
 // large, empty after stripping whitespace. Never blocks.
-boost::system::result<secret_contents, std::string> read_secret(std::string_view spec);
+result<secret_contents> read_secret(std::string_view spec);
 
 // A secret file that is re-read when it changes: get() costs one stat() while
 // the stamp stays the same, so callers may call it before every request.
@@ -98,7 +100,7 @@ class watched_secret {
   // The current secret, re-read when the file's stamp changed. On an error
   // the cached secret is dropped (and wiped): a file that became unreadable
   // or too open must not keep working from memory.
-  boost::system::result<const secret*, std::string> get();
+  result<const secret*> get();
 
   // The stamp and path of the cached secret (only valid after a good get()).
   const file_stamp& stamp() const { return current_->stamp; }

@@ -99,7 +99,7 @@ void token_authenticator::note_version() {
 result<void> token_authenticator::authorize(http_request& req, const std::string& project_id,
                                             clock::time_point now) {
   auto token = token_.get();
-  if (!token) return fail_file(token.error());
+  if (!token) return fail_file(token.error().message());
   if (!file_error_.empty()) {
     log_->info("auth: token from {} available again", token_.path());
     file_error_.clear();

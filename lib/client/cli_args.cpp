@@ -46,9 +46,11 @@ Exit codes: 0 ok, 1 runtime failure (daemon unreachable, events gone), 2 usage.
 
 namespace {
 
-using parse_result = boost::system::result<options, std::string>;
+using parse_result = result<options>;
 
-parse_result usage_error(std::string message) { return parse_result(boost::system::in_place_error, std::move(message)); }
+parse_result usage_error(std::string message) {
+  return error(make_error_code(boost::system::errc::invalid_argument), std::move(message));
+}
 
 std::optional<std::string> add_filter(options& o, std::string_view kv) {
   const auto eq = kv.find('=');

@@ -2,6 +2,8 @@
 // client/commands.hpp. Kept apart so usage errors are unit-tested.
 #pragma once
 
+#include "core/error.hpp"
+
 #include <boost/system/result.hpp>
 
 #include <cstdint>
@@ -33,7 +35,7 @@ inline constexpr const char* default_socket = "/run/hss-jobwatch/events.sock";
 
 // `env_socket` is $HSS_JOBWATCH_SOCKET (nullptr when unset). The error is a
 // one-line usage message (exit 2).
-boost::system::result<options, std::string> parse(const std::vector<std::string>& args, const char* env_socket);
+result<options> parse(const std::vector<std::string>& args, const char* env_socket);
 
 // The request line (without newline) for a watch/list/status connection;
 // `resume` overrides --since/--sync (a reconnect resumes from what was printed).

@@ -1,6 +1,11 @@
 // The error category behind hssjw::errc.
 #include "core/error.hpp"
 
+#include <boost/system/system_error.hpp>
+#include <boost/throw_exception.hpp>
+
+#include <ostream>
+
 namespace hssjw {
 namespace {
 
@@ -11,14 +16,10 @@ class category_impl final : public boost::system::error_category {
     switch (static_cast<errc>(ev)) {
       case errc::ok: return "success";
       case errc::config_invalid: return "invalid configuration";
-      case errc::http_status: return "upstream answered with an error status";
       case errc::body_too_large: return "response body too large";
       case errc::bad_response: return "malformed response";
-      case errc::job_rejected: return "job rejected (missing key field or wrong type)";
       case errc::timeout: return "deadline expired";
       case errc::auth_unavailable: return "no usable credentials";
-      case errc::offset_overflow: return "total_num beyond the reach of offset; add filters";
-      case errc::walk_incomplete: return "walk incomplete";
       case errc::cancelled: return "cancelled";
       case errc::state_corrupt: return "state database damaged or foreign";
       case errc::state_locked: return "state directory in use by another daemon";
@@ -34,6 +35,12 @@ class category_impl final : public boost::system::error_category {
 const boost::system::error_category& category() {
   static const category_impl instance;
   return instance;
+}
+
+std::ostream& operator<<(std::ostream& os, const error& e) { return os << e.message(); }
+
+void throw_exception_from_error(const error& e, const boost::source_location& loc) {
+  boost::throw_exception(boost::system::system_error(e.code(), e.message()), loc);
 }
 
 }  // namespace hssjw

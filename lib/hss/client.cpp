@@ -5,7 +5,6 @@
 // that no other file pays for them.
 #include "hss/client.hpp"
 
-#include "hss/described_error.hpp"
 #include "hss/response_parse.hpp"
 #include "hss/upstream_text.hpp"
 
@@ -182,7 +181,7 @@ using connection_ptr = std::unique_ptr<connection>;
 struct client_state {
   asio::any_io_executor ex;
   client_options opts;
-  error_code init_error;  // a bad endpoint/proxy/CA fails every request
+  error init_error;  // a bad endpoint/proxy/CA fails every request
   origin target;
   std::optional<proxy_target> proxy;
   std::shared_ptr<ssl::context> tls_ctx;
@@ -280,7 +279,7 @@ asio::awaitable<result<tcp::resolver::results_type>> resolve(std::string host, s
   auto [wait_ec] = co_await p->wake.async_wait(as_value);
   if (p->done) {
     if (p->ec)
-      co_return describe(
+      co_return error(
           p->ec, "cannot resolve " + std::string(role) + ' ' + host + ": " + p->ec.message());
     co_return std::move(p->results);
   }
@@ -289,7 +288,7 @@ asio::awaitable<result<tcp::resolver::results_type>> resolve(std::string host, s
   co_return make_error_code(asio::error::operation_aborted);
 }
 
-asio::awaitable<error_code> connect_tcp(connection& c, std::string host, std::string port,
+asio::awaitable<error> connect_tcp(connection& c, std::string host, std::string port,
                                         std::string_view role, steady::time_point deadline) {
   auto endpoints = co_await resolve(std::move(host), std::move(port), role, deadline);
   if (!endpoints) co_return endpoints.error();
@@ -304,18 +303,18 @@ asio::awaitable<error_code> connect_tcp(connection& c, std::string host, std::st
 // nothing else of its answer (headers and body may echo credentials). 407
 // compares equal to permission_denied, any other refusal to
 // connection_refused.
-error_code tunnel_refused(const std::string& authority, unsigned status, std::string_view reason) {
+error tunnel_refused(const std::string& authority, unsigned status, std::string_view reason) {
   std::string text = upstream_text(reason, 64);
   if (text.empty()) text = std::string(http::obsolete_reason(static_cast<http::status>(status)));
   const auto code = status == 407 ? boost::system::errc::permission_denied
                                   : boost::system::errc::connection_refused;
-  return describe(make_error_code(code), "proxy CONNECT to " + authority +
+  return error(make_error_code(code), "proxy CONNECT to " + authority +
                                              " refused: " + std::to_string(status) + ' ' + text);
 }
 
 // HTTP CONNECT through the proxy; afterwards the socket is a raw pipe to the
 // origin.
-asio::awaitable<error_code> open_tunnel(connection& c, const origin& to, const proxy_target& via,
+asio::awaitable<error> open_tunnel(connection& c, const origin& to, const proxy_target& via,
                                         steady::time_point deadline) {
   const std::string authority = bracketed(to.host) + ':' + to.port;
   http::request<http::empty_body> req{http::verb::connect, authority, 11};
@@ -334,8 +333,8 @@ asio::awaitable<error_code> open_tunnel(connection& c, const origin& to, const p
   // Any 2xx opens the tunnel (RFC 9110 §9.3.6).
   if (status / 100 != 2) co_return tunnel_refused(authority, status, parser.get().reason());
   // The origin speaks only after our ClientHello; early bytes mean confusion.
-  if (buffer.size() != 0) co_return make_error_code(errc::bad_response);
-  co_return error_code{};
+  if (buffer.size() != 0) co_return errc::bad_response;
+  co_return error{};
 }
 
 // Chain verification against the host we meant to reach, enforced inside
@@ -536,14 +535,22 @@ asio::awaitable<result<http_response>> run_request(std::shared_ptr<client_state>
   const bool reused = conn != nullptr;
   if (!conn) {
     auto fresh = co_await open_connection(*st, deadline);
-    if (!fresh) co_return co_await cancelled() ? aborted() : public_error(fresh.error());
+    if (!fresh) {
+      // Not one `co_return c ? a : b` with co_await in it: GCC 12 destroys
+      // a temporary of such a conditional twice when it is not trivial.
+      if (co_await cancelled()) co_return aborted();
+      co_return public_error(fresh.error());
+    }
     conn = std::move(*fresh);
   }
   exchange_outcome out = co_await exchange(*conn, *req, st->opts.body_limit, deadline);
   if (reused && worth_retry(out, *req, deadline) && !co_await cancelled()) {
     conn->close();
     auto fresh = co_await open_connection(*st, deadline);
-    if (!fresh) co_return co_await cancelled() ? aborted() : public_error(fresh.error());
+    if (!fresh) {
+      if (co_await cancelled()) co_return aborted();
+      co_return public_error(fresh.error());
+    }
     conn = std::move(*fresh);
     out = co_await exchange(*conn, *req, st->opts.body_limit, deadline);
   }

@@ -3,16 +3,15 @@
 // one serialisation per job.
 #include "hss/page_decoder.hpp"
 
-#include "hss/job_fields.hpp"
-#include "hss/page_hazards.hpp"
-
+#include <algorithm>
+#include <array>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <algorithm>
-#include <array>
 #include <limits>
+
+#include "hss/job_fields.hpp"
+#include "hss/page_hazards.hpp"
 
 namespace hssjw {
 
@@ -70,13 +69,15 @@ std::optional<std::int64_t> as_int64(const json::value& v) {
 
 bool has_double(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::double_: return true;
+    case json::kind::double_:
+      return true;
     case json::kind::array:
       return std::any_of(v.get_array().begin(), v.get_array().end(), has_double);
     case json::kind::object:
       return std::any_of(v.get_object().begin(), v.get_object().end(),
                          [](const json::key_value_pair& kv) { return has_double(kv.value()); });
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -168,7 +169,8 @@ bool page_decoder::impl::decode_job(json::value& v, keyed_job& out, listed_job& 
     const field_role* role = role_of(field.key());
     if (role) {
       std::string field_why;
-      if (role->known && role->known_rank < bad_rank && !check_field(*role->known, value, field_why)) {
+      if (role->known && role->known_rank < bad_rank &&
+          !check_field(*role->known, value, field_why)) {
         bad_rank = role->known_rank;
         bad_why = std::move(field_why);
       }
@@ -212,14 +214,19 @@ bool page_decoder::impl::is_ignored(std::string_view name) const {
   return std::find(ignore.begin(), ignore.end(), name) != ignore.end();
 }
 
+namespace {
+// A body that is not a list page at all: the message says what it is instead.
+error not_a_page(std::string message) { return {errc::bad_response, std::move(message)}; }
+}  // namespace
+
 page_decoder::page_decoder(const resource_def& resource, std::vector<std::string> ignore_fields)
     : impl_(std::make_unique<impl>(resource, std::move(ignore_fields))) {}
 page_decoder::~page_decoder() = default;
 page_decoder::page_decoder(page_decoder&&) noexcept = default;
 page_decoder& page_decoder::operator=(page_decoder&&) noexcept = default;
 
-bool page_decoder::decode(std::string_view body, decoded_page& out, std::string& error,
-                          const known_job_fn* known) {
+result<void> page_decoder::decode(std::string_view body, decoded_page& out,
+                                  const known_job_fn* known) {
   out = decoded_page{};
   auto& arena = impl_->arena.emplace(impl_->first_block.get(), impl::first_block_size);
   impl_->dom.reset(json::storage_ptr(&arena));
@@ -227,35 +234,25 @@ bool page_decoder::decode(std::string_view body, decoded_page& out, std::string&
   boost::system::error_code ec;
   json::value root =
       parse_page(body, impl_->resource.list_field, max_json_depth, impl_->dom, hazards, ec);
-  if (ec) {
-    error = "response is not valid JSON: " + ec.message();
-    return false;
-  }
+  if (ec) return not_a_page("response is not valid JSON: " + ec.message());
   auto* obj = root.if_object();
-  if (!obj) {
-    error = "response is not a JSON object";
-    return false;
-  }
-  if (!hazards.root.empty()) {
-    error = "response has a " + hazards.root + " at the top level";
-    return false;
-  }
+  if (!obj) return not_a_page("response is not a JSON object");
+  if (!hazards.root.empty())
+    return not_a_page("response has a " + hazards.root + " at the top level");
   const json::value* total = obj->if_contains(impl_->resource.total_field);
   auto total_num = total ? as_int64(*total) : std::nullopt;
-  if (!total_num || *total_num < 0) {
-    error = std::string("response has no valid ") + std::string(impl_->resource.total_field);
-    return false;
-  }
+  if (!total_num || *total_num < 0)
+    return not_a_page(std::string("response has no valid ") +
+                      std::string(impl_->resource.total_field));
   out.total_num = *total_num;
   if (!impl_->resource.last_update_field.empty()) {
-    if (auto* lu = obj->if_contains(impl_->resource.last_update_field)) out.last_update_time = as_int64(*lu);
+    if (auto* lu = obj->if_contains(impl_->resource.last_update_field))
+      out.last_update_time = as_int64(*lu);
   }
   json::value* list = obj->if_contains(impl_->resource.list_field);
-  if (!list || list->is_null()) return true;  // an empty page may omit the list
-  if (!list->is_array()) {
-    error = std::string(impl_->resource.list_field) + " is not an array";
-    return false;
-  }
+  if (!list || list->is_null()) return {};  // an empty page may omit the list
+  if (!list->is_array())
+    return not_a_page(std::string(impl_->resource.list_field) + " is not an array");
   out.jobs.reserve(list->get_array().size());
   out.listed.reserve(list->get_array().size());
   std::size_t index = 0;
@@ -268,13 +265,15 @@ bool page_decoder::decode(std::string_view body, decoded_page& out, std::string&
     bool unchanged = false;
     if (why.empty() && impl_->decode_job(item, job, listed, unchanged, why, known)) {
       out.listed.push_back(listed);
-      if (unchanged) ++out.unchanged;
-      else out.jobs.push_back(std::move(job));
+      if (unchanged)
+        ++out.unchanged;
+      else
+        out.jobs.push_back(std::move(job));
     } else if (out.rejected++ == 0) {
       out.reject_reason = std::move(why);
     }
   }
-  return true;
+  return {};
 }
 
 // Runs once per stored job at start-up (READY waits for it): the parse

@@ -5,10 +5,6 @@
 // at all).
 #pragma once
 
-#include "model/job.hpp"
-#include "model/scope.hpp"
-#include "hss/resource.hpp"
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,6 +12,11 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/error.hpp"
+#include "hss/resource.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 namespace hssjw {
 
@@ -34,8 +35,8 @@ struct decoded_page {
   // for them: the caller has them).
   std::size_t unchanged = 0;
   std::vector<listed_job> listed;  // every accepted job, in list order
-  std::size_t rejected = 0;     // jobs missing a key field or with a wrong type
-  std::string reject_reason;    // the first rejection, for the log
+  std::size_t rejected = 0;        // jobs missing a key field or with a wrong type
+  std::string reject_reason;       // the first rejection, for the log
 };
 
 // True when the snapshot has the job (by key hash) exactly so; the caller
@@ -50,11 +51,12 @@ class page_decoder {
   page_decoder(page_decoder&&) noexcept;
   page_decoder& operator=(page_decoder&&) noexcept;
 
-  // False with `error` set when the body is not a list page at all (not
-  // JSON, too deep, no total, list not an array). Rejected jobs are not an
-  // error here: they are counted in `out.rejected`.
-  bool decode(std::string_view body, decoded_page& out, std::string& error,
-              const known_job_fn* known = nullptr);
+  // An error (errc::bad_response, the message saying what the body is)
+  // when the body is not a list page at all (not JSON, too deep, no total,
+  // list not an array). Rejected jobs are not an error here: they are
+  // counted in `out.rejected`. `out` is reused: its capacity stays.
+  result<void> decode(std::string_view body, decoded_page& out,
+                      const known_job_fn* known = nullptr);
 
   // The fingerprint of a canonical job body under this decoder's ignore
   // set (used when loading stored snapshots).

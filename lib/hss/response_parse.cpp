@@ -61,10 +61,10 @@ status_kind classify_status(unsigned status) {
   return status_kind::final;
 }
 
-error_code public_error(error_code ec) {
-  if (ec == beast::error::timeout) return make_error_code(errc::timeout);
-  if (ec == http::error::body_limit) return make_error_code(errc::body_too_large);
-  return ec;
+error public_error(error e) {
+  if (e == beast::error::timeout) return errc::timeout;
+  if (e == http::error::body_limit) return errc::body_too_large;
+  return e;
 }
 
 }  // namespace detail

@@ -48,6 +48,6 @@ inline constexpr unsigned max_interim_responses = 16;
 
 // Beast's timeout and body-limit errors as the project's (errc::timeout,
 // errc::body_too_large); anything else unchanged.
-boost::system::error_code public_error(boost::system::error_code ec);
+error public_error(error e);
 
 }  // namespace hssjw::detail

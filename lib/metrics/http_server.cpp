@@ -66,16 +66,20 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
 namespace {
 
-boost::system::result<tcp::endpoint, std::string> resolve(asio::io_context& ioc, const std::string& listen) {
+error bad_address(const std::string& listen) {
+  return {make_error_code(boost::system::errc::invalid_argument), "bad listen address '" + listen + "'"};
+}
+
+result<tcp::endpoint> resolve(asio::io_context& ioc, const std::string& listen) {
   std::string host, port;
   if (!listen.empty() && listen.front() == '[') {
     auto close = listen.find("]:");
-    if (close == std::string::npos) return "bad listen address '" + listen + "'";
+    if (close == std::string::npos) return bad_address(listen);
     host = listen.substr(1, close - 1);
     port = listen.substr(close + 2);
   } else {
     auto colon = listen.rfind(':');
-    if (colon == std::string::npos) return "bad listen address '" + listen + "'";
+    if (colon == std::string::npos) return bad_address(listen);
     host = listen.substr(0, colon);
     port = listen.substr(colon + 1);
   }
@@ -83,13 +87,13 @@ boost::system::result<tcp::endpoint, std::string> resolve(asio::io_context& ioc,
   tcp::resolver resolver(ioc);
   boost::system::error_code ec;
   auto results = resolver.resolve(host, port, tcp::resolver::numeric_service, ec);
-  if (ec || results.empty()) return "cannot resolve '" + listen + "': " + ec.message();
+  if (ec || results.empty()) return error(ec, "cannot resolve '" + listen + "': " + ec.message());
   return results.begin()->endpoint();
 }
 
 }  // namespace
 
-boost::system::result<std::unique_ptr<http_server>, std::string> http_server::open(
+result<std::unique_ptr<http_server>> http_server::open(
     asio::io_context& ioc, const std::string& listen, http_handler handler,
     std::shared_ptr<spdlog::logger> log, http_limits limits) {
   auto ep = resolve(ioc, listen);
@@ -100,7 +104,7 @@ boost::system::result<std::unique_ptr<http_server>, std::string> http_server::op
   if (!ec) i->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) i->acceptor.bind(*ep, ec);
   if (!ec) i->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return "metrics.listen " + listen + ": " + ec.message();
+  if (ec) return error(ec, "metrics.listen " + listen + ": " + ec.message());
   return std::unique_ptr<http_server>(new http_server(std::move(i)));
 }
 

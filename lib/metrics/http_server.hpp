@@ -5,6 +5,8 @@
 // a reply.
 #pragma once
 
+#include "core/error.hpp"
+
 #include <boost/system/result.hpp>
 #include <chrono>
 #include <cstddef>
@@ -49,7 +51,7 @@ class http_server {
  public:
   // Resolves and binds `listen` ("host:port", "[v6]:port"; port 0 picks a
   // free one). The error names the address and the cause.
-  static boost::system::result<std::unique_ptr<http_server>, std::string> open(
+  static result<std::unique_ptr<http_server>> open(
       boost::asio::io_context& ioc, const std::string& listen, http_handler handler,
       std::shared_ptr<spdlog::logger> log, http_limits limits = {});
   ~http_server();

@@ -15,7 +15,12 @@ namespace json = boost::json;
 
 namespace {
 
-using request_result = boost::system::result<request, std::string>;
+using request_result = result<request>;
+
+// A request line the server answers with bad_request: the message says why.
+error bad_request(std::string message) {
+  return {make_error_code(boost::system::errc::invalid_argument), std::move(message)};
+}
 
 void append_json_string(std::string& out, std::string_view s) {
   out += json::serialize(json::string_view(s.data(), s.size()));
@@ -171,11 +176,11 @@ request_result parse_request(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // socat crlf, telnet
   boost::system::error_code ec;
   auto v = json::parse(json::string_view(line.data(), line.size()), ec);
-  if (ec) return request_result(boost::system::in_place_error, "the request is not JSON: " + ec.message());
-  if (!v.is_object()) return request_result(boost::system::in_place_error, "the request must be a JSON object");
+  if (ec) return bad_request("the request is not JSON: " + ec.message());
+  if (!v.is_object()) return bad_request("the request must be a JSON object");
   request r;
-  if (auto err = parse_op(v.as_object(), r)) return request_result(boost::system::in_place_error, *err);
-  if (auto err = parse_members(v.as_object(), r)) return request_result(boost::system::in_place_error, *err);
+  if (auto err = parse_op(v.as_object(), r)) return bad_request(*err);
+  if (auto err = parse_members(v.as_object(), r)) return bad_request(*err);
   return r;
 }
 

@@ -4,6 +4,8 @@
 // only moves these bytes.
 #pragma once
 
+#include "core/error.hpp"
+
 #include "model/job.hpp"
 #include "model/scope.hpp"
 #include "model/event.hpp"
@@ -62,7 +64,7 @@ struct request {
 
 // Parses one request line (without its newline). The error is the message
 // of the bad_request answer.
-boost::system::result<request, std::string> parse_request(std::string_view line);
+result<request> parse_request(std::string_view line);
 
 // The lines the server sends, each ending with '\n'.
 std::string hello_line(std::string_view server, std::uint64_t seq, std::uint64_t oldest_seq);

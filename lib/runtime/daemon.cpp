@@ -97,7 +97,6 @@ class daemon_runtime final : public socket_source {
  private:
   bool open_state();
   void build_parts();
-  bool build_upstream();
   bool open_socket();
   asio::awaitable<void> async_wait_signals();
   asio::awaitable<void> async_prune_journal();
@@ -170,24 +169,13 @@ void daemon_runtime::build_parts() {
                                [this] { ended(); }};
   scheduler_ = std::make_unique<scope_scheduler>(ioc_, cfg_, log_, opts_.once, std::move(hooks));
   reloader_ = std::make_unique<reloader>(reloader::parts{
-      cfg_, log_, service_, *store_, *gate_, *walks_, *scheduler_,
-      [this](const config::config& c, std::string& error) {
-        return make_upstream(c, ioc_.get_executor(), *gate_, &service_.metrics(), log_, error);
+      cfg_, log_, service_, *store_, *gate_, *walks_, *scheduler_, [this](const config::config& c) {
+        return make_upstream(c, ioc_.get_executor(), *gate_, &service_.metrics(), log_);
       }});
 }
 
-// A secret file the config names that cannot be used: false (logged).
-bool daemon_runtime::build_upstream() {
-  std::string error;
-  auto up = make_upstream(cfg_, ioc_.get_executor(), *gate_, &service_.metrics(), log_, error);
-  if (!up) {
-    log_->critical("auth: {}", error);
-    return false;
-  }
-  walks_->use(std::move(up));
-  return true;
-}
-
+// false (logged) when the socket cannot be opened (socket_server::open
+// says why in a string: no code to pass on yet).
 bool daemon_runtime::open_socket() {
   socket_server_options so{
       cfg_.socket, std::string("hss-jobwatch/") + version,
@@ -282,7 +270,12 @@ int daemon_runtime::run() {
   scheduler_->add(load_scopes(cfg_, std::move(*stored), *log_));
   // A secret file the config names that cannot be used is a config error:
   // exit 78 so that systemd does not restart into the same failure.
-  if (!build_upstream()) return 78;
+  auto up = make_upstream(cfg_, ioc_.get_executor(), *gate_, &service_.metrics(), log_);
+  if (!up) {
+    log_->critical("auth: {}", up.error().message());
+    return 78;
+  }
+  walks_->use(std::move(*up));
   if (!opts_.once && !open_socket()) return 1;
   log_->info("watching {} scope(s) at {} every {}s (budget: {})", scheduler_->scopes().size(),
              cfg_.endpoint, cfg_.poll.interval.count() / 1000.0, describe_rate(cfg_.poll.rate));

@@ -55,9 +55,8 @@ void print_result(probe_env& env, const walk_target& t, const result<http_respon
   }
   page_decoder decoder(*t.resource, {});
   decoded_page page;
-  std::string error;
-  if (!decoder.decode(r->body, page, error)) {
-    std::fprintf(env.out, "  error: %s\n", error.c_str());
+  if (auto decoded = decoder.decode(r->body, page); !decoded) {
+    std::fprintf(env.out, "  error: %s\n", decoded.error().message().c_str());
     env.all_ok = false;
     return;
   }
@@ -103,12 +102,12 @@ asio::awaitable<void> probe_all(probe_env& env) {
 int run_probe(const config::config& cfg, std::shared_ptr<spdlog::logger> log, std::FILE* out) {
   asio::io_context ioc;
   https_client client(ioc.get_executor(), client_options_for(cfg, cfg.endpoint));
-  std::string error;
-  auto auth = make_authenticator(cfg, ioc.get_executor(), log, error);
-  if (!auth) {
-    std::fprintf(out, "probe: auth: %s\n", error.c_str());
+  auto made = make_authenticator(cfg, ioc.get_executor(), log);
+  if (!made) {
+    std::fprintf(out, "probe: auth: %s\n", made.error().message().c_str());
     return 1;
   }
+  auto& auth = *made;
   request_gate gate(ioc.get_executor(), cfg.poll.rate, cfg.poll.max_in_flight);
   probe_env env{cfg, client, *auth, gate, out};
   std::exception_ptr failure;

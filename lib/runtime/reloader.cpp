@@ -58,13 +58,12 @@ void reloader::reload() {
 // bundle goes when the last walk using it ends. A bad secret file rejects
 // the whole reload.
 bool reloader::rebuild_clients(const config::config& next) {
-  std::string error;
-  auto up = p_.make_upstream(next, error);
+  auto up = p_.make_upstream(next);
   if (!up) {
-    reject_reload("auth: " + error);
+    reject_reload("auth: " + up.error().message());
     return false;
   }
-  p_.walks.use(std::move(up));
+  p_.walks.use(std::move(*up));
   return true;
 }
 

@@ -28,8 +28,8 @@ class walk_runner;
 class reloader {
  public:
   // What a reload acts on. `cfg` is the running config, which a reload
-  // replaces; `make_upstream` builds the bundle of a config (null, with
-  // the error, when a secret file it names cannot be used).
+  // replaces; `make_upstream` builds the bundle of a config (an error
+  // when a secret file it names cannot be used).
   struct parts {
     config::config& cfg;
     std::shared_ptr<spdlog::logger> log;
@@ -38,7 +38,7 @@ class reloader {
     request_gate& gate;
     walk_runner& walks;
     scope_scheduler& scheduler;
-    std::function<std::shared_ptr<upstream>(const config::config&, std::string&)> make_upstream;
+    std::function<result<std::shared_ptr<upstream>>(const config::config&)> make_upstream;
   };
 
   explicit reloader(parts p);

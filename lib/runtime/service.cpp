@@ -123,7 +123,7 @@ bool service::open_metrics(asio::io_context& ioc, const std::string& listen) {
   auto opened = metrics::http_server::open(
       ioc, listen, [this](std::string_view path) { return impl_->handle(*metrics_, path); }, impl_->log);
   if (!opened) {
-    impl_->log->critical("metrics: {}", opened.error());
+    impl_->log->critical("metrics: {}", opened.error().message());
     return false;
   }
   impl_->http = std::move(*opened);

@@ -21,15 +21,17 @@ file_identity identity_of(const std::string& path) {
 upstream::upstream() = default;
 upstream::~upstream() = default;
 
-std::shared_ptr<upstream> make_upstream(const config::config& c, boost::asio::any_io_executor ex,
-                                        request_gate& gate, walk_observer* observer,
-                                        std::shared_ptr<spdlog::logger> log, std::string& error) {
+result<std::shared_ptr<upstream>> make_upstream(const config::config& c,
+                                                boost::asio::any_io_executor ex, request_gate& gate,
+                                                walk_observer* observer,
+                                                std::shared_ptr<spdlog::logger> log) {
   auto up = std::make_shared<upstream>();
   // Read before the client loads it: a file swapped in between is then
   // seen as changed at the next reload, not missed.
   up->ca = identity_of(c.tls_ca_file);
-  up->auth = make_authenticator(c, ex, log, error);
-  if (!up->auth) return nullptr;
+  auto auth = make_authenticator(c, ex, log);
+  if (!auth) return auth.error();
+  up->auth = std::move(*auth);
   up->client = std::make_unique<https_client>(ex, client_options_for(c, c.endpoint));
   up->walk = std::make_unique<walker>(*up->client, *up->auth, gate, log);
   up->walk->set_observer(observer);

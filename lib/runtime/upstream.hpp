@@ -10,6 +10,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "core/error.hpp"
 #include "hss/client.hpp"
 #include "walk/walker.hpp"
 
@@ -44,10 +45,12 @@ struct upstream {
   ~upstream();
 };
 
-// Null (with `error`) when a secret file the config names cannot be used.
-// The walker passes `gate` and reports to `observer` (may be null).
-std::shared_ptr<upstream> make_upstream(const config::config& c, boost::asio::any_io_executor ex,
-                                        request_gate& gate, walk_observer* observer,
-                                        std::shared_ptr<spdlog::logger> log, std::string& error);
+// The bundle of `c`, or the authenticator's error when a secret file the
+// config names cannot be used. The walker passes `gate` and reports to
+// `observer` (may be null).
+result<std::shared_ptr<upstream>> make_upstream(const config::config& c,
+                                                boost::asio::any_io_executor ex, request_gate& gate,
+                                                walk_observer* observer,
+                                                std::shared_ptr<spdlog::logger> log);
 
 }  // namespace hssjw

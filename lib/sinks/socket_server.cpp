@@ -296,7 +296,7 @@ asio::awaitable<void> session::async_serve() {
   if (!line || closed_) co_return;
   auto req = proto::parse_request(*line);
   if (!req) {
-    finish(proto::error_line("bad_request", req.error()));
+    finish(proto::error_line("bad_request", req.error().message()));
     co_return;
   }
   filter_ = req->filter;

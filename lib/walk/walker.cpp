@@ -145,13 +145,14 @@ asio::awaitable<walker::page_result> walker::async_fetch(walk_run& run, std::int
       out.error = response.error().message();
     } else if (response->status == 200) {
       auth_.on_accepted(t.scope.project_id);
-      if (run.decoder.decode(response->body, out.page, out.error, &run.known)) {
+      auto decoded = run.decoder.decode(response->body, out.page, &run.known);
+      if (decoded) {
         out.ok = true;
         out.api.reset();
         if (observer_) observer_->on_page(t.scope);
         co_return out;
       }
-      out.error += " (X-Request-Id " + response->request_id + ")";
+      out.error = decoded.error().message() + " (X-Request-Id " + response->request_id + ")";
     } else {
       api_error e = parse_api_error(response->status, response->body, response->request_id);
       out.error = e.to_string();

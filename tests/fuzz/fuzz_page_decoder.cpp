@@ -15,9 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static hssjw::page_decoder decoder(hssjw::jobs_resource(), {"execute_time"});
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   hssjw::decoded_page page;
-  std::string error;
-  if (!decoder.decode(body, page, error)) {
-    FUZZ_CHECK(!error.empty());
+  if (auto decoded = decoder.decode(body, page); !decoded) {
+    FUZZ_CHECK(!decoded.error().message().empty());
     return 0;
   }
   FUZZ_CHECK(page.total_num >= 0);

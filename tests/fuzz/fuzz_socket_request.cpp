@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view line(reinterpret_cast<const char*>(data), size);
   auto r = hssjw::proto::parse_request(line);
   if (!r) {
-    FUZZ_CHECK(!r.error().empty());
+    FUZZ_CHECK(!r.error().message().empty());
     return 0;
   }
   if (r->operation != hssjw::proto::op::watch) FUZZ_CHECK(!r->since && !r->sync);

@@ -43,7 +43,7 @@ class running_server {
           return http_reply{200, "text/plain", "path " + std::string(path) + "\n"};
         },
         log, limits);
-    if (!opened) throw std::runtime_error(opened.error());
+    if (!opened) throw std::runtime_error(opened.error().message());
     server_ = std::move(*opened);
     server_->start();
     port_ = server_->port();

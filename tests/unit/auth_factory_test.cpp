@@ -20,7 +20,12 @@ struct factory_fixture {
 
   std::unique_ptr<authenticator> make() {
     error.clear();
-    return make_authenticator(cfg, ctx.get_executor(), log.logger, error);
+    auto made = make_authenticator(cfg, ctx.get_executor(), log.logger);
+    if (!made) {
+      error = made.error().message();
+      return nullptr;
+    }
+    return std::move(*made);
   }
 };
 

@@ -52,12 +52,12 @@ TEST(AuthSecret, RefusesFilesOthersCanAccess) {
     auto path = dir.write("pw", "hunter2-secret", mode);
     auto got = read_secret(path);
     ASSERT_FALSE(got.has_value());
-    EXPECT_NE(got.error().find(path), std::string::npos) << got.error();
-    EXPECT_NE(got.error().find("chmod 600 " + path), std::string::npos) << got.error();
-    EXPECT_EQ(got.error().find("hunter2"), std::string::npos) << "message leaks the secret";
+    EXPECT_NE(got.error().message().find(path), std::string::npos) << got.error();
+    EXPECT_NE(got.error().message().find("chmod 600 " + path), std::string::npos) << got.error();
+    EXPECT_EQ(got.error().message().find("hunter2"), std::string::npos) << "message leaks the secret";
   }
   auto got = read_secret(dir.write("pw", "x", 0644));
-  EXPECT_NE(got.error().find("mode 0644"), std::string::npos) << got.error();
+  EXPECT_NE(got.error().message().find("mode 0644"), std::string::npos) << got.error();
 }
 
 TEST(AuthSecret, RefusesEmptyAndWhitespaceOnlyFiles) {
@@ -66,8 +66,8 @@ TEST(AuthSecret, RefusesEmptyAndWhitespaceOnlyFiles) {
     auto path = dir.write("empty", content);
     auto got = read_secret(path);
     ASSERT_FALSE(got.has_value());
-    EXPECT_NE(got.error().find("empty"), std::string::npos) << got.error();
-    EXPECT_NE(got.error().find(path), std::string::npos) << got.error();
+    EXPECT_NE(got.error().message().find("empty"), std::string::npos) << got.error();
+    EXPECT_NE(got.error().message().find(path), std::string::npos) << got.error();
   }
 }
 
@@ -75,17 +75,17 @@ TEST(AuthSecret, RefusesMissingFilesDirectoriesAndHugeFiles) {
   temp_dir dir;
   auto missing = read_secret(dir.file("nope"));
   ASSERT_FALSE(missing.has_value());
-  EXPECT_NE(missing.error().find(dir.file("nope")), std::string::npos);
-  EXPECT_NE(missing.error().find("No such file"), std::string::npos) << missing.error();
+  EXPECT_NE(missing.error().message().find(dir.file("nope")), std::string::npos);
+  EXPECT_NE(missing.error().message().find("No such file"), std::string::npos) << missing.error();
 
   ::chmod(dir.path().c_str(), 0700);
   auto directory = read_secret(dir.path().string());
   ASSERT_FALSE(directory.has_value());
-  EXPECT_NE(directory.error().find("not a regular file"), std::string::npos) << directory.error();
+  EXPECT_NE(directory.error().message().find("not a regular file"), std::string::npos) << directory.error();
 
   auto huge = read_secret(dir.write("huge", std::string(max_secret_size + 1, 'x')));
   ASSERT_FALSE(huge.has_value());
-  EXPECT_NE(huge.error().find("larger than"), std::string::npos) << huge.error();
+  EXPECT_NE(huge.error().message().find("larger than"), std::string::npos) << huge.error();
 
   auto none = read_secret("");
   ASSERT_FALSE(none.has_value());
@@ -102,15 +102,15 @@ TEST(AuthSecret, CredentialReadsFromCredentialsDirectory) {
 
   auto missing = read_secret("credential:other");
   ASSERT_FALSE(missing.has_value());
-  EXPECT_NE(missing.error().find(dir.file("other")), std::string::npos) << missing.error();
+  EXPECT_NE(missing.error().message().find(dir.file("other")), std::string::npos) << missing.error();
 }
 
 TEST(AuthSecret, CredentialWithoutCredentialsDirectoryIsAClearError) {
   env_guard env("CREDENTIALS_DIRECTORY", std::nullopt);
   auto got = read_secret("credential:hss-token");
   ASSERT_FALSE(got.has_value());
-  EXPECT_NE(got.error().find("CREDENTIALS_DIRECTORY"), std::string::npos) << got.error();
-  EXPECT_NE(got.error().find("credential:hss-token"), std::string::npos) << got.error();
+  EXPECT_NE(got.error().message().find("CREDENTIALS_DIRECTORY"), std::string::npos) << got.error();
+  EXPECT_NE(got.error().message().find("credential:hss-token"), std::string::npos) << got.error();
 }
 
 TEST(AuthSecret, CredentialNamesCannotEscapeTheDirectory) {
@@ -172,7 +172,7 @@ TEST(AuthSecret, WatchedSecretRereadsOnlyWhenTheFileChanges) {
   ::chmod(path.c_str(), 0644);
   auto three = w.get();
   ASSERT_FALSE(three.has_value());
-  EXPECT_NE(three.error().find("chmod 600"), std::string::npos);
+  EXPECT_NE(three.error().message().find("chmod 600"), std::string::npos);
   EXPECT_FALSE(w.loaded());
 }
 
@@ -231,8 +231,8 @@ TEST(AuthSecret, CredentialWithAServiceUserAclIsAccepted) {
   // The same file named by its path is an ordinary secret file: too open.
   auto plain = read_secret(path);
   ASSERT_FALSE(plain.has_value());
-  EXPECT_NE(plain.error().find("mode 0440"), std::string::npos) << plain.error();
-  EXPECT_NE(plain.error().find("chmod 600 " + path), std::string::npos) << plain.error();
+  EXPECT_NE(plain.error().message().find("mode 0440"), std::string::npos) << plain.error();
+  EXPECT_NE(plain.error().message().find("chmod 600 " + path), std::string::npos) << plain.error();
 }
 
 // An ordinary path keeps the strict check whatever ACL it carries, and a
@@ -243,7 +243,7 @@ TEST(AuthSecret, OrdinaryPathWithAnAclIsStillRefused) {
   if (auto why = add_service_user_acl(path); !why.empty()) GTEST_SKIP() << why;
   auto got = read_secret(path);
   ASSERT_FALSE(got.has_value());
-  EXPECT_NE(got.error().find("accessible by group or others"), std::string::npos) << got.error();
+  EXPECT_NE(got.error().message().find("accessible by group or others"), std::string::npos) << got.error();
 }
 
 // A credential must be the file systemd placed: a symlink out of the
@@ -256,7 +256,7 @@ TEST(AuthSecret, CredentialSymlinksAreRefusedOrdinarySymlinksFollowed) {
   env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
   auto cred = read_secret("credential:hss_token");
   ASSERT_FALSE(cred.has_value());
-  EXPECT_NE(cred.error().find("symbolic link"), std::string::npos) << cred.error();
+  EXPECT_NE(cred.error().message().find("symbolic link"), std::string::npos) << cred.error();
 
   auto plain = read_secret(dir.file("hss_token"));
   ASSERT_TRUE(plain.has_value()) << plain.error();
@@ -266,7 +266,7 @@ TEST(AuthSecret, CredentialSymlinksAreRefusedOrdinarySymlinksFollowed) {
 // Runs read_secret(spec) on a thread and waits at most 5 s. A FIFO with no
 // writer blocks open() forever: if it does, a writer is attached so the
 // thread can end, and the test fails.
-std::optional<boost::system::result<secret_contents, std::string>> read_bounded(
+std::optional<result<secret_contents>> read_bounded(
     const std::string& spec, const std::string& fifo) {
   auto fut = std::async(std::launch::async, [spec] { return read_secret(spec); });
   if (fut.wait_for(std::chrono::seconds(5)) == std::future_status::ready) return fut.get();
@@ -283,21 +283,21 @@ TEST(AuthSecret, FifoIsRefusedWithoutBlocking) {
   auto got = read_bounded(fifo, fifo);
   ASSERT_TRUE(got.has_value()) << "read_secret blocked on a FIFO";
   ASSERT_FALSE(got->has_value());
-  EXPECT_NE(got->error().find("not a regular file"), std::string::npos) << got->error();
-  EXPECT_NE(got->error().find(fifo), std::string::npos) << got->error();
+  EXPECT_NE(got->error().message().find("not a regular file"), std::string::npos) << got->error();
+  EXPECT_NE(got->error().message().find(fifo), std::string::npos) << got->error();
 
   env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
   auto cred = read_bounded("credential:token", fifo);
   ASSERT_TRUE(cred.has_value()) << "read_secret blocked on a FIFO credential";
   ASSERT_FALSE(cred->has_value());
-  EXPECT_NE(cred->error().find("not a regular file"), std::string::npos) << cred->error();
+  EXPECT_NE(cred->error().message().find("not a regular file"), std::string::npos) << cred->error();
 }
 
 TEST(AuthSecret, DevicesAreRefused) {
   for (const char* dev : {"/dev/null", "/dev/zero"}) {
     auto got = read_secret(dev);
     ASSERT_FALSE(got.has_value()) << dev;
-    EXPECT_NE(got.error().find("not a regular file"), std::string::npos) << got.error();
+    EXPECT_NE(got.error().message().find("not a regular file"), std::string::npos) << got.error();
   }
 }
 

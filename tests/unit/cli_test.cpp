@@ -135,10 +135,10 @@ TEST(cli_args, list_and_status_take_table_wide_and_json) {
   EXPECT_EQ(parse({"watch", "-o", "json"}, nullptr)->out, output::json);
   auto bad = parse({"watch", "-o", "wide"}, nullptr);
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().find("text or json"), std::string::npos) << bad.error();
+  EXPECT_NE(bad.error().message().find("text or json"), std::string::npos) << bad.error();
   bad = parse({"list", "-o", "yaml"}, nullptr);
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().find("table, wide or json"), std::string::npos) << bad.error();
+  EXPECT_NE(bad.error().message().find("table, wide or json"), std::string::npos) << bad.error();
   const std::string help = usage_text;
   EXPECT_NE(help.find("list [--filter K=V ...] [-o table|wide|json]"), std::string::npos);
   EXPECT_NE(help.find("status [-o table|wide|json]"), std::string::npos);

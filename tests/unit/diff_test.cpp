@@ -48,8 +48,8 @@ struct fixture : ::testing::Test {
       return mark_if_unchanged(state, walk_number, key_hash, d, marked);
     };
     decoded_page page;
-    std::string err;
-    EXPECT_TRUE(dec.decode(body, page, err, with_snapshot ? &known : nullptr)) << err;
+    auto decoded = dec.decode(body, page, with_snapshot ? &known : nullptr);
+    EXPECT_TRUE(decoded) << (decoded ? std::string() : decoded.error().message());
     return page;
   }
   walk_observation observe(const std::string& body, bool complete = true, bool with_snapshot = true) {
@@ -105,12 +105,12 @@ TEST_F(fixture, decoder_rejects_missing_keys_and_wrong_types) {
 TEST_F(fixture, decoder_refuses_non_pages) {
   page_decoder dec(jobs_resource(), {});
   decoded_page page;
-  std::string err;
   for (const std::string& body : std::vector<std::string>{"", "[]", "{\"job_info_list\":[]}", "{\"total_num\":\"3\"}",
                            "{\"total_num\":1,\"job_info_list\":{}}", "{\"total_num\":-1}",
                            std::string(100, '[') + std::string(100, ']')}) {
-    EXPECT_FALSE(dec.decode(body, page, err)) << body;
-    EXPECT_FALSE(err.empty());
+    auto decoded = dec.decode(body, page);
+    ASSERT_FALSE(decoded) << body;
+    EXPECT_FALSE(decoded.error().message().empty());
   }
 }
 

@@ -35,7 +35,9 @@ struct result {
 result decode(const std::string& body) {
   page_decoder dec(jobs_resource(), {});
   result r;
-  r.ok = dec.decode(body, r.page, r.error);
+  auto decoded = dec.decode(body, r.page);
+  r.ok = static_cast<bool>(decoded);
+  if (!decoded) r.error = decoded.error().message();
   return r;
 }
 

@@ -29,11 +29,10 @@ TEST(PageDecoderReuse, ThousandsOfFullPagesThroughOneDecoder) {
   const std::string body = big_page(200);
   page_decoder dec(jobs_resource(), {});
   decoded_page first, page;
-  std::string err;
-  ASSERT_TRUE(dec.decode(body, first, err)) << err;
+  ASSERT_TRUE(dec.decode(body, first));
   ASSERT_EQ(first.jobs.size(), 200u);
   for (int i = 0; i < 2000; ++i) {
-    ASSERT_TRUE(dec.decode(body, page, err)) << "page " << i << ": " << err;
+    ASSERT_TRUE(dec.decode(body, page)) << "page " << i;
     ASSERT_EQ(page.jobs.size(), 200u);
   }
   for (std::size_t i = 0; i < page.jobs.size(); ++i) {
@@ -54,8 +53,7 @@ TEST(PageDecoderReuse, WalkingFingerprintEqualsTheRestartFingerprint) {
                                              {"not_a_field"}, {"name", "match_labels"}}) {
     page_decoder dec(jobs_resource(), ignore);
     decoded_page page;
-    std::string err;
-    ASSERT_TRUE(dec.decode(body, page, err)) << err;
+      ASSERT_TRUE(dec.decode(body, page));
     ASSERT_EQ(page.jobs.size(), 20u);
     for (const auto& job : page.jobs)
       EXPECT_EQ(dec.fingerprint_of(job.record.body), job.record.fingerprint) << job.record.body;
@@ -63,8 +61,7 @@ TEST(PageDecoderReuse, WalkingFingerprintEqualsTheRestartFingerprint) {
   // And ignoring a field changes the fingerprint (it is really left out).
   page_decoder all(jobs_resource(), {}), some(jobs_resource(), {"execute_time"});
   decoded_page a, b;
-  std::string err;
-  ASSERT_TRUE(all.decode(body, a, err) && some.decode(body, b, err)) << err;
+  ASSERT_TRUE(all.decode(body, a) && some.decode(body, b));
   EXPECT_NE(a.jobs[0].record.fingerprint, b.jobs[0].record.fingerprint);
 }
 
@@ -77,8 +74,7 @@ TEST(PageDecoderReuse, KnownUnchangedJobsAreNotBuilt) {
   const std::string body = big_page(6);
   page_decoder dec(jobs_resource(), {});
   decoded_page all, page;
-  std::string err;
-  ASSERT_TRUE(dec.decode(body, all, err)) << err;
+  ASSERT_TRUE(dec.decode(body, all));
   ASSERT_EQ(all.listed.size(), 6u);
   EXPECT_EQ(all.unchanged, 0u);
   std::vector<job_digest> snapshot(6);
@@ -93,7 +89,7 @@ TEST(PageDecoderReuse, KnownUnchangedJobsAreNotBuilt) {
     if (i == 5) return false;                                       // not in the snapshot: new
     return snapshot[i] == digest;
   };
-  ASSERT_TRUE(dec.decode(body, page, err, &known)) << err;
+  ASSERT_TRUE(dec.decode(body, page, &known));
   ASSERT_EQ(asked, 6u);
   EXPECT_EQ(page.unchanged, 3u);  // jobs 0, 3 and 4
   ASSERT_EQ(page.jobs.size(), 3u);

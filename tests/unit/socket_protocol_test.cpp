@@ -73,7 +73,7 @@ TEST(socket_protocol, refuses_bad_requests_with_a_reason) {
   for (const auto& [line, why] : cases) {
     auto r = parse_request(line);
     ASSERT_FALSE(r) << line;
-    EXPECT_NE(r.error().find(why), std::string::npos) << line << " -> " << r.error();
+    EXPECT_NE(r.error().message().find(why), std::string::npos) << line << " -> " << r.error();
   }
 }
 
