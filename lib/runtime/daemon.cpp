@@ -95,7 +95,7 @@ class daemon_runtime final : public socket_source {
   proto::scope_reports report() const override;
 
  private:
-  bool open_state();
+  result<void> open_state();
   void build_parts();
   bool open_socket();
   asio::awaitable<void> async_wait_signals();
@@ -126,13 +126,12 @@ class daemon_runtime final : public socket_source {
   std::unique_ptr<reloader> reloader_;
   asio::signal_set signals_{ioc_, SIGINT, SIGTERM};
   asio::cancellation_signal housekeeping_;
-  boost::system::error_code open_error_;  // why open_state failed
 };
 
-bool daemon_runtime::open_state() {
+result<void> daemon_runtime::open_state() {
   if (!opts_.persistent) {
     store_ = make_memory_store();
-    return true;
+    return {};
   }
   sqlite_options so;
   so.max_events = cfg_.journal.max_events;
@@ -140,14 +139,10 @@ bool daemon_runtime::open_state() {
   so.test_commit_delay = opts_.test.commit_delay;
   so.test_after_commit_delay = opts_.test.after_commit_delay;
   auto opened = open_sqlite_store(cfg_.state_dir, so);
-  if (!opened) {
-    log_->critical("state: {}", opened.error().message);
-    open_error_ = opened.error().code;
-    return false;
-  }
+  if (!opened) return error(opened.error().code, opened.error().message);
   sqlite_ = opened->get();
   store_ = std::move(*opened);
-  return true;
+  return {};
 }
 
 // The parts, once the store is open. The sinks hear events in this order:
@@ -259,7 +254,10 @@ int daemon_runtime::run() {
   // A damaged, foreign or newer state.db needs an operator (SPEC §8): 78,
   // so that systemd does not restart into it forever. I/O trouble and a
   // lock held elsewhere may pass: 1, restarted.
-  if (!open_state()) return open_error_ == make_error_code(errc::state_corrupt) ? 78 : 1;
+  if (auto opened = open_state(); !opened) {
+    log_->critical("state: {}", opened.error().message());
+    return opened.error() == errc::state_corrupt ? 78 : 1;
+  }
   refresh_stored_fingerprints(*store_, cfg_, *log_);
   auto stored = store_->load_all();
   if (!stored) {
@@ -286,7 +284,10 @@ int daemon_runtime::run() {
                    asio::bind_cancellation_slot(housekeeping_.slot(), asio::detached));
   scheduler_->start_all();
   if (!opts_.once) {
-    if (!service_.open_metrics(ioc_, cfg_.metrics.listen)) return 1;
+    if (auto opened = service_.open_metrics(ioc_, cfg_.metrics.listen); !opened) {
+      log_->critical("metrics: {}", opened.error().message());
+      return 1;
+    }
     // READY=1 only now: config valid, state loaded, socket listening.
     service_.start(
         ioc_, [this] { return facts(); }, [this] { reloader_->reload(); });

@@ -118,18 +118,15 @@ service::service(std::shared_ptr<spdlog::logger> log, std::optional<std::chrono:
 
 service::~service() = default;
 
-bool service::open_metrics(asio::io_context& ioc, const std::string& listen) {
-  if (listen.empty()) return true;
+result<void> service::open_metrics(asio::io_context& ioc, const std::string& listen) {
+  if (listen.empty()) return {};
   auto opened = metrics::http_server::open(
       ioc, listen, [this](std::string_view path) { return impl_->handle(*metrics_, path); }, impl_->log);
-  if (!opened) {
-    impl_->log->critical("metrics: {}", opened.error().message());
-    return false;
-  }
+  if (!opened) return opened.error();
   impl_->http = std::move(*opened);
   impl_->http->start();
   impl_->log->info("metrics: serving /metrics and /healthz on {} (port {})", listen, impl_->http->port());
-  return true;
+  return {};
 }
 
 std::uint16_t service::metrics_port() const { return impl_->http ? impl_->http->port() : 0; }

@@ -5,6 +5,7 @@
 // callback, so that it never reaches into the scheduler.
 #pragma once
 
+#include "core/error.hpp"
 #include "model/job.hpp"
 #include "model/scope.hpp"
 #include "metrics/daemon_metrics.hpp"
@@ -63,8 +64,8 @@ class service {
 
   metrics::daemon_metrics& metrics() { return *metrics_; }
 
-  // Binds metrics.listen when set; false (logged) when it cannot.
-  bool open_metrics(boost::asio::io_context& ioc, const std::string& listen);
+  // Binds metrics.listen when set; the error names the address and the cause.
+  result<void> open_metrics(boost::asio::io_context& ioc, const std::string& listen);
   std::uint16_t metrics_port() const;
 
   // Everything is set up: spawns the watchdog, SIGHUP and (test-only)
