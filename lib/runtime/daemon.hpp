@@ -3,11 +3,11 @@
 // arguments and call into here.
 #pragma once
 
-#include "config/config.hpp"
-
 #include <chrono>
 #include <memory>
 #include <optional>
+
+#include "config/config.hpp"
 
 namespace spdlog {
 class logger;
@@ -40,8 +40,8 @@ struct test_options {
 };
 
 struct run_options {
-  bool once = false;         // one walk of every scope, then exit
-  bool persistent = true;    // SQLite state in state_dir (false: memory only)
+  bool once = false;       // one walk of every scope, then exit
+  bool persistent = true;  // SQLite state in state_dir (false: memory only)
   test_options test;
 };
 

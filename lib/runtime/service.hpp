@@ -5,11 +5,6 @@
 // callback, so that it never reaches into the scheduler.
 #pragma once
 
-#include "core/error.hpp"
-#include "model/job.hpp"
-#include "model/scope.hpp"
-#include "metrics/daemon_metrics.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -17,6 +12,11 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/error.hpp"
+#include "metrics/daemon_metrics.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -42,7 +42,7 @@ struct service_facts {
   std::uint64_t last_seq = 0;
   std::uint64_t oldest_seq = 0;
   std::size_t subscribers = 0;
-  std::string state_dir;  // "" when state is in memory
+  std::string state_dir;     // "" when state is in memory
   std::string config_error;  // the last rejected reload's error, until a good one
 };
 
@@ -71,7 +71,8 @@ class service {
   // Everything is set up: spawns the watchdog, SIGHUP and (test-only)
   // stall coroutines, then READY=1 and the first STATUS=. `reload` runs
   // on the loop for each SIGHUP.
-  void start(boost::asio::io_context& ioc, std::function<service_facts()> facts, std::function<void()> reload);
+  void start(boost::asio::io_context& ioc, std::function<service_facts()> facts,
+             std::function<void()> reload);
   void update_status();
   void reloading();
   void reloaded(bool ok);

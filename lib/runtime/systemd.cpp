@@ -1,14 +1,14 @@
 // sd_notify wrappers, the watchdog coroutine and the test stall trigger.
 #include "runtime/systemd.hpp"
 
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
-
 #include <ctime>
 #include <thread>
 
