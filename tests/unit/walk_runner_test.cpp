@@ -17,6 +17,7 @@
 #include "metrics/daemon_metrics.hpp"
 #include "sinks/sink.hpp"
 #include "state/store.hpp"
+#include "unit/flaky_store.hpp"
 
 namespace hssjw {
 namespace {
@@ -65,10 +66,10 @@ struct walk_runner_record : ::testing::Test {
   std::shared_ptr<recording_log> log_sink = std::make_shared<recording_log>(seen);
   std::shared_ptr<spdlog::logger> log = std::make_shared<spdlog::logger>("test", log_sink);
   config::config cfg;
-  std::unique_ptr<state_store> store = make_memory_store();
+  test_support::flaky_store store;
   metrics::daemon_metrics metrics;
   int budget_checks = 0;
-  walk_runner runner{cfg, log, *store, metrics, [this] { ++budget_checks; }};
+  walk_runner runner{cfg, log, store, metrics, [this] { ++budget_checks; }};
   recording_sink sink{seen};
   scope_runtime scope;
 
@@ -149,6 +150,75 @@ TEST_F(walk_runner_record, walk_failures_are_logged_with_their_journald_fields) 
   EXPECT_EQ(seen, (journal{"warning walk failed", "debug walk complete"}));
   EXPECT_EQ(log_sink->message_ids, (std::vector<std::string>{message_ids::walk_failed, ""}));
   EXPECT_TRUE(current_log_fields().empty());
+}
+
+// From the walk outcome to the sinks: conclude_walk, then record, as
+// walk_runner::async_walk does after the upstream walk.
+struct walk_runner_conclude : walk_runner_record {
+  void walk(walk_status status, const std::vector<std::string>& names) {
+    walk_outcome o;
+    o.status = status;
+    o.requests = 1;
+    o.reason = status == walk_status::incomplete ? "the listing shifted" : "";
+    o.observation.complete = status == walk_status::complete;
+    o.observation.total_num = static_cast<std::int64_t>(names.size());
+    o.observation.walk_number = scope.state.begin_walk();
+    for (const auto& n : names) {
+      keyed_job k;
+      k.key = {"c1", "ns", n};
+      k.record.create_time = 1;
+      k.record.body = R"({"cluster_name":"c1","namespace_name":"ns","name":")" + n + R"("})";
+      k.record.fingerprint = 7;
+      if (!mark_if_unchanged(scope.state, o.observation.walk_number, key_hash_of(k),
+                             digest_of(k.record), o.observation.unchanged))
+        o.observation.jobs.push_back(std::move(k));
+    }
+    const auto& id = scope.target.scope;
+    runner.record(scope,
+                  conclude_walk(store, id, scope.state, std::move(o), diff_options_of(cfg), 2000,
+                                scope.failing, [&](const walk_note& n) { runner.write(id, n); }));
+  }
+};
+
+TEST_F(walk_runner_conclude,
+       an_incomplete_first_walk_reaches_no_sink_and_the_next_complete_one_baselines) {
+  walk(walk_status::incomplete, {"a", "b"});
+  EXPECT_EQ(seen,
+            (journal{"warning scope p1/all_granted_eps: walk incomplete after 1 requests (the "
+                     "listing shifted); no removals inferred",
+                     "info scope p1/all_granted_eps: walk incomplete (the listing shifted); the "
+                     "baseline waits for a complete walk"}));
+  EXPECT_FALSE(scope.completed);
+  seen.clear();
+  walk(walk_status::complete, {"a", "b"});
+  EXPECT_EQ(seen, (journal{"debug scope p1/all_granted_eps: walk complete (2 jobs, 1 requests, 0 "
+                           "repairs)",
+                           "events p1/all_granted_eps 2 baseline"}));
+  EXPECT_TRUE(scope.completed);
+  EXPECT_EQ(budget_checks, 1);
+}
+
+TEST_F(walk_runner_conclude, a_failed_commit_reaches_the_sinks_only_as_a_failing_scope) {
+  walk(walk_status::complete, {"a"});
+  seen.clear();
+  store.fail_commit = true;
+  walk(walk_status::complete, {"a", "b"});
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].rfind("debug scope p1/all_granted_eps: walk complete", 0), 0u);
+  EXPECT_EQ(
+      seen[1].rfind("error scope p1/all_granted_eps: walk failed: state: could not commit", 0), 0u);
+  EXPECT_EQ(log_sink->message_ids.back(), message_ids::walk_failed);
+  EXPECT_EQ(seen[2], "status p1/all_granted_eps failing: " + scope.last_error);
+  EXPECT_EQ(scope.state.jobs.size(), 1u);  // the snapshot stays
+
+  // The store recovers: the scope recovers first, then the change goes out.
+  seen.clear();
+  store.fail_commit = false;
+  walk(walk_status::complete, {"a", "b"});
+  EXPECT_EQ(seen, (journal{"debug scope p1/all_granted_eps: walk complete (2 jobs, 1 requests, 0 "
+                           "repairs)",
+                           "status p1/all_granted_eps ok", "events p1/all_granted_eps 1"}));
+  EXPECT_EQ(scope.state.jobs.size(), 2u);
 }
 
 TEST(walk_runner_options, the_diff_options_are_the_running_configs) {
