@@ -28,7 +28,7 @@ struct temp_store {
     dir = fs::temp_directory_path() / ("hssjw-bench-" + std::to_string(std::random_device{}()));
     fs::create_directories(dir);
     auto opened = open_sqlite_store(dir.string());
-    if (!opened) throw std::runtime_error("cannot open store: " + opened.error().message);
+    if (!opened) throw std::runtime_error("cannot open store: " + opened.error().message());
     store = std::move(*opened);
   }
   ~temp_store() {

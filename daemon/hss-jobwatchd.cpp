@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   auto loaded = hssjw::config::load_file(args.config);
   if (!loaded) {
-    std::fprintf(stderr, "hss-jobwatchd: %s\n", loaded.error().to_string().c_str());
+    std::fprintf(stderr, "hss-jobwatchd: %s\n", loaded.error().message().c_str());
     return exit_config;
   }
   const auto& cfg = *loaded;

@@ -8,16 +8,16 @@
 // until the file changes. A refusal of a password IAM did accept is
 // evidence about that project (or a changed password): that project backs
 // off (10 s doubling to 5 min) and the next login of any project goes
-// alone; the other projects keep their tokens and their logins.
+// alone; the other projects keep their tokens and their logins. Those
+// decisions are the plain object iam::token_cache (auth/token_cache.hpp);
+// this class does the I/O: the password file, the IAM requests, the waits
+// and the log lines.
 #pragma once
 
-#include "auth/authenticator.hpp"
-#include "auth/secret_file.hpp"
+#include <spdlog/logger.h>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/logger.h>
-
 #include <chrono>
 #include <functional>
 #include <map>
@@ -25,32 +25,26 @@
 #include <optional>
 #include <string>
 
+#include "auth/authenticator.hpp"
+#include "auth/secret_file.hpp"
+#include "auth/token_cache.hpp"
+
 namespace hssjw {
 
 class https_client;
 
 namespace iam {
 
-using wall_clock = std::chrono::system_clock;
-
 // The POST /v3/auth/tokens body for a project-scoped password token
 // (HUAWEI-API.md §3). A secret, since it contains the password.
-secret token_request_body(std::string_view domain, std::string_view user,
-                          std::string_view password, std::string_view project_id);
+secret token_request_body(std::string_view domain, std::string_view user, std::string_view password,
+                          std::string_view project_id);
 
 // "2020-01-04T09:05:22.701000Z" (any number of fractional digits, or none).
 std::optional<wall_clock::time_point> parse_time(std::string_view s);
 
-struct token_times {
-  wall_clock::time_point expires_at;
-  std::optional<wall_clock::time_point> issued_at;
-};
 // token.expires_at (required) and token.issued_at from a 201 body.
 result<token_times> parse_token_body(std::string_view body);
-
-// When to renew: an hour before expiry or at 80% of the lifetime, whichever
-// is earlier (`now` stands in for a missing issued_at).
-wall_clock::time_point renew_at(const token_times& t, wall_clock::time_point now);
 
 // One IAM answer as the transport saw it.
 struct reply {
@@ -105,60 +99,40 @@ class iam_authenticator final : public authenticator {
                     std::shared_ptr<spdlog::logger> log);
   ~iam_authenticator() override;
 
-  boost::asio::awaitable<result<void>> async_authorize(http_request& req,
-                                                       std::string project_id,
+  boost::asio::awaitable<result<void>> async_authorize(http_request& req, std::string project_id,
                                                        std::string host) override;
   void on_rejected(const std::string& project_id, const api_error& err) override;
 
   // Why the last authorize for `project_id` failed ("" if it did not).
-  std::string last_error(const std::string& project_id) const;
+  std::string last_error(const std::string& project_id) const {
+    return cache_.last_error(project_id);
+  }
   // Logins sent so far (all projects), for tests and metrics.
-  std::uint64_t logins() const { return logins_; }
+  std::uint64_t logins() const { return cache_.logins(); }
 
  private:
-  struct project_state;
-  using steady = std::chrono::steady_clock;
-  // IAM refused the password: no project logs in until `until` or until
-  // the password file changes.
-  struct refusal {
-    file_stamp stamp;
-    steady::time_point until;
-    std::string message;
-  };
+  using timer = boost::asio::steady_timer;
 
-  boost::asio::awaitable<result<void>> async_login(std::string project_id, project_state& st);
-  bool usable(const project_state& st, iam::wall_clock::time_point now) const;
-  result<void> fail(const std::string& project_id, project_state& st, std::string message);
-  void failed_login(project_state& st, steady::time_point now,
-                    std::optional<std::chrono::seconds> initial = std::nullopt);
-  bool refusal_holds();
-  bool password_proven() const { return proven_ && password_.loaded() && *proven_ == password_.stamp(); }
+  boost::asio::awaitable<result<void>> async_login(std::string project_id);
+  result<void> use_token(http_request& req, const std::string& project_id);
+  result<void> fail(const std::string& project_id, std::string message);
+  // The password file's version as last read, and read again.
+  std::optional<file_stamp> known_password() const;
+  std::optional<file_stamp> reread_password();
 
   boost::asio::any_io_executor ex_;
   iam::transport transport_;
   settings settings_;
   std::shared_ptr<spdlog::logger> log_;
   watched_secret password_;
-  std::map<std::string, std::unique_ptr<project_state>> projects_;
-  std::optional<refusal> refused_;
-  // The password file version IAM last accepted. Until it has accepted the
-  // current one, logins go one at a time over all projects (`first_login_`
-  // is set while one is in flight): a wrong password costs one attempt per
-  // run, not one per project, against IAM's lock-out.
-  std::optional<file_stamp> proven_;
-  // The project whose refusal made a proven password unproven, with that
-  // password's version. Its own next refusal is taken as its own problem
-  // (no role in the project, the project gone): it alone waits
-  // `refused_wait`, so it neither stops the other projects again and
-  // again nor tries IAM more often than a refused password would. A
-  // refusal of any other project still stops every project.
-  struct suspect {
-    std::string project_id;
-    file_stamp stamp;
-  };
-  std::optional<suspect> suspect_;
-  std::shared_ptr<boost::asio::steady_timer> first_login_;
-  std::uint64_t logins_ = 0;
+  // Every decision about tokens, logins and refusals (auth/token_cache.hpp).
+  iam::token_cache cache_;
+  // Requests that wait for a login in flight wait on its timer; the login
+  // cancels it when it ends, whatever the outcome. Per project, and the
+  // one login of a password IAM has not accepted yet (`first_login_`),
+  // which requests of every project wait for.
+  std::map<std::string, std::shared_ptr<timer>> login_done_;
+  std::shared_ptr<timer> first_login_;
 };
 
 }  // namespace hssjw

@@ -4,33 +4,31 @@
 // the files the config names (secrets are read by auth/, later).
 #pragma once
 
-#include <boost/system/result.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/error.hpp"
 #include "model/scope.hpp"
 
 namespace hssjw::config {
 
-struct load_error {
-  std::string file;
-  int line = 0;    // 1-based; 0 = unknown
-  int column = 0;  // 1-based; 0 = unknown
-  std::string message;
-  // "file:line:col: message" (position parts left out when unknown).
-  std::string to_string() const;
-};
-
 // Reads and validates `path`. Relative paths inside the file (*_file,
 // tls.ca_file, state_dir, socket.path) are resolved against the directory
-// of `path`; config::source_path is set to its absolute path.
-boost::system::result<config, load_error> load_file(const std::string& path);
+// of `path`; config::source_path is set to its absolute path. An error's
+// message is "file:line:col: message" (see config_error); its code is
+// errc::config_invalid, or the system's when the file cannot be read.
+result<config> load_file(const std::string& path);
 
 // Validates `yaml` as if it had been read from `file_name` (used in error
 // messages and as the base for relative paths).
-boost::system::result<config, load_error> load_string(std::string_view yaml, std::string file_name);
+result<config> load_string(std::string_view yaml, std::string file_name);
+
+// The error for a problem at `line`:`column` (1-based) of `file`:
+// errc::config_invalid, "file:line:col: message", the position parts left
+// out when 0 (unknown).
+error config_error(std::string_view file, int line, int column, std::string_view message);
 
 // The effective config as YAML, every key present (defaults filled in,
 // unset optional keys as ~), secrets redacted. It loads back with

@@ -1,152 +1,119 @@
 // render_effective: the effective config as YAML (for --check-config and
-// the startup log), every key present, secrets redacted. The output loads
-// back with load_string: unset optional keys are written as ~.
+// the startup log), every key present, secrets redacted, written by the
+// schema table (schema.hpp): each row renders its value by its rule. The
+// output loads back with load_string: unset optional keys are written as ~.
 #include <yaml-cpp/yaml.h>
 
+#include <span>
+#include <type_traits>
+
 #include "config/loader.hpp"
+#include "config/schema.hpp"
 #include "config/values.hpp"
 
 namespace hssjw::config {
 namespace {
 
 // An optional string: "" (unset) is written as ~.
-struct optional_string {
-  const std::string& value;
-};
-
-YAML::Emitter& operator<<(YAML::Emitter& out, optional_string s) {
-  if (s.value.empty()) return out << YAML::Null;
-  return out << s.value;
+void optional_string(YAML::Emitter& out, const std::string& s) {
+  if (s.empty())
+    out << YAML::Null;
+  else
+    out << s;
 }
 
-template <class T>
-void key_value(YAML::Emitter& out, const char* key, const T& value) {
-  out << YAML::Key << key << YAML::Value << value;
+template <class O>
+void render_map(YAML::Emitter& out, std::string_view pattern, std::span<const schema::key<O>> keys,
+                const O& owner);
+
+// The value of one row (its key already written).
+template <class O>
+void render_value(YAML::Emitter& out, const schema::key<O>& k, std::span<const schema::key<O>> keys,
+                  const O& o) {
+  using hssjw::config::detail::format_duration;
+  using hssjw::config::detail::format_percent;
+  std::visit(
+      [&](const auto& rule) {
+        using rule_t = std::decay_t<decltype(rule)>;
+        if constexpr (std::is_same_v<rule_t, schema::section>) {
+          if (rule.flow) out << YAML::Flow;
+          out << YAML::BeginMap;
+          render_map(out, k.path, keys, o);
+          out << YAML::EndMap;
+        } else if constexpr (std::is_same_v<rule_t, schema::project_list<O>>) {
+          out << YAML::BeginSeq;
+          for (const auto& p : rule.to.get(o)) {
+            out << YAML::BeginMap;
+            render_map(out, "projects[]", schema::project_keys(), p);
+            out << YAML::EndMap;
+          }
+          out << YAML::EndSeq;
+        } else if constexpr (std::is_same_v<rule_t, schema::text_map<O>>) {
+          out << YAML::Flow << YAML::BeginMap;
+          for (const auto& [name, value] : rule.to.get(o))
+            out << YAML::Key << name << YAML::Value << value;
+          out << YAML::EndMap;
+        } else if constexpr (std::is_same_v<rule_t, schema::map_entry>) {
+          // Never reached: the text_map above writes its entries.
+        } else if constexpr (std::is_same_v<rule_t, schema::text<O>>) {
+          const std::string& value = rule.to.get(o);
+          const std::string shown = rule.shown ? rule.shown(value) : value;
+          if (rule.optional)
+            optional_string(out, shown);
+          else
+            out << shown;
+        } else if constexpr (std::is_same_v<rule_t, schema::path<O>>) {
+          if (rule.optional)
+            optional_string(out, rule.to.get(o));
+          else
+            out << rule.to.get(o);
+        } else if constexpr (std::is_same_v<rule_t, schema::secret_file<O>>) {
+          optional_string(out, rule.to.get(o));
+        } else if constexpr (std::is_same_v<rule_t, schema::timespan<O>>) {
+          out << format_duration(rule.to.get(o));
+        } else if constexpr (std::is_same_v<rule_t, schema::percent<O>>) {
+          out << format_percent(rule.to.get(o));
+        } else if constexpr (std::is_same_v<rule_t, schema::rate_limit<O>>) {
+          out << hssjw::config::detail::format_rate(rule.to.get(o));
+        } else if constexpr (std::is_same_v<rule_t, schema::octal_mode<O>>) {
+          out << YAML::DoubleQuoted << hssjw::config::detail::format_mode(rule.to.get(o));
+        } else if constexpr (std::is_same_v<rule_t, schema::choice<O, std::string>>) {
+          out << rule.to.get(o);  // a name, as loaded
+        } else if constexpr (std::is_same_v<rule_t, schema::text_list<O>>) {
+          out << YAML::Flow << YAML::BeginSeq;
+          for (const auto& item : rule.to.get(o)) out << item;
+          out << YAML::EndSeq;
+        } else if constexpr (requires { rule.names; }) {  // an enum choice
+          std::string_view name = rule.names.front().first;
+          for (const auto& [n, value] : rule.names)
+            if (value == rule.to.get(o)) name = n;
+          out << std::string(name);
+        } else {  // flag, integer
+          out << rule.to.get(o);
+        }
+      },
+      k.is);
 }
 
-std::string redact_access_key(const std::string& ak) {
-  if (ak.empty()) return ak;
-  return ak.substr(0, 4) + "***";
-}
-
-const char* method_name(auth_method m) {
-  switch (m) {
-    case auth_method::password:
-      return "password";
-    case auth_method::aksk:
-      return "aksk";
-    default:
-      return "token";
-  }
-}
-
-const char* target_name(log_target t) {
-  switch (t) {
-    case log_target::journal:
-      return "journal";
-    case log_target::stderr_:
-      return "stderr";
-    default:
-      return "auto";
+template <class O>
+void render_map(YAML::Emitter& out, std::string_view pattern, std::span<const schema::key<O>> keys,
+                const O& owner) {
+  for (const auto& k : keys) {
+    if (schema::parent_of(k.path) != pattern) continue;
+    out << YAML::Key << std::string(schema::name_of(k.path)) << YAML::Value;
+    render_value(out, k, keys, owner);
   }
 }
 
 }  // namespace
 
 std::string render_effective(const config& c) {
-  using detail::format_duration;
-  using detail::format_percent;
   YAML::Emitter out;
   out << YAML::Comment("effective configuration" +
                        (c.source_path.empty() ? std::string() : " of " + c.source_path) +
                        " (secrets redacted)");
   out << YAML::BeginMap;
-  key_value(out, "region", optional_string{c.region});
-  key_value(out, "endpoint", optional_string{c.endpoint});
-
-  out << YAML::Key << "auth" << YAML::Value << YAML::BeginMap;
-  key_value(out, "method", method_name(c.auth.method));
-  key_value(out, "token_file", optional_string{c.auth.token_file});
-  key_value(out, "iam_endpoint", optional_string{c.auth.iam_endpoint});
-  key_value(out, "domain", optional_string{c.auth.domain});
-  key_value(out, "user", optional_string{c.auth.user});
-  key_value(out, "password_file", optional_string{c.auth.password_file});
-  std::string ak = redact_access_key(c.auth.access_key);
-  key_value(out, "access_key", optional_string{ak});
-  key_value(out, "secret_key_file", optional_string{c.auth.secret_key_file});
-  out << YAML::EndMap;
-
-  out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
-  key_value(out, "ca_file", optional_string{c.tls_ca_file});
-  out << YAML::EndMap;
-  std::string proxy = detail::redact_url(c.proxy);
-  key_value(out, "proxy", optional_string{proxy});
-
-  out << YAML::Key << "projects" << YAML::Value << YAML::BeginSeq;
-  for (const auto& p : c.projects) {
-    out << YAML::BeginMap;
-    key_value(out, "id", p.id);
-    out << YAML::Key << "enterprise_projects" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-    for (const auto& eps : p.enterprise_projects) out << eps;
-    out << YAML::EndSeq;
-    out << YAML::Key << "filters" << YAML::Value << YAML::Flow << YAML::BeginMap;
-    for (const auto& [k, v] : p.filters) key_value(out, k.c_str(), v);
-    out << YAML::EndMap;
-    out << YAML::EndMap;
-  }
-  out << YAML::EndSeq;
-
-  const poll_config& poll = c.poll;
-  out << YAML::Key << "poll" << YAML::Value << YAML::BeginMap;
-  key_value(out, "interval", format_duration(poll.interval));
-  key_value(out, "jitter", format_percent(poll.jitter));
-  key_value(out, "page_size", poll.page_size);
-  key_value(out, "timeout", format_duration(poll.timeout));
-  key_value(out, "max_in_flight", poll.max_in_flight);
-  key_value(out, "pages_in_flight", poll.pages_in_flight);
-  key_value(out, "rate", detail::format_rate(poll.rate));
-  out << YAML::Key << "retry" << YAML::Value << YAML::Flow << YAML::BeginMap;
-  key_value(out, "attempts", poll.retry.attempts);
-  key_value(out, "initial", format_duration(poll.retry.initial));
-  key_value(out, "max", format_duration(poll.retry.max));
-  out << YAML::EndMap;
-  key_value(out, "trust_last_update_time", poll.trust_last_update_time);
-  key_value(out, "full_walk_every", poll.full_walk_every);
-  key_value(out, "removal_guard", format_percent(poll.removal_guard));
-  key_value(out, "removal_confirmations", poll.removal_confirmations);
-  out << YAML::Key << "ignore_fields" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-  for (const auto& f : poll.ignore_fields) out << f;
-  out << YAML::EndSeq;
-  key_value(out, "baseline_events", poll.baseline_events);
-  out << YAML::EndMap;
-
-  key_value(out, "state_dir", c.state_dir);
-
-  out << YAML::Key << "journal" << YAML::Value << YAML::BeginMap;
-  key_value(out, "max_events", c.journal.max_events);
-  key_value(out, "max_age", format_duration(c.journal.max_age));
-  out << YAML::EndMap;
-
-  out << YAML::Key << "socket" << YAML::Value << YAML::BeginMap;
-  key_value(out, "path", c.socket.path);
-  out << YAML::Key << "mode" << YAML::Value << YAML::DoubleQuoted
-      << detail::format_mode(c.socket.mode);
-  key_value(out, "max_clients", c.socket.max_clients);
-  key_value(out, "stall_timeout", format_duration(c.socket.stall_timeout));
-  key_value(out, "bookmark_interval", format_duration(c.socket.bookmark_interval));
-  out << YAML::EndMap;
-
-  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
-  key_value(out, "level", c.log.level);
-  key_value(out, "target", target_name(c.log.target));
-  key_value(out, "format", c.log.format == log_format::json ? "json" : "text");
-  out << YAML::EndMap;
-
-  out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
-  key_value(out, "listen", optional_string{c.metrics.listen});
-  out << YAML::EndMap;
-
-  key_value(out, "allow_insecure_http", c.allow_insecure_http);
+  render_map(out, "", schema::config_keys(), c);
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -14,7 +14,7 @@
 namespace hssjw::config::detail {
 namespace {
 
-problem fail(std::string message) { return problem{std::move(message)}; }
+error fail(std::string message) { return error(errc::config_invalid, std::move(message)); }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -50,7 +50,7 @@ bool valid_host_name(std::string_view h) {
 
 // Checks shared by endpoints and proxies: scheme, host, no path beyond
 // "/", no query or fragment. Returns the URL text without a trailing "/".
-parsed<std::string> check_origin(std::string_view text, boost::urls::url_view u,
+result<std::string> check_origin(std::string_view text, boost::urls::url_view u,
                                  bool require_port) {
   if (u.encoded_host().empty()) return fail("needs a host, e.g. https://hss.example.com");
   switch (u.host_type()) {
@@ -77,13 +77,12 @@ parsed<std::string> check_origin(std::string_view text, boost::urls::url_view u,
   if (u.has_fragment()) return fail("must not have a fragment");
   std::string out(text);
   if (!out.empty() && out.back() == '/') out.pop_back();
-  // problem is constructible from a string too: say which side this is.
-  return {boost::system::in_place_value, std::move(out)};
+  return out;
 }
 
 }  // namespace
 
-parsed<duration> parse_duration(std::string_view text) {
+result<duration> parse_duration(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size() && is_digit(text[i])) ++i;
   std::string_view digits = text.substr(0, i);
@@ -113,7 +112,7 @@ std::string format_duration(duration d) {
   return std::to_string(ms) + "ms";
 }
 
-parsed<rate> parse_rate(std::string_view text) {
+result<rate> parse_rate(std::string_view text) {
   constexpr std::string_view hint = "expected N/s, N/min (N >= 1) or unlimited, e.g. 5/min";
   if (text == "unlimited") return rate{0, std::chrono::seconds(1)};
   auto slash = text.find('/');
@@ -140,7 +139,7 @@ std::string format_rate(const rate& r) {
   return std::to_string(r.count) + (r.per == std::chrono::seconds(1) ? "/s" : "/min");
 }
 
-parsed<double> parse_percent(std::string_view text) {
+result<double> parse_percent(std::string_view text) {
   constexpr std::string_view hint = "expected a percentage such as 10% or 12.5%";
   if (text.empty() || text.back() != '%') return fail(std::string(hint));
   std::string_view num = text.substr(0, text.size() - 1);
@@ -167,7 +166,7 @@ std::string format_percent(double fraction) {
   return std::string(buf) + "%";
 }
 
-parsed<std::uint32_t> parse_mode(std::string_view text) {
+result<std::uint32_t> parse_mode(std::string_view text) {
   if (text.empty() || text.size() > 5) return fail("expected an octal mode such as \"0660\"");
   std::uint32_t mode = 0;
   for (char c : text) {
@@ -184,7 +183,7 @@ std::string format_mode(std::uint32_t mode) {
   return buf;
 }
 
-parsed<std::int64_t> parse_integer(std::string_view text) {
+result<std::int64_t> parse_integer(std::string_view text) {
   std::string_view t = text;
   if (!t.empty() && t.front() == '+') t.remove_prefix(1);
   std::string_view digits = (!t.empty() && t.front() == '-') ? t.substr(1) : t;
@@ -197,7 +196,7 @@ parsed<std::int64_t> parse_integer(std::string_view text) {
   return v;
 }
 
-parsed<std::string> parse_endpoint(std::string_view text, bool allow_http) {
+result<std::string> parse_endpoint(std::string_view text, bool allow_http) {
   auto u = boost::urls::parse_uri(text);
   if (!u) return fail("expected an absolute URL such as https://hss.example.com");
   if (u->scheme_id() == boost::urls::scheme::http) {
@@ -210,7 +209,7 @@ parsed<std::string> parse_endpoint(std::string_view text, bool allow_http) {
   return check_origin(text, *u, false);
 }
 
-parsed<std::string> parse_proxy(std::string_view text) {
+result<std::string> parse_proxy(std::string_view text) {
   auto u = boost::urls::parse_uri(text);
   if (!u || u->scheme_id() != boost::urls::scheme::http)
     return fail("expected http://[user:password@]host:port");
@@ -236,7 +235,7 @@ std::string redact_url(std::string_view url) {
   return out;
 }
 
-parsed<std::string> parse_listen(std::string_view text) {
+result<std::string> parse_listen(std::string_view text) {
   constexpr std::string_view hint = "expected host:port, e.g. 127.0.0.1:9464 or [::1]:9464";
   std::string_view host;
   std::string_view port;
@@ -258,16 +257,18 @@ parsed<std::string> parse_listen(std::string_view text) {
   }
   std::uint64_t p = 0;
   if (!parse_digits(port, p) || p < 1 || p > 65535) return fail("port must be between 1 and 65535");
-  return {boost::system::in_place_value, std::string(text)};
+  return std::string(text);
 }
 
-parsed<bool> parse_file_ref(std::string_view text) {
+result<bool> parse_file_ref(std::string_view text) {
+  // In place: an error converts to bool (explicitly) too.
+  using boost::system::in_place_error;
   constexpr std::string_view prefix = "credential:";
-  if (text.empty()) return fail("must not be empty");
+  if (text.empty()) return {in_place_error, fail("must not be empty")};
   if (text.substr(0, prefix.size()) != prefix) return false;
   std::string_view name = text.substr(prefix.size());
   if (name.empty() || name.find('/') != std::string_view::npos || name == "." || name == "..")
-    return fail("credential:NAME needs a NAME without '/'");
+    return {in_place_error, fail("credential:NAME needs a NAME without '/'")};
   return true;
 }
 

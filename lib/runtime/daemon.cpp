@@ -97,7 +97,7 @@ class daemon_runtime final : public socket_source {
  private:
   result<void> open_state();
   void build_parts();
-  bool open_socket();
+  result<void> open_socket();
   asio::awaitable<void> async_wait_signals();
   asio::awaitable<void> async_prune_journal();
   void stop_all();
@@ -139,7 +139,7 @@ result<void> daemon_runtime::open_state() {
   so.test_commit_delay = opts_.test.commit_delay;
   so.test_after_commit_delay = opts_.test.after_commit_delay;
   auto opened = open_sqlite_store(cfg_.state_dir, so);
-  if (!opened) return error(opened.error().code, opened.error().message);
+  if (!opened) return opened.error();
   sqlite_ = opened->get();
   store_ = std::move(*opened);
   return {};
@@ -169,21 +169,16 @@ void daemon_runtime::build_parts() {
       }});
 }
 
-// false (logged) when the socket cannot be opened (socket_server::open
-// says why in a string: no code to pass on yet).
-bool daemon_runtime::open_socket() {
+result<void> daemon_runtime::open_socket() {
   socket_server_options so{
       cfg_.socket, std::string("hss-jobwatch/") + version,
       [this](std::string_view reason) { service_.metrics().on_subscriber_dropped(reason); }};
   auto opened = socket_server::open(ioc_, std::move(so), *store_, *this, log_);
-  if (!opened) {
-    log_->critical("socket: {}", opened.error());
-    return false;
-  }
+  if (!opened) return opened.error();
   socket_ = std::move(*opened);
   walks_->add_sink(socket_.get());
   socket_->start();
-  return true;
+  return {};
 }
 
 // Age-based journal retention also has to happen while nothing changes;
@@ -196,7 +191,7 @@ asio::awaitable<void> daemon_runtime::async_prune_journal() {
     for (int step = 0; step < 100; ++step) {
       auto pruned = sqlite_->prune_journal_step();
       if (!pruned) {
-        log_->warn("state: journal pruning failed: {}", sqlite_->last_error());
+        log_->warn("state: journal pruning failed: {}", pruned.error().message());
         break;
       }
       if (*pruned == 0) break;
@@ -274,7 +269,12 @@ int daemon_runtime::run() {
     return 78;
   }
   walks_->use(std::move(*up));
-  if (!opts_.once && !open_socket()) return 1;
+  if (!opts_.once) {
+    if (auto opened = open_socket(); !opened) {
+      log_->critical("socket: {}", opened.error().message());
+      return 1;
+    }
+  }
   log_->info("watching {} scope(s) at {} every {}s (budget: {})", scheduler_->scopes().size(),
              cfg_.endpoint, cfg_.poll.interval.count() / 1000.0, describe_rate(cfg_.poll.rate));
   scheduler_->check_budget(gate_->budget(), true);
@@ -311,8 +311,8 @@ int run_daemon(const config::config& cfg, const run_options& opts,
 int prune_state(const config::config& cfg, std::shared_ptr<spdlog::logger> log) {
   auto opened = open_sqlite_store(cfg.state_dir, {});
   if (!opened) {
-    log->critical("state: {}", opened.error().message);
-    return opened.error().code == make_error_code(errc::state_corrupt) ? 78 : 1;
+    log->critical("state: {}", opened.error().message());
+    return opened.error() == errc::state_corrupt ? 78 : 1;
   }
   std::vector<scope_id> keep;
   for (auto& t : scope_targets(cfg)) keep.push_back(t.scope);

@@ -23,7 +23,7 @@ void reloader::reload() {
   p_.svc.reloading();
   auto loaded = config::load_file(p_.cfg.source_path);
   if (!loaded) {
-    reject_reload(loaded.error().to_string());
+    reject_reload(loaded.error().message());
     return;
   }
   auto next = std::move(*loaded);

@@ -35,7 +35,7 @@ void refresh_stored_fingerprints(state_store& store, const config::config& c, sp
     log.warn(
         "state: could not store fingerprints for this poll.ignore_fields ({}); they are "
         "recomputed at the next start: {}",
-        r.error().message(), store.last_error());
+        r.error().code().message(), r.error().message());
     return;
   }
   // Only news when there was something to rewrite (not on every fresh start).
@@ -54,7 +54,7 @@ void reload_fingerprints(state_store& store, const config::config& c, spdlog::lo
     log.warn(
         "reload: cannot read the recomputed fingerprints ({}); the differ checks fields "
         "until the next start",
-        store.last_error());
+        all.error().message());
     return;
   }
   std::map<scope_id, job_map> stored;

@@ -3,12 +3,12 @@
 // POSIX, run once at start-up before the event loop.
 #pragma once
 
-#include "config/config.hpp"
-
-#include <boost/system/result.hpp>
+#include <sys/types.h>
 
 #include <string>
-#include <sys/types.h>
+
+#include "config/config.hpp"
+#include "core/error.hpp"
 
 namespace hssjw {
 
@@ -23,8 +23,9 @@ struct listen_socket {
 // Uses fd 3 when systemd passed a socket (sd_listen_fds), else creates
 // socket.path: the parent directory is created if missing; a socket file
 // nobody answers on (left by a crash) is replaced; a live one, or a path
-// that is not a socket, is refused with a message naming it.
-boost::system::result<listen_socket, std::string> open_listen_socket(const config::socket_config& cfg);
+// that is not a socket, is refused with a message naming it (and the
+// errno behind it, when there is one, as the code).
+result<listen_socket> open_listen_socket(const config::socket_config& cfg);
 
 // Removes the socket file if it is still the one we created.
 void remove_socket_file(const listen_socket& s);

@@ -5,17 +5,16 @@
 // in socket_server.cpp: this header is included by the daemon's wiring.
 #pragma once
 
-#include "config/config.hpp"
-#include "sinks/sink.hpp"
-#include "protocol/socket_protocol.hpp"
-
-#include <boost/system/result.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "config/config.hpp"
+#include "core/error.hpp"
+#include "protocol/socket_protocol.hpp"
+#include "sinks/sink.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -49,9 +48,10 @@ class socket_server final : public event_sink {
  public:
   // Creates (or adopts) the listening socket; the error names the path and
   // the cause (a live daemon on it, permissions, ...).
-  static boost::system::result<std::unique_ptr<socket_server>, std::string> open(
-      boost::asio::io_context& ioc, socket_server_options opts, state_store& store,
-      const socket_source& source, std::shared_ptr<spdlog::logger> log);
+  static result<std::unique_ptr<socket_server>> open(boost::asio::io_context& ioc,
+                                                     socket_server_options opts, state_store& store,
+                                                     const socket_source& source,
+                                                     std::shared_ptr<spdlog::logger> log);
   ~socket_server() override;
   socket_server(const socket_server&) = delete;
   socket_server& operator=(const socket_server&) = delete;
@@ -63,7 +63,8 @@ class socket_server final : public event_sink {
   std::size_t subscribers() const;
   std::size_t clients() const;
 
-  void on_events(const scope_id& scope, const std::vector<change_event>& events, bool baseline) override;
+  void on_events(const scope_id& scope, const std::vector<change_event>& events,
+                 bool baseline) override;
   void on_scope_status(const scope_id& scope, bool failing, const std::string& error) override;
 
   struct impl;

@@ -80,7 +80,11 @@ class memory_store final : public state_store {
       auto found = bodies.find(key_hash_of(j));
       if (found != bodies.end() && found->second->key != j.key) {
         unstamp(events);
-        return make_error_code(errc::key_hash_collision);
+        const auto hash = key_hash_of(j);
+        return error(errc::key_hash_collision,
+                     "scope " + scope.str() + ": job " + j.key.str() + " and the stored job " +
+                         found->second->key.str() + " share key hash " + key_hash_hex(hash) +
+                         "; nothing of this walk is committed (docs/STATE.md \"Key hashes\")");
       }
     }
     apply(it->second.stored.state, delta);
@@ -102,8 +106,7 @@ class memory_store final : public state_store {
     return journal_.empty() ? last_seq_ + 1 : journal_.front().seq;
   }
 
-  result<std::vector<journal_entry>> read_journal(std::uint64_t after,
-                                                  std::size_t max) override {
+  result<std::vector<journal_entry>> read_journal(std::uint64_t after, std::size_t max) override {
     std::vector<journal_entry> out;
     // The journal holds consecutive seqs, so the start is an index.
     const std::uint64_t first = oldest_seq();

@@ -1,10 +1,8 @@
-// The SQLite state store (SPEC §8, docs/STATE.md): opening and checking
-// state.db, the schema and its migrations, the one-transaction commit of a
-// walk's delta with its events, journal retention and the directory lock.
+// The SQLite state store (SPEC §8, docs/STATE.md): opening state.db (its
+// schema, checks and migrations are in sqlite_schema.cpp), the
+// one-transaction commit of a walk's delta with its events, journal
+// retention, the job readers of list and sync, and the directory lock.
 #include "state/sqlite_store.hpp"
-
-#include "state/sqlite_db.hpp"
-#include "state/state_dir.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -16,144 +14,21 @@
 #include <unordered_map>
 #include <utility>
 
+#include "state/sqlite_db.hpp"
+#include "state/sqlite_job_reader.hpp"
+#include "state/sqlite_schema.hpp"
+#include "state/state_dir.hpp"
+
 namespace hssjw {
 
+using sqlite::as_stored;
+using sqlite::read_key;
+
 namespace {
-
-// ---------------------------------------------------------------- schema
-
-struct migration {
-  int version;  // user_version after it ran
-  const char* sql;
-};
-
-// Applied in order from the stored user_version, in one transaction with
-// the user_version update. Never edit a shipped entry: add the next one.
-constexpr migration migrations[] = {
-    {1, R"sql(
-CREATE TABLE scopes(
-  id TEXT PRIMARY KEY NOT NULL,
-  project_id TEXT NOT NULL,
-  eps TEXT NOT NULL,
-  filters TEXT NOT NULL,
-  has_baseline INTEGER NOT NULL,
-  last_total_num INTEGER,
-  last_update_time INTEGER,
-  walks_since_full INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE jobs(
-  scope TEXT NOT NULL,
-  cluster TEXT NOT NULL,
-  ns TEXT NOT NULL,
-  name TEXT NOT NULL,
-  create_time INTEGER,
-  fingerprint INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  PRIMARY KEY(scope, cluster, ns, name)
-) WITHOUT ROWID;
-CREATE TABLE pending(
-  scope TEXT NOT NULL,
-  cluster TEXT NOT NULL,
-  ns TEXT NOT NULL,
-  name TEXT NOT NULL,
-  misses INTEGER NOT NULL,
-  held INTEGER NOT NULL,
-  PRIMARY KEY(scope, cluster, ns, name)
-) WITHOUT ROWID;
-CREATE TABLE journal(
-  seq INTEGER PRIMARY KEY,
-  time_ms INTEGER NOT NULL,
-  scope TEXT NOT NULL,
-  type TEXT NOT NULL,
-  cluster TEXT NOT NULL,
-  ns TEXT NOT NULL,
-  name TEXT NOT NULL,
-  line TEXT NOT NULL
-);
-CREATE TABLE meta(
-  key TEXT PRIMARY KEY NOT NULL,
-  value
-) WITHOUT ROWID;
-INSERT INTO meta(key, value) VALUES('last_seq', 0);
-)sql"},
-    // Jobs keyed by their key hash (model/job.hpp key_hash_of), the key the
-    // snapshot in memory has: a job the walk did not see is read back by
-    // it. hssjw_key_hash is registered on the connection (open_db).
-    {2, R"sql(
-CREATE TABLE jobs_v2(
-  scope TEXT NOT NULL,
-  key_hash INTEGER NOT NULL,
-  cluster TEXT NOT NULL,
-  ns TEXT NOT NULL,
-  name TEXT NOT NULL,
-  create_time INTEGER,
-  fingerprint INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  PRIMARY KEY(scope, key_hash)
-) WITHOUT ROWID;
-INSERT INTO jobs_v2(scope, key_hash, cluster, ns, name, create_time, fingerprint, body)
-  SELECT scope, hssjw_key_hash(cluster, ns, name), cluster, ns, name, create_time, fingerprint, body
-  FROM jobs ORDER BY 1, 2;
-DROP TABLE jobs;
-ALTER TABLE jobs_v2 RENAME TO jobs;
-)sql"},
-};
-
-static_assert(std::size(migrations) == sqlite_store::schema_version,
-              "one migration per schema version");
-
-// ---------------------------------------------------------------- errors
-
-// SQLite codes that mean "this file is not what we think it is" versus
-// everything else (disk full, permissions, I/O): the operator's remedy
-// differs, so the error code does too.
-errc classify(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-    case SQLITE_FORMAT:
-      return errc::state_corrupt;
-    default:
-      return errc::state_io;
-  }
-}
-
-std::string sqlite_detail(sqlite3* db, int rc) {
-  std::string out = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  out += " (sqlite code ";
-  out += std::to_string(rc);
-  out += ')';
-  return out;
-}
-
-std::string hex32(std::int64_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08x", static_cast<unsigned>(v));
-  return buf;
-}
 
 std::int64_t system_now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-// The key in columns first, first + 1, first + 2.
-job_key read_key(const sqlite::statement& s, int first = 1) {
-  return {std::string(s.column_text(first)), std::string(s.column_text(first + 1)),
-          std::string(s.column_text(first + 2))};
-}
-
-// SQLite integers are signed: a 64-bit hash is stored as the same bits.
-std::int64_t as_stored(std::uint64_t v) { return static_cast<std::int64_t>(v); }
-
-// hssjw_key_hash(cluster, ns, name): key_hash_of as an SQL function, for
-// the migration that adds jobs.key_hash.
-void sql_key_hash(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  auto text = [&](int i) {
-    const auto* t = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
-    return std::string_view(t ? t : "", static_cast<std::size_t>(sqlite3_value_bytes(argv[i])));
-  };
-  sqlite3_result_int64(ctx, as_stored(key_hash_of(job_key_view{text(0), text(1), text(2)})));
 }
 
 std::int64_t clamp_i64(std::uint64_t v) {
@@ -189,8 +64,6 @@ struct test_hooks {
 
 // ------------------------------------------------------------------ store
 
-struct read_view;  // the read transaction of job readers (read_jobs)
-
 class sqlite_store_impl final : public sqlite_store {
  public:
   sqlite_store_impl(std::string dir, sqlite_options opts)
@@ -198,10 +71,9 @@ class sqlite_store_impl final : public sqlite_store {
     if (!opts_.now_ms) opts_.now_ms = system_now_ms;
   }
 
-  store_result<void> open();
+  result<void> open();
 
   const std::string& db_path() const override { return path_; }
-  std::string last_error() const override { return last_error_; }
   std::uint64_t last_seq() const override { return last_seq_; }
   std::uint64_t oldest_seq() const override { return oldest_seq_; }
 
@@ -212,8 +84,7 @@ class sqlite_store_impl final : public sqlite_store {
   result<std::unique_ptr<job_reader>> read_jobs(const std::vector<scope_id>& scopes) override;
   result<void> commit(const scope_id& scope, const scope_delta& delta,
                       std::vector<change_event>& events) override;
-  result<std::vector<journal_entry>> read_journal(std::uint64_t after,
-                                                  std::size_t max) override;
+  result<std::vector<journal_entry>> read_journal(std::uint64_t after, std::size_t max) override;
   result<std::vector<scope_id>> prune(const std::vector<scope_id>& keep) override;
   result<std::size_t> prune_journal_step() override;
   std::string fingerprint_basis() override;
@@ -223,15 +94,12 @@ class sqlite_store_impl final : public sqlite_store {
 
  private:
   // Opening, in order.
-  store_result<void> open_db();
-  store_result<int> check_identity();
-  store_result<void> quick_check();
-  store_result<void> configure();
-  store_result<void> migrate(int from);
-  store_result<void> prepare_all();
-  store_result<void> load_counters();
-  store_error open_failure(int rc, const std::string& what);
-  store_result<std::int64_t> query_int(const char* sql, const char* what);
+  result<void> open_db();
+  result<void> prepare_all();
+  result<void> load_counters();
+  result<std::int64_t> query_int(const char* sql, const char* what) {
+    return sqlite::query_int(db_, path_, sql, what);
+  }
 
   // Writing.
   result<void> write_delta(const std::string& id, const scope_id& scope, const scope_delta& delta);
@@ -243,20 +111,19 @@ class sqlite_store_impl final : public sqlite_store {
   result<void> begin();
   result<void> finish();
   void rollback();
-  boost::system::error_code fail(int rc, const char* what);
-  boost::system::error_code collision(const scope_id& scope, const job_key& key, std::uint64_t hash);
+  error fail(int rc, const char* what) const;
+  error collision(const scope_id& scope, const job_key& key, std::uint64_t hash);
 
   std::string dir_;
   std::string path_;
   sqlite_options opts_;
-  std::string last_error_;
   std::uint64_t last_seq_ = 0;
   std::uint64_t oldest_seq_ = 1;
   test_hooks hooks_;  // TEST ONLY, see test_hooks
   std::string line_buffer_;  // write_events of a big commit
   // Job readers (read_jobs) opened while no job changed share one read
   // transaction; a commit or prune that changes jobs counts here.
-  std::weak_ptr<read_view> view_;
+  std::weak_ptr<sqlite::read_view> view_;
   std::uint64_t job_writes_ = 0;
 
   // Declaration order is teardown order reversed: statements are finalized
@@ -272,171 +139,42 @@ class sqlite_store_impl final : public sqlite_store {
 
 // ------------------------------------------------------------- opening
 
-store_error sqlite_store_impl::open_failure(int rc, const std::string& what) {
-  const errc e = classify(rc);
-  std::string msg = path_ + ": " + what + ": " + sqlite_detail(db_.get(), rc);
-  if (e == errc::state_corrupt) {
-    msg += "; the file is left as it is: restore a backup, or move it away to start over "
-           "(with a new baseline)";
-  } else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
-    // Not our directory lock (that one names the other daemon): another
-    // program, e.g. an sqlite3 shell in a transaction, holds state.db.
-    msg += "; another program holds a lock on the file (an open sqlite3 shell or backup "
-           "tool?): end it and start the daemon again";
-  } else {
-    msg += "; check that state_dir and state.db* are writable by the daemon's user and the "
-           "disk has space";
-  }
-  return make_store_error(e, std::move(msg));
-}
-
-store_result<std::int64_t> sqlite_store_impl::query_int(const char* sql, const char* what) {
-  sqlite::statement s;
-  int rc = s.prepare(db_.get(), sql);
-  if (rc == SQLITE_OK) rc = s.step();
-  if (rc == SQLITE_ROW) return s.column_int64(0);
-  if (rc == SQLITE_DONE) return 0;
-  return open_failure(rc, what);
-}
-
-store_result<void> sqlite_store_impl::open() {
+result<void> sqlite_store_impl::open() {
   hooks_ = {opts_.test_commit_delay, opts_.test_after_commit_delay};
   if (auto r = ensure_state_dir(dir_); !r) return r.error();
   auto lock = lock_state_dir(dir_);
   if (!lock) return lock.error();
   lock_ = std::move(*lock);
   if (auto r = open_db(); !r) return r;
-  auto version = check_identity();
-  if (!version) return version.error();
-  if (auto r = quick_check(); !r) return r;
-  if (auto r = configure(); !r) return r;
-  if (auto r = migrate(*version); !r) return r;
+  if (auto r = sqlite::check_and_migrate(db_, path_); !r) return r;
   if (auto r = prepare_all(); !r) return r;
   return load_counters();
 }
 
-store_result<void> sqlite_store_impl::open_db() {
+result<void> sqlite_store_impl::open_db() {
   sqlite3* raw = nullptr;
   // No SQLITE_OPEN_FULLMUTEX: the store lives on the one io_context thread.
-  const int rc = sqlite3_open_v2(path_.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path_.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+      nullptr);
   db_ = sqlite::database(raw);  // owns the handle even when open failed
-  if (rc != SQLITE_OK) return open_failure(rc, "cannot open");
+  if (rc != SQLITE_OK) return sqlite::open_failure(path_, db_.get(), rc, "cannot open");
   // SQLite silently opens a file it cannot write read-only; the daemon
   // would then fail on its first commit instead of at start.
   if (sqlite3_db_readonly(db_.get(), "main") == 1) {
-    return make_store_error(errc::state_io,
-                      path_ + ": not writable (read-only file or file system); make it "
-                              "writable by the daemon's user");
+    return error(errc::state_io, path_ +
+                                     ": not writable (read-only file or file system); make it "
+                                     "writable by the daemon's user");
   }
   sqlite3_busy_timeout(db_.get(), static_cast<int>(opts_.busy_timeout.count()));
-  const int fn = sqlite3_create_function(db_.get(), "hssjw_key_hash", 3,
-                                         SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, sql_key_hash,
-                                         nullptr, nullptr);
-  if (fn != SQLITE_OK) return open_failure(fn, "cannot register the key hash function");
+  const int fn = sqlite::register_schema_functions(db_.get());
+  if (fn != SQLITE_OK)
+    return sqlite::open_failure(path_, db_.get(), fn, "cannot register the key hash function");
   return {};
 }
 
-// Returns the stored schema version when the file is ours (or new);
-// refuses, untouched, anything else. Runs before the first write.
-store_result<int> sqlite_store_impl::check_identity() {
-  // The first read of the file: garbage fails here with SQLITE_NOTADB.
-  auto app = query_int("PRAGMA application_id", "cannot read the database header");
-  if (!app) return app.error();
-  auto version = query_int("PRAGMA user_version", "cannot read the database header");
-  if (!version) return version.error();
-  auto tables = query_int("SELECT count(*) FROM sqlite_schema", "cannot read the schema");
-  if (!tables) return tables.error();
-  const bool fresh = *app == 0 && *version == 0 && *tables == 0;
-  if (fresh) return 0;
-  if (*app != application_id) {
-    return make_store_error(errc::state_corrupt,
-                      path_ + ": not an hss-jobwatch database (application_id=" + hex32(*app) +
-                          ", user_version=" + std::to_string(*version) + ", " +
-                          std::to_string(*tables) +
-                          " schema objects); the file is left as it is: move it away or "
-                          "point state_dir elsewhere");
-  }
-  if (*version > schema_version) {
-    return make_store_error(errc::state_corrupt,
-                      path_ + ": written by a newer hss-jobwatch (schema version " +
-                          std::to_string(*version) + ", this build knows up to " +
-                          std::to_string(schema_version) +
-                          "); upgrade hss-jobwatch or point state_dir elsewhere");
-  }
-  if (*version < 0) {
-    return make_store_error(errc::state_corrupt,
-                      path_ + ": invalid schema version " + std::to_string(*version) +
-                          "; the file is left as it is: restore a backup or move it away");
-  }
-  return static_cast<int>(*version);
-}
-
-store_result<void> sqlite_store_impl::quick_check() {
-  sqlite::statement s;
-  int rc = s.prepare(db_.get(), "PRAGMA quick_check(1)");
-  if (rc == SQLITE_OK) rc = s.step();
-  if (rc != SQLITE_ROW) return open_failure(rc, "integrity check failed");
-  const std::string verdict(s.column_text(0));
-  if (verdict == "ok") return {};
-  return make_store_error(errc::state_corrupt,
-                    path_ + ": damaged (quick_check: " + verdict +
-                        "); the file is left as it is: restore a backup, or move it away to "
-                        "start over (with a new baseline)");
-}
-
-store_result<void> sqlite_store_impl::configure() {
-  // WAL: readers (the CLI) never block the daemon's commits. FULL: the WAL
-  // is fsynced at every commit, so a released event survives power loss.
-  sqlite::statement s;
-  int rc = s.prepare(db_.get(), "PRAGMA journal_mode=WAL");
-  if (rc == SQLITE_OK) rc = s.step();
-  if (rc != SQLITE_ROW) return open_failure(rc, "cannot enable WAL mode");
-  if (s.column_text(0) != "wal") {
-    return make_store_error(errc::state_io,
-                      path_ + ": the file system does not support WAL mode (journal_mode=" +
-                          std::string(s.column_text(0)) + "); put state_dir on a local disk");
-  }
-  s = sqlite::statement();
-  rc = db_.exec("PRAGMA synchronous=FULL");
-  if (rc != SQLITE_OK) return open_failure(rc, "cannot set synchronous=FULL");
-  return {};
-}
-
-store_result<void> sqlite_store_impl::migrate(int from) {
-  if (from >= schema_version) return {};
-  int rc = db_.exec("BEGIN IMMEDIATE");
-  if (rc != SQLITE_OK) return open_failure(rc, "cannot start the schema migration");
-  for (const auto& m : migrations) {
-    if (m.version <= from) continue;
-    rc = db_.exec(m.sql);
-    if (rc != SQLITE_OK) {
-      // Version 2 keys jobs by key hash: two stored keys sharing one stop it.
-      const bool collision = m.version == 2 && (rc & 0xff) == SQLITE_CONSTRAINT;
-      auto err = open_failure(rc, "migration to schema version " + std::to_string(m.version) +
-                                      " failed" +
-                                      (collision ? " (two stored jobs share a key hash: see "
-                                                   "docs/STATE.md \"Key hashes\")"
-                                                 : ""));
-      db_.exec("ROLLBACK");
-      return err;
-    }
-  }
-  const std::string stamp = "PRAGMA application_id=" + std::to_string(application_id) +
-                            "; PRAGMA user_version=" + std::to_string(schema_version) + ";";
-  rc = db_.exec(stamp.c_str());
-  if (rc == SQLITE_OK) rc = db_.exec("COMMIT");
-  if (rc != SQLITE_OK) {
-    auto err = open_failure(rc, "cannot record the schema version");
-    db_.exec("ROLLBACK");
-    return err;
-  }
-  return {};
-}
-
-store_result<void> sqlite_store_impl::prepare_all() {
+result<void> sqlite_store_impl::prepare_all() {
   const std::pair<sqlite::statement*, const char*> all[] = {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
@@ -478,22 +216,22 @@ store_result<void> sqlite_store_impl::prepare_all() {
     // A statement that does not compile against a schema we just checked
     // means the tables were altered behind our back.
     if (rc != SQLITE_OK) {
-      return make_store_error(errc::state_corrupt,
-                        path_ + ": unexpected schema (" + sqlite_detail(db_.get(), rc) +
-                            "); the file is left as it is: restore a backup or move it away");
+      return error(errc::state_corrupt,
+                   path_ + ": unexpected schema (" + sqlite::detail(db_.get(), rc) +
+                       "); the file is left as it is: restore a backup or move it away");
     }
   }
   return {};
 }
 
-store_result<void> sqlite_store_impl::load_counters() {
+result<void> sqlite_store_impl::load_counters() {
   auto rows = query_int("SELECT count(*) FROM meta WHERE key = 'last_seq'", "cannot read meta");
   if (!rows) return rows.error();
   if (*rows != 1) {
     // Without it a pruned-empty journal would restart seqs at 1.
-    return make_store_error(errc::state_corrupt,
-                            path_ + ": meta.last_seq is missing; the file is left as it is: "
-                                    "restore a backup or move it away");
+    return error(errc::state_corrupt, path_ +
+                                          ": meta.last_seq is missing; the file is left as it is: "
+                                          "restore a backup or move it away");
   }
   auto stored = query_int("SELECT value FROM meta WHERE key = 'last_seq'", "cannot read meta");
   if (!stored) return stored.error();
@@ -502,9 +240,10 @@ store_result<void> sqlite_store_impl::load_counters() {
   auto min_seq = query_int("SELECT coalesce(min(seq), 0) FROM journal", "cannot read the journal");
   if (!min_seq) return min_seq.error();
   if (*stored < 0 || *min_seq < 0) {
-    return make_store_error(errc::state_corrupt, path_ + ": negative seq in meta or journal; the file "
-                                                   "is left as it is: restore a backup or move "
-                                                   "it away");
+    return error(errc::state_corrupt, path_ +
+                                          ": negative seq in meta or journal; the file "
+                                          "is left as it is: restore a backup or move "
+                                          "it away");
   }
   // Both are written in the same transaction; taking the larger one means a
   // seq is never handed out twice even if they ever disagreed.
@@ -541,19 +280,17 @@ class big_transaction {
 
 // A job whose key hash is stored under another key: refused, named, and
 // never merged with it (docs/STATE.md "Key hashes").
-boost::system::error_code sqlite_store_impl::collision(const scope_id& scope, const job_key& key,
-                                                       std::uint64_t hash) {
+error sqlite_store_impl::collision(const scope_id& scope, const job_key& key, std::uint64_t hash) {
   const auto stored = find_job(scope, hash, false);
   const std::string other = stored && *stored ? "job " + (*stored)->key.str() : "another job";
-  last_error_ = path_ + ": scope " + scope.str() + ": job " + key.str() + " and the stored " + other +
-                " share key hash " + key_hash_hex(hash) +
-                "; nothing of this walk is committed (docs/STATE.md \"Key hashes\")";
-  return make_error_code(errc::key_hash_collision);
+  return error(errc::key_hash_collision,
+               path_ + ": scope " + scope.str() + ": job " + key.str() + " and the stored " +
+                   other + " share key hash " + key_hash_hex(hash) +
+                   "; nothing of this walk is committed (docs/STATE.md \"Key hashes\")");
 }
 
-boost::system::error_code sqlite_store_impl::fail(int rc, const char* what) {
-  last_error_ = path_ + ": " + what + ": " + sqlite_detail(db_.get(), rc);
-  return make_error_code(classify(rc));
+error sqlite_store_impl::fail(int rc, const char* what) const {
+  return error(sqlite::classify(rc), path_ + ": " + what + ": " + sqlite::detail(db_.get(), rc));
 }
 
 result<void> sqlite_store_impl::run(sqlite::statement& s, const char* what) {
@@ -575,7 +312,6 @@ void sqlite_store_impl::rollback() {
 
 result<void> sqlite_store_impl::commit(const scope_id& scope, const scope_delta& delta,
                                        std::vector<change_event>& events) {
-  last_error_.clear();
   big_transaction big(db_.get(), delta.upserts.size() + delta.deletions.size() + events.size());
   const std::string id = scope.str();
   std::size_t pruned = 0;
@@ -745,7 +481,6 @@ result<std::uint64_t> sqlite_store_impl::age_boundary(std::uint64_t from, std::u
 }
 
 result<std::size_t> sqlite_store_impl::prune_journal_step() {
-  last_error_.clear();
   std::size_t deleted = 0;
   auto attempt = [&]() -> result<std::uint64_t> {
     if (auto r = begin(); !r) return r.error();
@@ -767,7 +502,6 @@ result<std::size_t> sqlite_store_impl::prune_journal_step() {
 
 result<std::vector<journal_entry>> sqlite_store_impl::read_journal(std::uint64_t after,
                                                                    std::size_t max) {
-  last_error_.clear();
   std::vector<journal_entry> out;
   auto& s = read_journal_;
   sqlite::reset_guard guard(s);
@@ -813,7 +547,6 @@ class scope_cursor {
 };
 
 result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
-  last_error_.clear();
   // One ordered query per table; rows find their scope by id.
   std::vector<stored_scope> out;
   std::unordered_map<std::string, std::size_t> index;
@@ -850,8 +583,9 @@ result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
   while (next_row(s, rc)) {
     scope_state* st = jobs_of.find(s.column_text(0));
     if (st == nullptr) continue;  // unreachable: jobs are written with their scope
-    st->jobs.emplace(static_cast<std::uint64_t>(s.column_int64(1)),
-                     job_digest{s.column_opt_int64(2), static_cast<std::uint64_t>(s.column_int64(3))});
+    st->jobs.emplace(
+        static_cast<std::uint64_t>(s.column_int64(1)),
+        job_digest{s.column_opt_int64(2), static_cast<std::uint64_t>(s.column_int64(3))});
   }
   if (rc != SQLITE_DONE) return fail(rc, "load jobs");
 
@@ -872,7 +606,6 @@ result<std::vector<stored_scope>> sqlite_store_impl::load_all() {
 result<std::optional<stored_job>> sqlite_store_impl::find_job(const scope_id& scope,
                                                               std::uint64_t key_hash,
                                                               bool with_body) {
-  last_error_.clear();
   sqlite::reset_guard guard(find_job_);
   find_job_.bind(1, scope.str());
   find_job_.bind(2, as_stored(key_hash));
@@ -884,8 +617,8 @@ result<std::optional<stored_job>> sqlite_store_impl::find_job(const scope_id& sc
   return std::optional<stored_job>(std::move(out));
 }
 
-result<void> sqlite_store_impl::for_each_job(const scope_id& scope, const stored_job_visitor& visit) {
-  last_error_.clear();
+result<void> sqlite_store_impl::for_each_job(const scope_id& scope,
+                                             const stored_job_visitor& visit) {
   sqlite::statement s;
   int rc = s.prepare(db_.get(),
                      "SELECT scope, cluster, ns, name, body FROM jobs WHERE scope = ?1 "
@@ -899,103 +632,18 @@ result<void> sqlite_store_impl::for_each_job(const scope_id& scope, const stored
 
 // --------------------------------------------- job readers (list, sync)
 
-// A read transaction on a read-only connection of its own: in WAL mode it
-// reads the database as of the moment it began, whatever commits after,
-// without delaying them. Shared by the readers opened while no job
-// changed; ends (and the connection closes) with the last of them.
-struct read_view {
-  sqlite::database db;
-  std::uint64_t seq = 0;
-  std::uint64_t job_writes = 0;
-  std::string path;
-};
-
-namespace {
-
-// Each scope's jobs in key hash order, stepped a bounded number of rows
-// per read() on its own statement of the shared transaction.
-class sqlite_job_reader final : public job_reader {
- public:
-  sqlite_job_reader(std::shared_ptr<read_view> view, std::vector<scope_id> scopes)
-      : view_(std::move(view)), scopes_(std::move(scopes)) {}
-
-  std::uint64_t seq() const override { return view_->seq; }
-  std::string last_error() const override { return last_error_; }
-
-  result<bool> read(std::size_t max, const listed_job_visitor& visit) override {
-    for (std::size_t n = 0; n < max && scope_ < scopes_.size();) {
-      if (!started_) {
-        int rc = SQLITE_OK;
-        if (!stmt_.get())
-          rc = stmt_.prepare(
-              view_->db.get(),
-              "SELECT cluster, ns, name, body FROM jobs WHERE scope = ?1 ORDER BY key_hash");
-        stmt_.reset();
-        if (rc == SQLITE_OK) rc = stmt_.bind(1, scopes_[scope_].str());
-        if (rc != SQLITE_OK) return fail(rc);
-        started_ = true;
-      }
-      const int rc = stmt_.step();
-      if (rc == SQLITE_DONE) {
-        started_ = false;
-        ++scope_;
-        continue;
-      }
-      if (rc != SQLITE_ROW) return fail(rc);
-      ++n;
-      if (!visit(scopes_[scope_], read_key(stmt_, 0), stmt_.column_text(3))) break;
-    }
-    if (scope_ == scopes_.size()) stmt_ = sqlite::statement();  // done: nothing left pinned
-    return scope_ < scopes_.size();
-  }
-
- private:
-  result<bool> fail(int rc) {
-    last_error_ = view_->path + ": list jobs: " + sqlite_detail(view_->db.get(), rc);
-    return {boost::system::in_place_error, make_error_code(classify(rc))};
-  }
-
-  std::shared_ptr<read_view> view_;  // declared first: the statement goes before the connection
-  std::vector<scope_id> scopes_;
-  sqlite::statement stmt_;
-  std::size_t scope_ = 0;
-  bool started_ = false;
-  std::string last_error_;
-};
-
-}  // namespace
-
 result<std::unique_ptr<job_reader>> sqlite_store_impl::read_jobs(
     const std::vector<scope_id>& scopes) {
-  last_error_.clear();
   auto view = view_.lock();
   if (!view || view->seq != last_seq_ || view->job_writes != job_writes_) {
-    view = std::make_shared<read_view>();
-    view->seq = last_seq_;
-    view->job_writes = job_writes_;
-    view->path = path_;
-    sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(path_.c_str(), &raw,
-                             SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                             nullptr);
-    view->db = sqlite::database(raw);
-    if (rc == SQLITE_OK) {
-      // Only the pages being read: its cache is not the writer's 2 MiB.
-      sqlite3_busy_timeout(raw, 100);
-      rc = view->db.exec("PRAGMA cache_size=-256; BEGIN");
-    }
-    // The first read fixes the snapshot. The writer is this thread and
-    // between transactions, so it is the state as of last_seq_.
-    sqlite::statement start;
-    if (rc == SQLITE_OK) rc = start.prepare(raw, "SELECT value FROM meta WHERE key = 'last_seq'");
-    if (rc == SQLITE_OK) rc = start.step();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-      last_error_ = path_ + ": open a read transaction: " + sqlite_detail(raw, rc);
-      return make_error_code(classify(rc));
-    }
+    // The writer is this thread and between transactions: the view is of
+    // the state as of last_seq_.
+    auto opened = sqlite::open_read_view(path_, last_seq_, job_writes_);
+    if (!opened) return opened.error();
+    view = std::move(*opened);
     view_ = view;
   }
-  return std::unique_ptr<job_reader>(std::make_unique<sqlite_job_reader>(std::move(view), scopes));
+  return sqlite::make_job_reader(std::move(view), scopes);
 }
 
 std::string sqlite_store_impl::fingerprint_basis() {
@@ -1012,18 +660,19 @@ namespace {
 // function, so one UPDATE rewrites every row without reading the table
 // into memory.
 void sql_fingerprint(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  const auto& fn = *static_cast<const std::function<std::uint64_t(std::string_view)>*>(
-      sqlite3_user_data(ctx));
+  const auto& fn =
+      *static_cast<const std::function<std::uint64_t(std::string_view)>*>(sqlite3_user_data(ctx));
   const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
-  const std::string_view body(text ? text : "", static_cast<std::size_t>(sqlite3_value_bytes(argv[0])));
+  const std::string_view body(text ? text : "",
+                              static_cast<std::size_t>(sqlite3_value_bytes(argv[0])));
   sqlite3_result_int64(ctx, static_cast<sqlite3_int64>(fn(body)));
 }
 
 }  // namespace
 
 result<void> sqlite_store_impl::rewrite_fingerprints(
-    const std::string& basis, const std::function<std::uint64_t(std::string_view)>& fingerprint_of) {
-  last_error_.clear();
+    const std::string& basis,
+    const std::function<std::uint64_t(std::string_view)>& fingerprint_of) {
   int rc = sqlite3_create_function(db_.get(), "hssjw_fingerprint", 1, SQLITE_UTF8,
                                    const_cast<void*>(static_cast<const void*>(&fingerprint_of)),
                                    sql_fingerprint, nullptr, nullptr);
@@ -1044,13 +693,12 @@ result<void> sqlite_store_impl::rewrite_fingerprints(
   auto r = attempt();
   if (!r) rollback();
   // The function points at `fingerprint_of`, which does not outlive us.
-  sqlite3_create_function(db_.get(), "hssjw_fingerprint", 1, SQLITE_UTF8, nullptr, nullptr,
-                          nullptr, nullptr);
+  sqlite3_create_function(db_.get(), "hssjw_fingerprint", 1, SQLITE_UTF8, nullptr, nullptr, nullptr,
+                          nullptr);
   return r;
 }
 
 result<std::vector<scope_id>> sqlite_store_impl::prune(const std::vector<scope_id>& keep) {
-  last_error_.clear();
   std::set<std::string> kept;
   for (const auto& k : keep) kept.insert(k.str());
   std::vector<scope_id> gone;
@@ -1067,8 +715,9 @@ result<std::vector<scope_id>> sqlite_store_impl::prune(const std::vector<scope_i
     }
     if (rc != SQLITE_DONE) return fail(rc, "list scopes");
     // The journal keeps their events: seqs and history stay intact.
-    for (const char* sql : {"DELETE FROM jobs WHERE scope = ?1", "DELETE FROM pending WHERE scope = ?1",
-                            "DELETE FROM scopes WHERE id = ?1"}) {
+    for (const char* sql :
+         {"DELETE FROM jobs WHERE scope = ?1", "DELETE FROM pending WHERE scope = ?1",
+          "DELETE FROM scopes WHERE id = ?1"}) {
       sqlite::statement del;
       rc = del.prepare(db_.get(), sql);
       if (rc != SQLITE_OK) return fail(rc, "prune scopes");
@@ -1089,8 +738,8 @@ result<std::vector<scope_id>> sqlite_store_impl::prune(const std::vector<scope_i
 
 }  // namespace
 
-store_result<std::unique_ptr<sqlite_store>> open_sqlite_store(const std::string& state_dir,
-                                                              sqlite_options opts) {
+result<std::unique_ptr<sqlite_store>> open_sqlite_store(const std::string& state_dir,
+                                                        sqlite_options opts) {
   // SQLite's memory statistics take a global mutex on every allocation
   // (3 % of a 1M-job baseline) and nothing here reads them. Only possible
   // before SQLite initialises; if something used it first, it stays on.

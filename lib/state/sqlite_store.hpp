@@ -5,15 +5,15 @@
 // state_dir/lock. Schema, errors and operator actions: docs/STATE.md.
 #pragma once
 
-#include "state/store.hpp"
-#include "state/store_error.hpp"
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+
+#include "core/error.hpp"
+#include "state/store.hpp"
 
 namespace hssjw {
 
@@ -55,7 +55,7 @@ class sqlite_store : public state_store {
 // Opens (creating or migrating if needed) state_dir/state.db and locks
 // state_dir. Never deletes, truncates or rewrites a database it does not
 // recognise: a damaged, foreign or newer database is an error.
-store_result<std::unique_ptr<sqlite_store>> open_sqlite_store(const std::string& state_dir,
-                                                              sqlite_options opts = {});
+result<std::unique_ptr<sqlite_store>> open_sqlite_store(const std::string& state_dir,
+                                                        sqlite_options opts = {});
 
 }  // namespace hssjw

@@ -30,12 +30,13 @@ dir_lock::~dir_lock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-store_result<void> ensure_state_dir(const std::string& dir) {
+result<void> ensure_state_dir(const std::string& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) return {};
-    return make_store_error(errc::state_io, dir + ": state_dir exists but is not a directory; "
-                                                  "point state_dir elsewhere");
+    return error(errc::state_io, dir +
+                                     ": state_dir exists but is not a directory; "
+                                     "point state_dir elsewhere");
   }
   std::error_code ec;
   const auto parent = std::filesystem::path(dir).parent_path();
@@ -44,9 +45,8 @@ store_result<void> ensure_state_dir(const std::string& dir) {
     ec = std::error_code(errno, std::generic_category());
   }
   if (ec) {
-    return make_store_error(errc::state_io,
-                            dir + ": cannot create state_dir: " + ec.message() +
-                                "; create it for the daemon's user or fix state_dir");
+    return error(errc::state_io, dir + ": cannot create state_dir: " + ec.message() +
+                                     "; create it for the daemon's user or fix state_dir");
   }
   // mkdir's mode is filtered by the umask; the state holds inventory data,
   // so the directory is exactly owner rwx, group rx.
@@ -66,23 +66,22 @@ std::string read_pid(int fd) {
 
 }  // namespace
 
-store_result<dir_lock> lock_state_dir(const std::string& dir) {
+result<dir_lock> lock_state_dir(const std::string& dir) {
   const std::string path = dir + "/lock";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {
-    return make_store_error(errc::state_io, path + ": cannot open lock file: " +
-                                                std::strerror(errno) +
-                                                "; make state_dir writable by the daemon's user");
+    return error(errc::state_io, path + ": cannot open lock file: " + std::strerror(errno) +
+                                     "; make state_dir writable by the daemon's user");
   }
   dir_lock lock(fd);  // closes fd on every path below
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
-      return make_store_error(errc::state_locked,
-                              dir + ": state_dir is in use by another hss-jobwatchd (pid " +
-                                  read_pid(fd) + ", from " + path +
-                                  "); stop it first or give this instance its own state_dir");
+      return error(errc::state_locked,
+                   dir + ": state_dir is in use by another hss-jobwatchd (pid " + read_pid(fd) +
+                       ", from " + path +
+                       "); stop it first or give this instance its own state_dir");
     }
-    return make_store_error(errc::state_io, path + ": cannot lock: " + std::strerror(errno));
+    return error(errc::state_io, path + ": cannot lock: " + std::strerror(errno));
   }
   // The pid only feeds the message above; failing to write it is harmless.
   const std::string pid = std::to_string(::getpid()) + "\n";

@@ -2,9 +2,9 @@
 // second daemon out of it (two writers would hand out the same seqs).
 #pragma once
 
-#include "state/store_error.hpp"
-
 #include <string>
+
+#include "core/error.hpp"
 
 namespace hssjw {
 
@@ -28,10 +28,10 @@ class dir_lock {
 };
 
 // Creates `dir` (mode 0750, parents as needed) unless it exists.
-store_result<void> ensure_state_dir(const std::string& dir);
+result<void> ensure_state_dir(const std::string& dir);
 
 // Takes an exclusive, non-blocking flock on dir/lock and writes our pid
 // into it; errc::state_locked names the holder's pid.
-store_result<dir_lock> lock_state_dir(const std::string& dir);
+result<dir_lock> lock_state_dir(const std::string& dir);
 
 }  // namespace hssjw

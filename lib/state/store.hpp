@@ -3,10 +3,6 @@
 // and sqlite_store (state_dir/state.db, SPEC §8).
 #pragma once
 
-#include "core/error.hpp"
-#include "state/scope_state.hpp"
-#include "model/event.hpp"
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -14,6 +10,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/error.hpp"
+#include "model/event.hpp"
+#include "state/scope_state.hpp"
 
 namespace hssjw {
 
@@ -43,8 +43,6 @@ class job_reader {
   // in key hash order, until `max` have been visited or `visit` returns
   // false. false once every job has been visited.
   virtual result<bool> read(std::size_t max, const listed_job_visitor& visit) = 0;
-  // The detail behind the most recent failed read, for the log line.
-  virtual std::string last_error() const { return {}; }
 };
 
 struct journal_entry {
@@ -52,6 +50,10 @@ struct journal_entry {
   std::string line;  // the event as emitted (to_json_line)
 };
 
+// Every failure is an error (core/error.hpp) whose code says what kind
+// (errc::state_io, state_corrupt, key_hash_collision) and whose message
+// names the file, the scope or the job and what went wrong (e.g. the
+// SQLite message), for the log line.
 class state_store {
  public:
   virtual ~state_store() = default;
@@ -92,8 +94,7 @@ class state_store {
   virtual std::uint64_t oldest_seq() const = 0;
 
   // Up to `max` journal entries with seq > after, in seq order.
-  virtual result<std::vector<journal_entry>> read_journal(std::uint64_t after,
-                                                          std::size_t max) = 0;
+  virtual result<std::vector<journal_entry>> read_journal(std::uint64_t after, std::size_t max) = 0;
 
   // Deletes the state of every stored scope not in `keep`; returns them.
   virtual result<std::vector<scope_id>> prune(const std::vector<scope_id>& keep) = 0;
@@ -104,15 +105,12 @@ class state_store {
   // One transaction: recomputes every stored fingerprint, of every scope
   // (configured or not), with `fingerprint_of(body)` and records `basis`.
   virtual result<void> rewrite_fingerprints(
-      const std::string& basis, const std::function<std::uint64_t(std::string_view)>& fingerprint_of) {
+      const std::string& basis,
+      const std::function<std::uint64_t(std::string_view)>& fingerprint_of) {
     (void)basis;
     (void)fingerprint_of;
     return {};
   }
-
-  // The detail behind the most recent failed call (e.g. the SQLite
-  // message), for the log line; empty when there is nothing to add.
-  virtual std::string last_error() const { return {}; }
 };
 
 // What a failed commit leaves on its events: no seq, no line (the store's

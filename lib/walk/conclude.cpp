@@ -34,13 +34,15 @@ std::optional<walk_release> commit_walk(state_store& store, const scope_id& id,
     diff.delta.meta = snapshot.meta;
     ++diff.delta.meta.walks_since_full;
   } else {
+    std::string read_error;  // of the last read: the store's detail for the log line
     diff = diff_scope(id, snapshot, std::move(outcome.observation), opts, now_ms,
                       [&](std::uint64_t key_hash, bool with_body) -> std::optional<stored_job> {
                         auto job = store.find_job(id, key_hash, with_body);
+                        read_error = job ? std::string() : job.error().message();
                         return job ? std::move(*job) : std::nullopt;
                       });
     if (!diff.error.empty()) {
-      c.error = "state: " + diff.error + " (" + store.last_error() + ")";
+      c.error = "state: " + diff.error + " (" + read_error + ")";
       log(state_failure(fmt::format(
           "scope {}: walk failed: {}; nothing committed or released, retrying next walk", id.str(),
           c.error)));
@@ -55,8 +57,8 @@ std::optional<walk_release> commit_walk(state_store& store, const scope_id& id,
     if (outcome.status == walk_status::complete) diff.delta.meta.walks_since_full = 0;
   }
   if (auto committed = store.commit(id, diff.delta, diff.events); !committed) {
-    c.error = "state: could not commit the walk (" + committed.error().message() + ": " +
-              store.last_error() + ")";
+    c.error = "state: could not commit the walk (" + committed.error().code().message() + ": " +
+              committed.error().message() + ")";
     log(state_failure(
         fmt::format("scope {}: walk failed: {}; state kept, nothing released, retrying next walk",
                     id.str(), c.error)));

@@ -2,13 +2,12 @@
 // cancelling it when granted; one pump timer waits for the budget window.
 #include "walk/request_gate.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
-#include <algorithm>
 
 namespace hssjw {
 
@@ -33,14 +32,16 @@ void request_gate::permit::reset() {
 }
 
 request_gate::request_gate(asio::any_io_executor ex, config::rate rate, std::uint32_t max_in_flight)
-    : ex_(ex), budget_(rate), max_in_flight_(std::max<std::uint32_t>(1, max_in_flight)), pump_timer_(ex) {}
+    : ex_(ex),
+      budget_(rate),
+      max_in_flight_(std::max<std::uint32_t>(1, max_in_flight)),
+      pump_timer_(ex) {}
 
 request_gate::~request_gate() = default;
 
 asio::awaitable<request_gate::permit> request_gate::async_acquire(std::string scope) {
   waiter w(ex_);
-  auto& queue = queues_[scope];
-  queue.push_back(&w);
+  waiting_.push(scope, &w);
   pump();
   while (!w.granted) {
     // Granting cancels the timer, so every wake-up ends "aborted".
@@ -48,9 +49,7 @@ asio::awaitable<request_gate::permit> request_gate::async_acquire(std::string sc
     if (w.granted) break;
     auto cs = co_await asio::this_coro::cancellation_state;
     if (cs.cancelled() != asio::cancellation_type::none) {
-      auto& q = queues_[scope];
-      q.erase(std::remove(q.begin(), q.end(), &w), q.end());
-      if (q.empty()) queues_.erase(scope);
+      waiting_.erase(scope, &w);
       throw boost::system::system_error(asio::error::operation_aborted);
     }
   }
@@ -72,20 +71,8 @@ void request_gate::reconfigure(config::rate rate, std::uint32_t max_in_flight) {
   pump();
 }
 
-// The scope after the last one served, in name order, that has a waiter.
-request_gate::waiter* request_gate::next_waiter() {
-  if (queues_.empty()) return nullptr;
-  auto it = queues_.upper_bound(last_scope_);
-  if (it == queues_.end()) it = queues_.begin();
-  last_scope_ = it->first;
-  waiter* w = it->second.front();
-  it->second.pop_front();
-  if (it->second.empty()) queues_.erase(it);
-  return w;
-}
-
 void request_gate::pump() {
-  while (!queues_.empty() && in_flight_ < max_in_flight_) {
+  while (!waiting_.empty() && in_flight_ < max_in_flight_) {
     const auto now = request_budget::clock::now();
     const auto at = budget_.earliest(now);
     if (at > now) {
@@ -99,7 +86,7 @@ void request_gate::pump() {
       }
       return;
     }
-    waiter* w = next_waiter();
+    waiter* w = *waiting_.pop();
     budget_.record(now);
     ++in_flight_;
     ++granted_;

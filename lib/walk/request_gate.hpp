@@ -1,22 +1,21 @@
 // The one gate every upstream request passes: the shared request budget,
 // the global in-flight limit (poll.max_in_flight), and round-robin fairness
-// across scopes, so that a large scope cannot starve a small one.
+// across scopes (walk/fair_queue.hpp), so that a large scope cannot starve
+// a small one.
 #pragma once
-
-#include "config/config.hpp"
-#include "walk/budget.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 #include <cstdint>
-#include <deque>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "config/config.hpp"
+#include "walk/budget.hpp"
+#include "walk/fair_queue.hpp"
 
 namespace hssjw {
 
@@ -53,21 +52,21 @@ class request_gate {
   std::uint64_t granted() const { return granted_; }
   const request_budget& budget() const { return budget_; }
   // Requests per window allowed right now (0 = unlimited), for logs/metrics.
-  std::uint32_t effective_count() const { return budget_.effective_count(request_budget::clock::now()); }
+  std::uint32_t effective_count() const {
+    return budget_.effective_count(request_budget::clock::now());
+  }
 
  private:
   struct waiter;
   void release();
   void pump();
-  waiter* next_waiter();
 
   boost::asio::any_io_executor ex_;
   request_budget budget_;
   std::uint32_t max_in_flight_;
   std::uint32_t in_flight_ = 0;
   std::uint64_t granted_ = 0;
-  std::map<std::string, std::deque<waiter*>> queues_;
-  std::string last_scope_;  // round-robin position
+  fair_queue<waiter*> waiting_;
   boost::asio::steady_timer pump_timer_;
   bool pump_armed_ = false;
 };

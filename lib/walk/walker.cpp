@@ -1,14 +1,9 @@
 // One walk of one scope over the HSS client (see walker.hpp).
 #include "walk/walker.hpp"
 
-#include "auth/authenticator.hpp"
-#include "hss/client.hpp"
-#include "hss/jobs_request.hpp"
-#include "hss/page_decoder.hpp"
-#include "walk/request_gate.hpp"
-#include "walk/walk_observer.hpp"
-#include "walk/walk_plan.hpp"
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -17,10 +12,16 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
-#include <spdlog/spdlog.h>
-
-#include <algorithm>
 #include <random>
+
+#include "auth/authenticator.hpp"
+#include "hss/client.hpp"
+#include "hss/jobs_request.hpp"
+#include "hss/page_decoder.hpp"
+#include "walk/page_retry.hpp"
+#include "walk/request_gate.hpp"
+#include "walk/walk_observer.hpp"
+#include "walk/walk_plan.hpp"
 
 namespace hssjw {
 
@@ -86,16 +87,9 @@ class seen_jobs {
     bool operator()(std::uint32_t i, const keyed_job& j) const { return (*jobs)[i].key == j.key; }
   };
   std::vector<keyed_job> jobs_;
-  boost::unordered_flat_set<std::uint32_t, by_key, by_key> index_{0, by_key{&jobs_}, by_key{&jobs_}};
+  boost::unordered_flat_set<std::uint32_t, by_key, by_key> index_{0, by_key{&jobs_},
+                                                                  by_key{&jobs_}};
 };
-
-std::chrono::milliseconds full_jitter(const config::retry_config& r, std::uint32_t attempt) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  auto cap = r.initial * (1LL << std::min<std::uint32_t>(attempt, 20));
-  cap = std::min<std::chrono::milliseconds>(cap, r.max);
-  std::uniform_int_distribution<long long> d(0, std::max<long long>(1, cap.count()));
-  return std::chrono::milliseconds(d(rng));
-}
 
 asio::awaitable<void> throw_if_cancelled() {
   auto cs = co_await asio::this_coro::cancellation_state;
@@ -112,74 +106,86 @@ bool may_trust_first_page(const walk_settings& s, const scope_meta& previous, st
          previous.walks_since_full + 1 < s.full_walk_every;
 }
 
+walker::transport walker::https_transport(https_client& client) {
+  // Not a coroutine: it returns the client's own awaitable.
+  return {[&client](http_request req) { return client.async_request(std::move(req)); },
+          client.host_header()};
+}
+
+walker::walker(transport t, authenticator& auth, request_gate& gate,
+               std::shared_ptr<spdlog::logger> log)
+    : transport_(std::move(t)), auth_(auth), gate_(gate), log_(std::move(log)) {}
+
 walker::walker(https_client& client, authenticator& auth, request_gate& gate,
                std::shared_ptr<spdlog::logger> log)
-    : client_(client), auth_(auth), gate_(gate), log_(std::move(log)) {}
+    : walker(https_transport(client), auth, gate, std::move(log)) {}
 
-// One page, with retries: transport errors, timeouts, 5xx and malformed
-// bodies back off (full jitter) up to poll.retry.attempts; a throttling
-// answer slows the shared budget and retries without using an attempt;
-// a rejected credential is reported to the authenticator and retried once.
+// One page, with retries as page_retry decides (transport errors,
+// timeouts, 5xx and malformed bodies back off; throttling slows the shared
+// budget; a rejected credential is reported to the authenticator and
+// retried once). This coroutine only does what it is told.
 asio::awaitable<walker::page_result> walker::async_fetch(walk_run& run, std::int64_t offset) {
   page_result out;
   out.offset = offset;
   const auto& t = run.target;
-  std::uint32_t attempt = 0, throttled = 0, auth_retries = 0;
+  page_retry retry(run.settings.retry);
+  std::uniform_real_distribution<double> draw(0.0, 1.0);
   for (;;) {
     auto permit = co_await gate_.async_acquire(t.scope.str());
     http_request req;
     req.target = list_target(*t.resource, t.scope, t.filters, offset, run.settings.page_size);
-    auto authorized = co_await auth_.async_authorize(req, t.scope.project_id, client_.host_header());
-    if (!authorized) {
+    auto authorized = co_await auth_.async_authorize(req, t.scope.project_id, transport_.host);
+    if (!authorized) {  // nothing a retry could change
       out.error = "no usable credentials (the auth log line above says why)";
       co_return out;
     }
     ++run.requests;
     const auto sent = std::chrono::steady_clock::now();
-    auto response = co_await client_.async_request(std::move(req));
+    auto response = co_await transport_.send(std::move(req));
     permit.reset();
-    if (observer_) observer_->on_request(t.scope, response ? response->status : 0, std::chrono::steady_clock::now() - sent);
+    if (observer_)
+      observer_->on_request(t.scope, response ? response->status : 0,
+                            std::chrono::steady_clock::now() - sent);
     co_await throw_if_cancelled();
-    bool transient = true;
+    page_attempt attempt{page_attempt::kind::transport_error};
+    api_error e;
     if (!response) {
       out.error = response.error().message();
     } else if (response->status == 200) {
       auth_.on_accepted(t.scope.project_id);
-      auto decoded = run.decoder.decode(response->body, out.page, &run.known);
-      if (decoded) {
+      if (auto decoded = run.decoder.decode(response->body, out.page, &run.known)) {
+        attempt.what = page_attempt::kind::page;
+      } else {
+        out.error = decoded.error().message() + " (X-Request-Id " + response->request_id + ")";
+        attempt.what = page_attempt::kind::bad_body;
+      }
+    } else {
+      e = parse_api_error(response->status, response->body, response->request_id);
+      out.error = e.to_string();
+      out.api = e;
+      attempt = page_attempt::answer(e, *response);
+    }
+    const auto d = retry.on_attempt(attempt, draw(rng_), std::chrono::system_clock::now());
+    if (d.throttled) gate_.on_throttled(d.retry_after);
+    if (d.rejected) auth_.on_rejected(t.scope.project_id, e);
+    switch (d.next) {
+      case page_retry::action::done:
         out.ok = true;
         out.api.reset();
         if (observer_) observer_->on_page(t.scope);
         co_return out;
-      }
-      out.error = decoded.error().message() + " (X-Request-Id " + response->request_id + ")";
-    } else {
-      api_error e = parse_api_error(response->status, response->body, response->request_id);
-      out.error = e.to_string();
-      out.api = e;
-      if (is_throttled(e)) {
-        gate_.on_throttled(retry_after_delay(*response, std::chrono::system_clock::now()));
-        if (++throttled <= 50) {  // the gate itself delays the retry
-          if (observer_) observer_->on_retry(t.scope);
-          continue;
-        }
-      } else if (is_auth_rejected(e)) {
-        auth_.on_rejected(t.scope.project_id, e);
-        if (++auth_retries <= 1) {
-          if (observer_) observer_->on_retry(t.scope);
-          continue;
-        }
-        transient = false;
-      } else {
-        transient = response->status >= 500;
-      }
+      case page_retry::action::give_up:
+        co_return out;
+      case page_retry::action::retry_now:  // the gate itself delays it
+        if (observer_) observer_->on_retry(t.scope);
+        continue;
+      case page_retry::action::retry_after:
+        break;
     }
-    if (!transient || attempt >= run.settings.retry.attempts) co_return out;
     if (observer_) observer_->on_retry(t.scope);
-    const auto delay = full_jitter(run.settings.retry, attempt++);
     log_->debug("scope {}: page at offset {} failed ({}); retry {} in {} ms", t.scope.str(), offset,
-                out.error, attempt, delay.count());
-    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+                out.error, d.retry, d.delay.count());
+    asio::steady_timer timer(co_await asio::this_coro::executor, d.delay);
     co_await timer.async_wait(asio::use_awaitable);
   }
 }
@@ -194,9 +200,11 @@ asio::awaitable<std::vector<walker::page_result>> walker::async_fetch_batch(
   auto ex = co_await asio::this_coro::executor;
   using op_type = decltype(asio::co_spawn(ex, async_fetch(run, 0), asio::deferred));
   std::vector<op_type> ops;
-  for (auto offset : offsets) ops.push_back(asio::co_spawn(ex, async_fetch(run, offset), asio::deferred));
-  auto [order, errors, values] = co_await asio::experimental::make_parallel_group(std::move(ops))
-                                     .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  for (auto offset : offsets)
+    ops.push_back(asio::co_spawn(ex, async_fetch(run, offset), asio::deferred));
+  auto [order, errors, values] =
+      co_await asio::experimental::make_parallel_group(std::move(ops))
+          .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
   co_return std::move(values);
@@ -240,15 +248,16 @@ asio::awaitable<walk_outcome> walker::async_walk(walk_target target, walk_settin
         // reach): rehashing a million keys mid-walk costs more than the walk.
         // Jobs the snapshot has are expected unchanged (marked there), the
         // rest new.
-        const auto total = static_cast<std::size_t>(
-            std::clamp<std::int64_t>(page.total_num, 0, walk_plan::max_offset + settings.page_size));
+        const auto total = static_cast<std::size_t>(std::clamp<std::int64_t>(
+            page.total_num, 0, walk_plan::max_offset + settings.page_size));
         seen.reserve(total - std::min(total, previous.jobs.size()));
         if (may_trust_first_page(settings, previous.meta, page.total_num, page.last_update_time))
           plan.stop_after_first_page();
       }
       out.rejected += page.rejected;
       if (page.rejected && out.reason.empty())
-        out.reason = "rejected job at offset " + std::to_string(r.offset) + ": " + page.reject_reason;
+        out.reason =
+            "rejected job at offset " + std::to_string(r.offset) + ": " + page.reject_reason;
       std::vector<std::uint64_t> ids;
       ids.reserve(page.listed.size() + page.rejected);
       for (const auto& l : page.listed) ids.push_back(listing_identity(l.key_hash, l.create_time));

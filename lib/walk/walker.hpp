@@ -1,22 +1,25 @@
 // The walker: one walk of one scope. Asks the walk planner which pages to
 // fetch, fetches several at once through the request gate (budget, slots,
-// fairness), retries transient failures, decodes each page and hands the
+// fairness) and a transport, retries as walk/page_retry.hpp decides,
+// decodes each page and hands the
 // planner the identities it needs to check the pages link up.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
 #include "config/config.hpp"
+#include "core/error.hpp"
 #include "hss/http.hpp"
 #include "hss/resource.hpp"
 #include "state/scope_state.hpp"
 #include "walk/differ.hpp"
-
-#include <boost/asio/awaitable.hpp>
-
-#include <map>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
 
 namespace spdlog {
 class logger;
@@ -63,6 +66,19 @@ struct walk_outcome {
 
 class walker {
  public:
+  // How the walker reaches HSS: sends one request and returns the answer
+  // (any status) or a transport error (connection, TLS, timeout as
+  // errc::timeout, operation_aborted when cancelled), like
+  // https_client::async_request. Tests script pages and errors in memory.
+  struct transport {
+    std::function<boost::asio::awaitable<result<http_response>>(http_request)> send;
+    std::string host;  // the Host header the requests carry (AK/SK signs it)
+  };
+  // The transport of the daemon: `client`, which must outlive the walker.
+  static transport https_transport(https_client& client);
+
+  walker(transport t, authenticator& auth, request_gate& gate, std::shared_ptr<spdlog::logger> log);
+  // Through https_transport(client).
   walker(https_client& client, authenticator& auth, request_gate& gate,
          std::shared_ptr<spdlog::logger> log);
 
@@ -82,14 +98,15 @@ class walker {
   struct page_result;
   struct walk_run;
   boost::asio::awaitable<page_result> async_fetch(walk_run& run, std::int64_t offset);
-  boost::asio::awaitable<std::vector<page_result>> async_fetch_batch(walk_run& run,
-                                                                     std::vector<std::int64_t> offsets);
+  boost::asio::awaitable<std::vector<page_result>> async_fetch_batch(
+      walk_run& run, std::vector<std::int64_t> offsets);
 
-  https_client& client_;
+  transport transport_;
   authenticator& auth_;
   request_gate& gate_;
   std::shared_ptr<spdlog::logger> log_;
   walk_observer* observer_ = nullptr;
+  std::mt19937_64 rng_{std::random_device{}()};  // the backoff jitter (page_retry's draws)
 };
 
 // Whether a walk whose first page says (total, last_update_time) may stop

@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view yaml(reinterpret_cast<const char*>(data), size);
   auto loaded = hssjw::config::load_string(yaml, "/etc/hss-jobwatch/config.yaml");
   if (!loaded) {
-    FUZZ_CHECK(!loaded.error().message.empty());
+    FUZZ_CHECK(!loaded.error().message().empty());
     return 0;
   }
   const std::string rendered = hssjw::config::render_effective(*loaded);

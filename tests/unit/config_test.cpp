@@ -12,7 +12,9 @@
 #include <sstream>
 
 #include "config/loader.hpp"
+#include "config/schema.hpp"
 #include "config/values.hpp"
+#include "unit/config_error_parts.hpp"
 
 namespace hssjw::config {
 namespace {
@@ -34,7 +36,7 @@ std::string with(const std::string& extra) {
 config must_load(const std::string& yaml, const std::string& file = kFile) {
   auto r = load_string(yaml, file);
   if (!r) {
-    ADD_FAILURE() << r.error().to_string() << "\n--- in ---\n" << yaml;
+    ADD_FAILURE() << r.error().message() << "\n--- in ---\n" << yaml;
     return {};
   }
   return *r;
@@ -719,10 +721,12 @@ TEST_P(config_rejects, at_the_offending_node) {
   const bad_case& c = GetParam();
   auto r = load_string(c.yaml, kFile);
   ASSERT_FALSE(r) << "loaded:\n" << c.yaml;
-  EXPECT_EQ(r.error().file, kFile);
-  EXPECT_EQ(r.error().line, c.line) << r.error().to_string();
-  EXPECT_EQ(r.error().column, c.column) << r.error().to_string();
-  EXPECT_THAT(r.error().message, HasSubstr(c.message)) << r.error().to_string();
+  EXPECT_EQ(r.error(), errc::config_invalid);
+  const error_parts e = parts_of(r.error(), kFile);
+  EXPECT_EQ(e.file, kFile);
+  EXPECT_EQ(e.line, c.line) << r.error().message();
+  EXPECT_EQ(e.column, c.column) << r.error().message();
+  EXPECT_THAT(e.message, HasSubstr(c.message)) << r.error().message();
 }
 
 INSTANTIATE_TEST_SUITE_P(rules, config_rejects, ::testing::ValuesIn(bad_cases()),
@@ -731,8 +735,8 @@ INSTANTIATE_TEST_SUITE_P(rules, config_rejects, ::testing::ValuesIn(bad_cases())
 TEST(config_loader, error_messages_never_contain_the_proxy_password) {
   auto r = load_string(with("proxy: http://u:s3cret@p:99999\n"), kFile);
   ASSERT_FALSE(r);
-  EXPECT_THAT(r.error().to_string(), Not(HasSubstr("s3cret")));
-  EXPECT_THAT(r.error().to_string(), HasSubstr("http://u:***@p:99999"));
+  EXPECT_THAT(r.error().message(), Not(HasSubstr("s3cret")));
+  EXPECT_THAT(r.error().message(), HasSubstr("http://u:***@p:99999"));
 }
 
 // Proxy URLs Boost.URL refuses (a space, an unescaped '/', '#' or '@' in
@@ -752,8 +756,8 @@ TEST(config_loader, unparsable_proxy_urls_are_redacted_in_errors) {
     SCOPED_TRACE(yaml);
     auto r = load_string(with("proxy: " + yaml + "\n"), kFile);
     ASSERT_FALSE(r);
-    EXPECT_THAT(r.error().to_string(), Not(HasSubstr("s3cr"))) << r.error().to_string();
-    EXPECT_THAT(r.error().to_string(), HasSubstr("'" + shown + "'"));
+    EXPECT_THAT(r.error().message(), Not(HasSubstr("s3cr"))) << r.error().message();
+    EXPECT_THAT(r.error().message(), HasSubstr("'" + shown + "'"));
   }
 }
 
@@ -771,14 +775,21 @@ TEST(config_values, redact_url_works_by_position) {
 TEST(config_loader, empty_file_misses_projects) {
   auto r = load_string("", kFile);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().line, 0);
-  EXPECT_EQ(r.error().to_string(), std::string(kFile) + ": missing required key 'projects'");
+  EXPECT_EQ(parts_of(r.error(), kFile).line, 0);
+  EXPECT_EQ(r.error().message(), std::string(kFile) + ": missing required key 'projects'");
 }
 
-TEST(config_loader, load_error_to_string) {
-  EXPECT_EQ((load_error{"f.yaml", 3, 7, "bad"}).to_string(), "f.yaml:3:7: bad");
-  EXPECT_EQ((load_error{"f.yaml", 3, 0, "bad"}).to_string(), "f.yaml:3: bad");
-  EXPECT_EQ((load_error{"f.yaml", 0, 0, "bad"}).to_string(), "f.yaml: bad");
+TEST(config_loader, config_error_reads_file_line_col_message) {
+  EXPECT_EQ(config_error("f.yaml", 3, 7, "bad").message(), "f.yaml:3:7: bad");
+  EXPECT_EQ(config_error("f.yaml", 3, 0, "bad").message(), "f.yaml:3: bad");
+  EXPECT_EQ(config_error("f.yaml", 0, 0, "bad").message(), "f.yaml: bad");
+  EXPECT_EQ(config_error("f.yaml", 3, 7, "bad"), errc::config_invalid);
+  // The parts come back out of it (the tests of positions need them).
+  const error_parts p = parts_of(config_error("/a:b/f.yaml", 12, 34, "x: 5"), "/a:b/f.yaml");
+  EXPECT_EQ(p.file, "/a:b/f.yaml");
+  EXPECT_EQ(p.line, 12);
+  EXPECT_EQ(p.column, 34);
+  EXPECT_EQ(p.message, "x: 5");
 }
 
 // ---------------------------------------------------------------------------
@@ -787,9 +798,12 @@ TEST(config_loader, load_error_to_string) {
 TEST(config_loader, load_file_reports_a_missing_file) {
   auto r = load_file("/nonexistent/hssjw/config.yaml");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().file, "/nonexistent/hssjw/config.yaml");
-  EXPECT_EQ(r.error().line, 0);
-  EXPECT_THAT(r.error().message, HasSubstr("cannot read"));
+  const error_parts e = parts_of(r.error(), "/nonexistent/hssjw/config.yaml");
+  EXPECT_EQ(e.file, "/nonexistent/hssjw/config.yaml");
+  EXPECT_EQ(e.line, 0);
+  EXPECT_THAT(e.message, HasSubstr("cannot read"));
+  // An I/O failure keeps the system's code (the daemon exits 78 all the same).
+  EXPECT_EQ(r.error(), boost::system::errc::no_such_file_or_directory);
 }
 
 TEST(config_loader, load_file_resolves_against_its_directory) {
@@ -801,7 +815,7 @@ TEST(config_loader, load_file_resolves_against_its_directory) {
     out << "region: r1\nauth: {token_file: token}\nprojects: [{id: p}]\nstate_dir: ../state\n";
   }
   auto r = load_file((dir / "etc" / "config.yaml").string());
-  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->source_path, (dir / "etc" / "config.yaml").string());
   EXPECT_EQ(r->auth.token_file, (dir / "etc" / "token").string());
   EXPECT_EQ(r->state_dir, (dir / "state").string());
@@ -811,41 +825,18 @@ TEST(config_loader, load_file_resolves_against_its_directory) {
   }
   auto bad = load_file((dir / "etc" / "bad.yaml").string());
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().to_string(),
-            (dir / "etc" / "bad.yaml").string() +
-                ":4:16: poll.jitter: must be between 0% and 50% (got 60%)");
+  EXPECT_EQ(bad.error().message(), (dir / "etc" / "bad.yaml").string() +
+                                       ":4:16: poll.jitter: must be between 0% and 50% (got 60%)");
   fs::remove_all(dir);
 }
 
-// The keys the loader knows, asked of the loader itself: it refuses an
-// unknown key in a mapping and lists the keys allowed there. Probes `map`
-// (a node of `root`) and every mapping below it that `root` has.
-void schema_keys(YAML::Node root, YAML::Node map, const std::string& prefix,
-                 std::set<std::string>& out) {
-  const std::string probe = "hssjw_no_such_key";
-  map[probe] = 1;
-  YAML::Emitter yaml;
-  yaml << root;
-  map.remove(probe);
-  auto r = load_string(yaml.c_str(), kFile);
-  ASSERT_FALSE(r) << "accepted " << probe << " in " << (prefix.empty() ? "top level" : prefix);
-  const std::string& msg = r.error().message;
-  auto begin = msg.find("(allowed: ");
-  ASSERT_TRUE(msg.find("unknown key '" + probe + "'") != std::string::npos &&
-              begin != std::string::npos)
-      << msg;
-  std::stringstream allowed(msg.substr(begin + 10, msg.rfind(')') - begin - 10));
-  for (std::string key; std::getline(allowed >> std::ws, key, ',');) {
-    const std::string path = prefix.empty() ? key : prefix + "." + key;
-    out.insert(path);
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      if (it->first.Scalar() != key) continue;
-      YAML::Node child = it->second;
-      if (child.IsMap()) schema_keys(root, child, path, out);
-      if (child.IsSequence() && child.size() > 0 && child[0].IsMap())
-        schema_keys(root, child[0], path + "[]", out);
-    }
-  }
+// The keys the loader knows: the rows of its schema table ("poll.retry.max",
+// list items as "projects[].id").
+std::set<std::string> schema_keys() {
+  std::set<std::string> out;
+  for (const auto& k : schema::config_keys()) out.insert(std::string(k.path));
+  for (const auto& k : schema::project_keys()) out.insert(std::string(k.path));
+  return out;
 }
 
 // The shipped example is the reference an operator copies: it loads, and it
@@ -853,7 +844,7 @@ void schema_keys(YAML::Node root, YAML::Node map, const std::string& prefix,
 TEST(config_loader, example_yaml_loads_and_has_every_key) {
   const std::string path = HSSJW_SOURCE_DIR "/config/example.yaml";
   auto r = load_file(path);
-  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->endpoint, "https://hss.ap-southeast-1.myhuaweicloud.com");
   EXPECT_EQ(r->projects.size(), 1u);
   // The package installs it as the config: its secrets are the credentials
@@ -866,10 +857,7 @@ TEST(config_loader, example_yaml_loads_and_has_every_key) {
   EXPECT_EQ(r->auth.password_file, "credential:hss_password");
   EXPECT_EQ(r->auth.secret_key_file, "credential:hss_sk");
   const std::string text = read_text(path);
-  YAML::Node doc = YAML::Load(text);
-  std::set<std::string> schema;
-  schema_keys(doc, doc, "", schema);
-  ASSERT_GT(schema.size(), 40u) << "the probe found too few keys";
+  const std::set<std::string> schema = schema_keys();
   std::set<std::string> example = key_paths(text);
   for (const auto& key : schema) {
     // One filter makes the example; the comment names the others.
@@ -881,6 +869,54 @@ TEST(config_loader, example_yaml_loads_and_has_every_key) {
   }
   for (const auto& key : example)
     EXPECT_TRUE(schema.count(key)) << "the loader does not know " << key;
+}
+
+// Every key has its line of doc, and writing a key's documented default
+// changes nothing: the effective config is that of leaving the key out.
+TEST(config_schema, writing_a_default_changes_nothing) {
+  const std::string base_yaml =
+      "endpoint: https://hss.r1.example\nauth: {token_file: /t}\nprojects: [{id: p1}]\n";
+  const std::string without = render_effective(must_load(base_yaml));
+  int tried = 0;
+  auto check = [&](const auto& keys) {
+    for (const auto& k : keys) {
+      EXPECT_FALSE(k.doc.empty()) << k.path;
+      if (k.default_value.empty()) continue;
+      YAML::Node doc = YAML::Load(base_yaml);
+      YAML::Node node = doc;
+      std::stringstream parts{std::string(k.path)};
+      for (std::string part; std::getline(parts, part, '.');) {
+        const bool item = part.ends_with("[]");
+        node.reset(node[item ? part.substr(0, part.size() - 2) : part]);
+        if (item) node.reset(node[0]);
+      }
+      if (node.IsDefined() && !node.IsNull()) continue;  // the base needs it
+      node = YAML::Load(std::string(k.default_value));
+      YAML::Emitter yaml;
+      yaml << doc;
+      SCOPED_TRACE(std::string(k.path) + "\n" + yaml.c_str());
+      EXPECT_EQ(render_effective(must_load(yaml.c_str())), without);
+      ++tried;
+    }
+  };
+  check(schema::config_keys());
+  check(schema::project_keys());
+  EXPECT_GT(tried, 30);
+}
+
+// docs/CONFIG.md's table of keys gives each default the schema has.
+TEST(config_schema, config_md_documents_every_default) {
+  const std::string doc = read_text(HSSJW_SOURCE_DIR "/docs/CONFIG.md");
+  ASSERT_FALSE(doc.empty());
+  auto documented = [&](const auto& keys) {
+    for (const auto& k : keys) {
+      if (k.default_value.empty() || k.default_value == "~") continue;  // none, or prose
+      EXPECT_THAT(doc, HasSubstr("| `" + std::string(k.path) + "` | `" +
+                                 std::string(k.default_value) + "` |"));
+    }
+  };
+  documented(schema::config_keys());
+  documented(schema::project_keys());
 }
 
 // ---------------------------------------------------------------------------
@@ -921,7 +957,7 @@ TEST_P(config_round_trip, render_then_load_gives_the_same_values) {
   config a = must_load(GetParam());
   std::string rendered = render_effective(a);
   auto b = load_string(rendered, kFile);
-  ASSERT_TRUE(b) << b.error().to_string() << "\n" << rendered;
+  ASSERT_TRUE(b) << b.error().message() << "\n" << rendered;
   expect_same(a, *b, /*compare_redacted=*/false);
   // The redacted values come back redacted, never as something else.
   if (!a.auth.access_key.empty()) {

@@ -19,7 +19,7 @@ class flaky_store final : public state_store {
   result<std::vector<stored_scope>> load_all() override { return inner_->load_all(); }
   result<std::optional<stored_job>> find_job(const scope_id& scope, std::uint64_t key_hash,
                                              bool with_body) override {
-    if (fail_reads) return make_error_code(errc::state_io);
+    if (fail_reads) return error(errc::state_io, "disk I/O error");
     return inner_->find_job(scope, key_hash, with_body);
   }
   result<void> for_each_job(const scope_id& scope, const stored_job_visitor& visit) override {
@@ -30,7 +30,7 @@ class flaky_store final : public state_store {
   }
   result<void> commit(const scope_id& scope, const scope_delta& delta,
                       std::vector<change_event>& events) override {
-    if (fail_commit) return make_error_code(errc::state_io);
+    if (fail_commit) return error(errc::state_io, "disk I/O error");
     return inner_->commit(scope, delta, events);
   }
   std::uint64_t last_seq() const override { return inner_->last_seq(); }
@@ -40,9 +40,6 @@ class flaky_store final : public state_store {
   }
   result<std::vector<scope_id>> prune(const std::vector<scope_id>& keep) override {
     return inner_->prune(keep);
-  }
-  std::string last_error() const override {
-    return fail_commit || fail_reads ? "disk I/O error" : "";
   }
 
  private:

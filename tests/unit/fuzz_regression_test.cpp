@@ -1,13 +1,14 @@
 // Inputs the fuzzers (tests/fuzz) found crashing, kept as plain tests so
 // the normal and the sanitizer suites replay them. Each names its target
 // and what was wrong. (HTTP response findings: http_response_parse_test.)
-#include "config/loader.hpp"
-#include "hss/page_decoder.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "config/loader.hpp"
+#include "hss/page_decoder.hpp"
+#include "unit/config_error_parts.hpp"
 
 namespace hssjw {
 namespace {
@@ -20,7 +21,7 @@ TEST(fuzz_regression, config_mapping_keys_outlive_the_iterator_proxy) {
       "region: cn-north-4\nprojects:\n  - id: p1\nauth: {method: token, token_file: /run/token}\n"
       "proxy: http://u:pw@proxy:3128\npoll: {rate: 5/min, interval: 30s, retry: {attempts: 3}}\n",
       "/etc/hss-jobwatch/config.yaml");
-  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->poll.retry.attempts, 3u);
   EXPECT_EQ(r->poll.rate.count, 5u);
 }
@@ -32,11 +33,12 @@ TEST(fuzz_regression, config_line_starting_with_a_comma_is_refused_before_yaml_c
   for (const std::string& yaml : std::vector<std::string>{",", ", }", "  ,x", "- a\n,", "projects:\n  - id: p1\n,}]}"}) {
     auto r = config::load_string(yaml, "/etc/hss-jobwatch/config.yaml");
     ASSERT_FALSE(r) << yaml;
-    EXPECT_NE(r.error().message.find("may not start with ','"), std::string::npos) << r.error().to_string();
+    EXPECT_NE(r.error().message().find("may not start with ','"), std::string::npos)
+        << r.error().message();
   }
   auto r = config::load_string("region: cn-north-4\nprojects: [{id: p1,}]\nauth: {method: token, token_file: /t}\n",
                                "/c.yaml");
-  EXPECT_TRUE(r) << r.error().to_string();
+  EXPECT_TRUE(r) << r.error().message();
 }
 
 // fuzz_config, timeout-be0dfa8b (and CI run 9): yaml-cpp 0.7's LoadAll
@@ -56,9 +58,10 @@ TEST(fuzz_regression, config_content_after_the_root_node_is_refused) {
                                        {"\" a\nb\", team-a]\npo_info\n", 2, 3}}) {
     auto r = config::load_string(b.yaml, "/etc/hss-jobwatch/config.yaml");
     ASSERT_FALSE(r) << b.yaml;
-    EXPECT_EQ(r.error().message, "invalid YAML: ',' after the end of the document") << b.yaml;
-    EXPECT_EQ(r.error().line, b.line) << b.yaml;
-    EXPECT_EQ(r.error().column, b.column) << b.yaml;
+    const config::error_parts e = config::parts_of(r.error(), "/etc/hss-jobwatch/config.yaml");
+    EXPECT_EQ(e.message, "invalid YAML: ',' after the end of the document") << b.yaml;
+    EXPECT_EQ(e.line, b.line) << b.yaml;
+    EXPECT_EQ(e.column, b.column) << b.yaml;
   }
 }
 

@@ -3,9 +3,6 @@
 // promises (durability across reopen, refusing damaged / foreign / newer
 // databases without touching them, the directory lock, atomic failure).
 // Real SQLite files in a fresh temporary directory per test.
-#include "state/sqlite_store.hpp"
-#include "state/store.hpp"
-
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -16,6 +13,9 @@
 #include <functional>
 #include <iterator>
 #include <string>
+
+#include "state/sqlite_store.hpp"
+#include "state/store.hpp"
 
 namespace hssjw {
 namespace {
@@ -114,12 +114,12 @@ void expect_same_state(const scope_state& got, const scope_state& want) {
   EXPECT_EQ(got.meta, want.meta);
 }
 
-// Commits, and on failure says why (the store's last_error()).
+// Commits, and on failure says why (the error's code and message).
 ::testing::AssertionResult committed(state_store& store, const scope_id& scope,
                                      const scope_delta& delta, std::vector<change_event>& events) {
   auto r = store.commit(scope, delta, events);
   if (r) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << r.error().message() << ": " << store.last_error();
+  return ::testing::AssertionFailure() << r.error().code().message() << ": " << r.error().message();
 }
 
 // ------------------------------------------- behaviour shared by both stores
@@ -135,7 +135,7 @@ std::unique_ptr<state_store> open_sqlite(const fs::path& dir, std::uint64_t max_
   opts.max_events = max_events;
   opts.max_age = std::chrono::milliseconds(0);
   auto r = open_sqlite_store(dir.string(), opts);
-  if (!r) ADD_FAILURE() << r.error().message;
+  if (!r) ADD_FAILURE() << r.error().message();
   return r ? std::move(*r) : nullptr;
 }
 
@@ -192,7 +192,8 @@ TEST_P(state_store_test, CommitThenLoadReturnsWhatWasCommitted) {
 
   // The bodies stay in the store: one by key or key hash, or all of a
   // scope in key hash order (signed, as SQLite orders integers).
-  EXPECT_EQ(store->job_body(scope, make_job("a", 0).key).value(), make_job("a", 7, 2000).record.body);
+  EXPECT_EQ(store->job_body(scope, make_job("a", 0).key).value(),
+            make_job("a", 7, 2000).record.body);
   EXPECT_EQ(store->job_body(scope, make_job("b", 0).key).value(), std::nullopt);
   EXPECT_EQ(store->job_body(make_scope("p2"), make_job("a", 0).key).value(), std::nullopt);
   std::vector<std::string> listed;
@@ -340,7 +341,7 @@ std::vector<std::string> read_all(job_reader& r, std::size_t max, std::size_t* r
       ++n;
       return true;
     });
-    EXPECT_TRUE(got) << r.last_error();
+    EXPECT_TRUE(got) << got.error();
     if (!got) break;
     EXPECT_LE(n, max);
     more = *got;
@@ -378,7 +379,7 @@ TEST_P(state_store_test, JobReaderReadsTheStateAsOfItsSeqInBoundedReads) {
   ASSERT_EQ(before.size(), 57u);
 
   auto first = store->read_jobs(scopes);
-  ASSERT_TRUE(first) << store->last_error();
+  ASSERT_TRUE(first) << first.error();
   auto shared = store->read_jobs(scopes);  // nothing changed: same seq, same state
   ASSERT_TRUE(shared);
   EXPECT_EQ((*first)->seq(), 3u);
@@ -431,14 +432,14 @@ TEST_P(state_store_test, JobReaderReadsTheStateAsOfItsSeqInBoundedReads) {
 
 std::string kind_name(const ::testing::TestParamInfo<store_kind>& info) { return info.param.name; }
 
-INSTANTIATE_TEST_SUITE_P(
-    stores, state_store_test,
-    ::testing::Values(store_kind{"memory",
-                                 [](const fs::path&, std::uint64_t max_events) {
-                                   return make_memory_store(max_events);
-                                 }},
-                      store_kind{"sqlite", open_sqlite}),
-    kind_name);
+INSTANTIATE_TEST_SUITE_P(stores, state_store_test,
+                         ::testing::Values(store_kind{"memory",
+                                                      [](const fs::path&,
+                                                         std::uint64_t max_events) {
+                                                        return make_memory_store(max_events);
+                                                      }},
+                                           store_kind{"sqlite", open_sqlite}),
+                         kind_name);
 
 // ------------------------------------------------- the SQLite store only
 
@@ -446,7 +447,7 @@ class sqlite_store_test : public ::testing::Test {
  protected:
   fs::path db() const { return dir_.path() / "state.db"; }
 
-  store_result<std::unique_ptr<sqlite_store>> open(sqlite_options opts = {}) {
+  result<std::unique_ptr<sqlite_store>> open(sqlite_options opts = {}) {
     if (!opts.now_ms) opts.now_ms = [this] { return now_ms_; };
     return open_sqlite_store(dir_.path().string(), std::move(opts));
   }
@@ -454,7 +455,7 @@ class sqlite_store_test : public ::testing::Test {
   std::unique_ptr<sqlite_store> open_ok(sqlite_options opts = {}) {
     auto r = open(std::move(opts));
     if (!r) {
-      ADD_FAILURE() << r.error().message;
+      ADD_FAILURE() << r.error().message();
       return nullptr;
     }
     return std::move(*r);
@@ -462,13 +463,13 @@ class sqlite_store_test : public ::testing::Test {
 
   // Opening must fail with `code`, name the file, and leave it byte for
   // byte as it was.
-  store_error expect_refused(errc code) {
+  error expect_refused(errc code) {
     const std::string before = read_bytes(db());
     auto r = open();
     EXPECT_FALSE(r);
     if (r) return {};
-    EXPECT_EQ(r.error().code, make_error_code(code)) << r.error().message;
-    EXPECT_NE(r.error().message.find(db().string()), std::string::npos) << r.error().message;
+    EXPECT_EQ(r.error().code(), make_error_code(code)) << r.error().message();
+    EXPECT_NE(r.error().message().find(db().string()), std::string::npos) << r.error().message();
     EXPECT_EQ(read_bytes(db()), before);
     return r.error();
   }
@@ -518,7 +519,7 @@ TEST_F(sqlite_store_test, RewrittenFingerprintsAndTheirBasisSurviveReopen) {
     }
     auto r = store->rewrite_fingerprints("v1\nexecute_time",
                                          [](std::string_view body) { return body.size() * 1000; });
-    ASSERT_TRUE(r) << store->last_error();
+    ASSERT_TRUE(r) << r.error();
     EXPECT_EQ(store->fingerprint_basis(), "v1\nexecute_time");
   }
   auto store = open_ok();
@@ -529,7 +530,8 @@ TEST_F(sqlite_store_test, RewrittenFingerprintsAndTheirBasisSurviveReopen) {
   for (const auto& s : all) {
     ASSERT_EQ(s.state.jobs.size(), 2u);
     for (const auto& [hash, digest] : s.state.jobs)
-      EXPECT_EQ(digest.fingerprint, store->find_job(s.scope, hash, true).value()->body.size() * 1000)
+      EXPECT_EQ(digest.fingerprint,
+                store->find_job(s.scope, hash, true).value()->body.size() * 1000)
           << hash;
   }
 }
@@ -555,7 +557,7 @@ TEST_F(sqlite_store_test, CreatesTheDatabaseWithOurIdentityInWalMode) {
 TEST_F(sqlite_store_test, CreatesAMissingStateDirWithMode0750) {
   const fs::path nested = dir_.path() / "a" / "b" / "state";
   auto r = open_sqlite_store(nested.string());
-  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r) << r.error().message();
   struct stat st {};
   ASSERT_EQ(::stat(nested.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0750u);
@@ -599,7 +601,8 @@ INSERT INTO jobs VALUES('p1/-', 'cluster-a', 'default', 'b', NULL, -5, '{"name":
 INSERT INTO jobs VALUES('p1/-', 'cluster-b', 'kube', 'c', 2000, 13, '{"name":"c"}');
 INSERT INTO pending VALUES('p1/-', 'cluster-a', 'default', 'b', 1, 0);
 PRAGMA user_version=1;
-PRAGMA application_id=)sql") + std::to_string(sqlite_store::application_id) + ";");
+PRAGMA application_id=)sql") +
+                    std::to_string(sqlite_store::application_id) + ";");
   auto store = open_ok();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->last_seq(), 7u);
@@ -607,12 +610,14 @@ PRAGMA application_id=)sql") + std::to_string(sqlite_store::application_id) + ";
   ASSERT_EQ(all.size(), 1u);
   const scope_state& st = all[0].state;
   ASSERT_EQ(st.jobs.size(), 3u);
-  const job_key a{"cluster-a", "default", "a"}, b{"cluster-a", "default", "b"}, c{"cluster-b", "kube", "c"};
+  const job_key a{"cluster-a", "default", "a"}, b{"cluster-a", "default", "b"},
+      c{"cluster-b", "kube", "c"};
   EXPECT_EQ(st.jobs.at(key_hash_of(a)), (job_digest{1000, 11}));
   EXPECT_EQ(st.jobs.at(key_hash_of(b)), (job_digest{std::nullopt, static_cast<std::uint64_t>(-5)}));
   EXPECT_EQ(st.jobs.at(key_hash_of(c)), (job_digest{2000, 13}));
   EXPECT_EQ(st.pending.at(b), (pending_removal{1, false}));
-  EXPECT_EQ(store->job_body(all[0].scope, c).value(), std::optional<std::string>(R"({"name":"c"})"));
+  EXPECT_EQ(store->job_body(all[0].scope, c).value(),
+            std::optional<std::string>(R"({"name":"c"})"));
   auto found = store->find_job(all[0].scope, key_hash_of(b), true).value();
   ASSERT_TRUE(found);
   EXPECT_EQ(found->key, b);
@@ -627,19 +632,22 @@ TEST_F(sqlite_store_test, KeyHashCollisionFailsTheCommitNamingBothKeys) {
   auto store = open_ok();
   ASSERT_TRUE(store);
   const keyed_job job = make_job("x", 1);
-  run_sql(db(), "INSERT INTO jobs(scope, key_hash, cluster, ns, name, create_time, fingerprint, body) "
-                "VALUES('" + scope_.str() + "', " +
-                    std::to_string(static_cast<std::int64_t>(key_hash_of(job.key))) +
-                    ", 'cluster-z', 'other', 'y', NULL, 5, '{}');");
+  run_sql(db(),
+          "INSERT INTO jobs(scope, key_hash, cluster, ns, name, create_time, fingerprint, body) "
+          "VALUES('" +
+              scope_.str() + "', " +
+              std::to_string(static_cast<std::int64_t>(key_hash_of(job.key))) +
+              ", 'cluster-z', 'other', 'y', NULL, 5, '{}');");
   scope_delta d;
   d.upserts = {make_job("ok", 2), job};
   auto events = make_events(scope_, 2);
   auto r = store->commit(scope_, d, events);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::key_hash_collision));
-  EXPECT_NE(store->last_error().find("job cluster-a/default/x and the stored job cluster-z/other/y share key hash 0x"),
+  EXPECT_NE(r.error().message().find(
+                "job cluster-a/default/x and the stored job cluster-z/other/y share key hash 0x"),
             std::string::npos)
-      << store->last_error();
+      << r.error();
   for (const auto& e : events) EXPECT_EQ(e.seq, 0u);
   EXPECT_EQ(store->last_seq(), 0u);
   EXPECT_EQ(store->job_body(scope_, make_job("ok", 0).key).value(), std::nullopt);
@@ -647,7 +655,8 @@ TEST_F(sqlite_store_test, KeyHashCollisionFailsTheCommitNamingBothKeys) {
   ASSERT_TRUE(other);
   EXPECT_EQ(other->key, (job_key{"cluster-z", "other", "y"}));
   EXPECT_EQ(other->body, "{}");
-  EXPECT_EQ(store->job_body(scope_, job.key).value(), std::nullopt) << "the other key's body is not x's";
+  EXPECT_EQ(store->job_body(scope_, job.key).value(), std::nullopt)
+      << "the other key's body is not x's";
 }
 
 TEST_F(sqlite_store_test, AZeroByteFileIsANewDatabase) {
@@ -681,27 +690,27 @@ TEST_F(sqlite_store_test, DamagedPagesAreRefusedAndLeftUntouched) {
   for (std::size_t i = 4096; i < bytes.size(); ++i) bytes[i] = static_cast<char>(0xA5 ^ i);
   write_bytes(db(), bytes);
   auto err = expect_refused(errc::state_corrupt);
-  EXPECT_NE(err.message.find("move it away"), std::string::npos) << err.message;
+  EXPECT_NE(err.message().find("move it away"), std::string::npos) << err.message();
 }
 
 TEST_F(sqlite_store_test, ForeignDatabaseIsRefusedAndLeftUntouched) {
   run_sql(db(), "PRAGMA application_id=305419896; CREATE TABLE t(x); INSERT INTO t VALUES(1);");
   auto err = expect_refused(errc::state_corrupt);
-  EXPECT_NE(err.message.find("not an hss-jobwatch database"), std::string::npos) << err.message;
-  EXPECT_NE(err.message.find("0x12345678"), std::string::npos) << err.message;
+  EXPECT_NE(err.message().find("not an hss-jobwatch database"), std::string::npos) << err.message();
+  EXPECT_NE(err.message().find("0x12345678"), std::string::npos) << err.message();
 }
 
 TEST_F(sqlite_store_test, PlainSqliteDatabaseWithTablesIsRefused) {
   run_sql(db(), "CREATE TABLE jobs(x); INSERT INTO jobs VALUES(1);");
   auto err = expect_refused(errc::state_corrupt);
-  EXPECT_NE(err.message.find("not an hss-jobwatch database"), std::string::npos) << err.message;
+  EXPECT_NE(err.message().find("not an hss-jobwatch database"), std::string::npos) << err.message();
 }
 
 TEST_F(sqlite_store_test, NewerSchemaIsRefusedAndLeftUntouched) {
   { ASSERT_TRUE(open_ok()); }
   run_sql(db(), "PRAGMA user_version=" + std::to_string(sqlite_store::schema_version + 1) + ";");
   auto err = expect_refused(errc::state_corrupt);
-  EXPECT_NE(err.message.find("newer"), std::string::npos) << err.message;
+  EXPECT_NE(err.message().find("newer"), std::string::npos) << err.message();
 }
 
 TEST_F(sqlite_store_test, MissingLastSeqIsRefused) {
@@ -709,7 +718,7 @@ TEST_F(sqlite_store_test, MissingLastSeqIsRefused) {
   { ASSERT_TRUE(open_ok()); }
   run_sql(db(), "DELETE FROM meta WHERE key = 'last_seq';");
   auto err = expect_refused(errc::state_corrupt);
-  EXPECT_NE(err.message.find("last_seq"), std::string::npos) << err.message;
+  EXPECT_NE(err.message().find("last_seq"), std::string::npos) << err.message();
 }
 
 TEST_F(sqlite_store_test, SecondOpenOfTheSameDirIsLocked) {
@@ -717,9 +726,9 @@ TEST_F(sqlite_store_test, SecondOpenOfTheSameDirIsLocked) {
   ASSERT_TRUE(first);
   auto second = open();
   ASSERT_FALSE(second);
-  EXPECT_EQ(second.error().code, make_error_code(errc::state_locked));
-  EXPECT_NE(second.error().message.find("pid " + std::to_string(::getpid())), std::string::npos)
-      << second.error().message;
+  EXPECT_EQ(second.error().code(), make_error_code(errc::state_locked));
+  EXPECT_NE(second.error().message().find("pid " + std::to_string(::getpid())), std::string::npos)
+      << second.error().message();
   first.reset();
   EXPECT_TRUE(open_ok());
 }
@@ -729,15 +738,15 @@ TEST_F(sqlite_store_test, StateDirThatIsAFileIsAnIoError) {
   write_bytes(file, "x");
   auto r = open_sqlite_store(file.string());
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, make_error_code(errc::state_io));
-  EXPECT_NE(r.error().message.find(file.string()), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().code(), make_error_code(errc::state_io));
+  EXPECT_NE(r.error().message().find(file.string()), std::string::npos) << r.error().message();
 }
 
 TEST_F(sqlite_store_test, StateDbThatIsADirectoryIsAnIoError) {
   fs::create_directory(db());
   auto r = open();
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, make_error_code(errc::state_io)) << r.error().message;
+  EXPECT_EQ(r.error().code(), make_error_code(errc::state_io)) << r.error().message();
   EXPECT_TRUE(fs::is_directory(db()));
 }
 
@@ -747,7 +756,7 @@ TEST_F(sqlite_store_test, ReadOnlyDatabaseIsAnIoError) {
   fs::permissions(db(), fs::perms::owner_read | fs::perms::group_read);
   auto r = open();
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, make_error_code(errc::state_io)) << r.error().message;
+  EXPECT_EQ(r.error().code(), make_error_code(errc::state_io)) << r.error().message();
 }
 
 TEST_F(sqlite_store_test, ReadOnlyStateDirIsAnIoError) {
@@ -756,8 +765,8 @@ TEST_F(sqlite_store_test, ReadOnlyStateDirIsAnIoError) {
   fs::permissions(dir_.path(), fs::perms::owner_read | fs::perms::owner_exec);
   auto r = open();
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, make_error_code(errc::state_io)) << r.error().message;
-  EXPECT_NE(r.error().message.find("writable"), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().code(), make_error_code(errc::state_io)) << r.error().message();
+  EXPECT_NE(r.error().message().find("writable"), std::string::npos) << r.error().message();
 }
 
 TEST_F(sqlite_store_test, FailedCommitRollsBackAndConsumesNoSeq) {
@@ -782,7 +791,7 @@ TEST_F(sqlite_store_test, FailedCommitRollsBackAndConsumesNoSeq) {
   auto r = store->commit(scope_, d2, second);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::state_io));
-  EXPECT_NE(store->last_error().find("injected failure"), std::string::npos) << store->last_error();
+  EXPECT_NE(r.error().message().find("injected failure"), std::string::npos) << r.error();
   for (const auto& e : second) {
     EXPECT_EQ(e.seq, 0u);
     EXPECT_EQ(e.line, "") << "a failed commit leaves no line for the sinks";
@@ -796,8 +805,7 @@ TEST_F(sqlite_store_test, FailedCommitRollsBackAndConsumesNoSeq) {
   EXPECT_EQ(all[0].state.meta.walks_since_full, 1u);
 
   run_sql(db(), "DROP TRIGGER fail_commit;");
-  ASSERT_TRUE(store->commit(scope_, d2, second)) << store->last_error();
-  EXPECT_TRUE(store->last_error().empty());
+  ASSERT_TRUE(committed(*store, scope_, d2, second));
   EXPECT_EQ(second[0].seq, 3u);
   EXPECT_EQ(second[2].seq, 5u);
   // The line the journal has is the one the sinks are given.
