@@ -496,8 +496,9 @@ SEQ_RE = re.compile(rb'\{"v":1,"seq":(\d+),"type"')
 EVENT_MARK = b'{"v":1,"seq":'
 STRICT_SEQS = False  # --strict-seqs
 # log_sink's line for a baseline commit: logged right after the commit and
-# before the socket is told (daemon.cpp conclude(): store commit, then the
-# sinks in order log, metrics, socket), with spdlog's ms timestamp.
+# before the socket is told (conclude_walk(): store commit, then
+# walk_runner::record: the sinks in order log, metrics, socket), with
+# spdlog's ms timestamp.
 COMMIT_RE = re.compile(r"^(\S+) info baseline of (\S+): (\d+) jobs added \(seq (\d+)\.\.(\d+)\)")
 
 

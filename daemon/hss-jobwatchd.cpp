@@ -1,29 +1,31 @@
 // hss-jobwatchd: parses arguments, loads the config, and runs the daemon
 // (lib/runtime/daemon.hpp). Exit codes (SPEC §7): 0 ok, 1 runtime failure,
 // 2 usage, 78 bad config.
-#include "auth/factory.hpp"
-#include "config/loader.hpp"
-#include "core/version.hpp"
-#include "runtime/daemon.hpp"
-#include "logging/logging.hpp"
-#include "runtime/probe.hpp"
-
 #include <spdlog/spdlog.h>
-
 #include <sys/prctl.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#include "auth/factory.hpp"
+#include "config/loader.hpp"
+#include "core/version.hpp"
+#include "logging/logging.hpp"
+#include "runtime/daemon.hpp"
+#include "runtime/probe.hpp"
+
 namespace {
 
 constexpr int exit_usage = 2;
 constexpr int exit_config = 78;
 
-constexpr const char* usage_text = R"(Usage: hss-jobwatchd [--config FILE] [--once | --check-config [--probe] | --prune]
+constexpr const char* usage_text =
+    R"(Usage: hss-jobwatchd [--config FILE] [--once | --check-config [--probe] | --prune]
 
 Watches Huawei Cloud HSS Kubernetes jobs for every configured scope and
 emits one event per real change (added, removed, modified, replaced).
@@ -135,6 +137,34 @@ bool check_secret_file(const hssjw::config::config& cfg) {
   return false;
 }
 
+// TEST ONLY: the hooks the integration tests set in the environment
+// (lib/runtime/daemon.hpp, test_options). Unset in production, where
+// they leave the defaults.
+hssjw::test_options test_options_from_env() {
+  using std::chrono::milliseconds;
+  hssjw::test_options t;
+  // The stop guard is only ever shortened, and never 0 from a malformed value.
+  if (const char* v = std::getenv("HSSJW_TEST_STOP_GUARD_MS"); v && std::atol(v) > 0)
+    t.stop_guard = std::min(milliseconds(std::atol(v)), t.stop_guard);
+  if (const char* v = std::getenv("HSSJW_TEST_STOP_IGNORED"))
+    t.stop_ignored = std::string_view(v) == "1";
+  if (const char* v = std::getenv("HSSJW_TEST_STALL_ON_SIGUSR2"); v && std::string_view(v) == "1") {
+    long seconds = 600;
+    if (const char* s = std::getenv("HSSJW_TEST_STALL_SECONDS"))
+      seconds = std::max(1L, std::atol(s));
+    t.stall_on_sigusr2 = std::chrono::seconds(seconds);
+  }
+  // A commit delay is 0..60 s.
+  auto delay = [](const char* name) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') return milliseconds(0);
+    return milliseconds(std::clamp(std::strtol(v, nullptr, 10), 0L, 60'000L));
+  };
+  t.commit_delay = delay("HSSJW_TEST_COMMIT_DELAY_MS");
+  t.after_commit_delay = delay("HSSJW_TEST_AFTER_COMMIT_DELAY_MS");
+  return t;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -165,5 +195,6 @@ int main(int argc, char** argv) {
   hssjw::run_options opts;
   opts.once = args.once;
   opts.persistent = !args.memory;
+  opts.test = test_options_from_env();
   return hssjw::run_daemon(cfg, opts, log);
 }

@@ -3,10 +3,10 @@
 // decision is hss/proxy_choice.hpp, shared with the IAM client).
 #pragma once
 
+#include <string>
+
 #include "config/config.hpp"
 #include "hss/client.hpp"
-
-#include <string>
 
 namespace hssjw {
 

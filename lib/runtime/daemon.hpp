@@ -3,9 +3,11 @@
 // arguments and call into here.
 #pragma once
 
-#include "config/config.hpp"
-
+#include <chrono>
 #include <memory>
+#include <optional>
+
+#include "config/config.hpp"
 
 namespace spdlog {
 class logger;
@@ -15,9 +17,32 @@ namespace hssjw {
 
 class event_sink;
 
+// TEST ONLY: hooks the integration tests set through HSSJW_TEST_*
+// environment variables, which hss-jobwatchd's main reads (lib/ reads no
+// test variable). The defaults are production.
+struct test_options {
+  // How long a stop waits for cancelled walks to end
+  // (HSSJW_TEST_STOP_GUARD_MS may only shorten it).
+  std::chrono::milliseconds stop_guard = std::chrono::seconds(10);
+  // Leave the walks uncancelled at a stop, as walks stuck in an operation
+  // that ignores cancellation would be: the loop then stops with their
+  // frames still suspended (HSSJW_TEST_STOP_IGNORED=1).
+  bool stop_ignored = false;
+  // Each SIGUSR2 blocks the loop thread this long, as a deadlock would,
+  // so the watchdog test sees the service killed
+  // (HSSJW_TEST_STALL_ON_SIGUSR2=1, HSSJW_TEST_STALL_SECONDS).
+  std::optional<std::chrono::seconds> stall_on_sigusr2;
+  // Sleeps inside and right after each state commit, so the crash tests
+  // can aim a kill (HSSJW_TEST_COMMIT_DELAY_MS,
+  // HSSJW_TEST_AFTER_COMMIT_DELAY_MS; docs/STATE.md).
+  std::chrono::milliseconds commit_delay{0};
+  std::chrono::milliseconds after_commit_delay{0};
+};
+
 struct run_options {
-  bool once = false;         // one walk of every scope, then exit
-  bool persistent = true;    // SQLite state in state_dir (false: memory only)
+  bool once = false;       // one walk of every scope, then exit
+  bool persistent = true;  // SQLite state in state_dir (false: memory only)
+  test_options test;
 };
 
 // Runs until SIGINT/SIGTERM (or, with `once`, until every scope walked

@@ -1,22 +1,22 @@
 // The probe: one authenticated first-page request per scope.
 #include "runtime/probe.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+
 #include "auth/aksk_signer.hpp"
 #include "auth/factory.hpp"
 #include "hss/client.hpp"
 #include "hss/jobs_request.hpp"
 #include "hss/page_decoder.hpp"
 #include "runtime/client_setup.hpp"
-#include "walk/request_gate.hpp"
 #include "runtime/scope_list.hpp"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
-
-#include <chrono>
+#include "walk/request_gate.hpp"
 
 namespace hssjw {
 
@@ -45,11 +45,14 @@ void print_result(probe_env& env, const walk_target& t, const result<http_respon
                static_cast<long long>(r->latency.count()));
   if (auto skew = aksk::clock_skew(r->date, std::chrono::system_clock::now());
       skew && std::chrono::abs(*skew) > std::chrono::minutes(5))
-    std::fprintf(env.out, "  warning: local clock is %lld s off the server's Date (AK/SK signatures expire at 15 min)\n",
+    std::fprintf(env.out,
+                 "  warning: local clock is %lld s off the server's Date (AK/SK signatures expire "
+                 "at 15 min)\n",
                  static_cast<long long>(skew->count()));
   if (r->status != 200) {
     auto e = parse_api_error(r->status, r->body, r->request_id);
-    std::fprintf(env.out, "  error code: %s\n  error message: %s\n", e.error_code.c_str(), e.error_msg.c_str());
+    std::fprintf(env.out, "  error code: %s\n  error message: %s\n", e.error_code.c_str(),
+                 e.error_msg.c_str());
     env.all_ok = false;
     return;
   }
@@ -60,7 +63,8 @@ void print_result(probe_env& env, const walk_target& t, const result<http_respon
     env.all_ok = false;
     return;
   }
-  std::fprintf(env.out, "  total_num: %lld\n  last_update_time: %s\n  jobs on the first page: %zu\n",
+  std::fprintf(env.out,
+               "  total_num: %lld\n  last_update_time: %s\n  jobs on the first page: %zu\n",
                static_cast<long long>(page.total_num),
                page.last_update_time ? std::to_string(*page.last_update_time).c_str() : "-",
                page.jobs.size());
@@ -74,7 +78,8 @@ asio::awaitable<void> probe_scope(probe_env& env, walk_target t) {
   auto permit = co_await env.gate.async_acquire(t.scope.str());
   http_request req;
   req.target = list_target(*t.resource, t.scope, t.filters, 0, env.cfg.poll.page_size);
-  auto authorized = co_await env.auth.async_authorize(req, t.scope.project_id, env.client.host_header());
+  auto authorized =
+      co_await env.auth.async_authorize(req, t.scope.project_id, env.client.host_header());
   if (!authorized) {
     std::fprintf(env.out, "scope %s\n  error: authentication failed: %s (see the log above)\n",
                  t.scope.str().c_str(), authorized.error().message().c_str());

@@ -3,10 +3,10 @@
 // an operator needs to see on a new host.
 #pragma once
 
-#include "config/config.hpp"
-
 #include <cstdio>
 #include <memory>
+
+#include "config/config.hpp"
 
 namespace spdlog {
 class logger;

@@ -1,18 +1,18 @@
 // plan_reload: compares two configs key by key.
 #include "runtime/reload_plan.hpp"
 
-#include "runtime/scope_list.hpp"
-
 #include <set>
 #include <tuple>
+
+#include "runtime/scope_list.hpp"
 
 namespace hssjw {
 
 namespace {
 
 auto auth_tuple(const config::auth_config& a) {
-  return std::tie(a.method, a.token_file, a.iam_endpoint, a.domain, a.user, a.password_file, a.access_key,
-                  a.secret_key_file);
+  return std::tie(a.method, a.token_file, a.iam_endpoint, a.domain, a.user, a.password_file,
+                  a.access_key, a.secret_key_file);
 }
 
 bool clients_differ(const config::config& a, const config::config& b) {
@@ -26,11 +26,13 @@ std::vector<std::string> restart_keys(const config::config& a, const config::con
   std::vector<std::string> out;
   if (a.state_dir != b.state_dir) out.push_back("state_dir");
   if (a.socket.path != b.socket.path || a.socket.mode != b.socket.mode ||
-      a.socket.max_clients != b.socket.max_clients || a.socket.stall_timeout != b.socket.stall_timeout ||
+      a.socket.max_clients != b.socket.max_clients ||
+      a.socket.stall_timeout != b.socket.stall_timeout ||
       a.socket.bookmark_interval != b.socket.bookmark_interval)
     out.push_back("socket");
   if (a.metrics.listen != b.metrics.listen) out.push_back("metrics.listen");
-  if (a.log.target != b.log.target || a.log.format != b.log.format) out.push_back("log.target/log.format");
+  if (a.log.target != b.log.target || a.log.format != b.log.format)
+    out.push_back("log.target/log.format");
   if (a.journal.max_events != b.journal.max_events || a.journal.max_age != b.journal.max_age)
     out.push_back("journal");
   return out;
@@ -49,9 +51,11 @@ reload_plan plan_reload(const config::config& old_cfg, const config::config& new
   for (auto& s : scope_targets(old_cfg))
     if (!after.contains(s.scope)) plan.removed.push_back(s.scope);
   plan.rebuild_clients = clients_differ(old_cfg, new_cfg);
-  plan.budget = old_cfg.poll.rate.count != new_cfg.poll.rate.count || old_cfg.poll.rate.per != new_cfg.poll.rate.per ||
+  plan.budget = old_cfg.poll.rate.count != new_cfg.poll.rate.count ||
+                old_cfg.poll.rate.per != new_cfg.poll.rate.per ||
                 old_cfg.poll.max_in_flight != new_cfg.poll.max_in_flight;
-  plan.timing = old_cfg.poll.interval != new_cfg.poll.interval || old_cfg.poll.jitter != new_cfg.poll.jitter;
+  plan.timing =
+      old_cfg.poll.interval != new_cfg.poll.interval || old_cfg.poll.jitter != new_cfg.poll.jitter;
   plan.fingerprints = old_cfg.poll.ignore_fields != new_cfg.poll.ignore_fields;
   plan.log_level = old_cfg.log.level != new_cfg.log.level;
   plan.restart_needed = restart_keys(old_cfg, new_cfg);

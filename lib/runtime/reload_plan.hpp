@@ -4,11 +4,11 @@
 // they have no stored state); removed ones stop without removal events.
 #pragma once
 
-#include "config/config.hpp"
-#include "walk/walker.hpp"
-
 #include <string>
 #include <vector>
+
+#include "config/config.hpp"
+#include "walk/walker.hpp"
 
 namespace hssjw {
 

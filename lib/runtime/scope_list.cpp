@@ -1,9 +1,9 @@
 // Scopes from the config: one per (project, enterprise project).
 #include "runtime/scope_list.hpp"
 
-#include "model/scope.hpp"
-
 #include <algorithm>
+
+#include "model/scope.hpp"
 
 namespace hssjw {
 

@@ -1,10 +1,10 @@
 // The scopes a config describes, with what the walker needs for each.
 #pragma once
 
+#include <vector>
+
 #include "config/config.hpp"
 #include "walk/walker.hpp"
-
-#include <vector>
 
 namespace hssjw {
 

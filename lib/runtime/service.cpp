@@ -1,8 +1,8 @@
 // The service: systemd protocol, SIGHUP, metrics and health wiring.
 #include "runtime/service.hpp"
 
-#include "metrics/http_server.hpp"
-#include "runtime/systemd.hpp"
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -12,9 +12,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
-#include <sys/stat.h>
+#include "metrics/http_server.hpp"
+#include "runtime/systemd.hpp"
 
 namespace hssjw {
 
@@ -26,8 +26,9 @@ std::vector<std::string> unhealthy_scopes(const service_facts& f, std::int64_t n
   for (const auto& s : f.scopes) {
     const std::int64_t since = s.last_complete_ms ? s.last_complete_ms : s.watched_since_ms;
     if (now_ms - since <= limit) continue;
-    std::string why = s.last_complete_ms ? "no complete walk for " + std::to_string((now_ms - since) / 1000) + "s"
-                                         : "no complete walk yet";
+    std::string why = s.last_complete_ms
+                          ? "no complete walk for " + std::to_string((now_ms - since) / 1000) + "s"
+                          : "no complete walk yet";
     if (!s.last_error.empty()) why += ": " + s.last_error;
     out.push_back(s.scope.str() + " (" + why + ")");
   }
@@ -37,12 +38,13 @@ std::vector<std::string> unhealthy_scopes(const service_facts& f, std::int64_t n
 namespace {
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
 std::int64_t file_size(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? st.st_size : 0;
 }
 
@@ -55,6 +57,7 @@ struct service::impl {
   std::function<void()> reload;
   std::unique_ptr<asio::signal_set> hup;
   asio::cancellation_signal watchdog_cancel, stall_cancel;
+  std::optional<std::chrono::seconds> stall_on_sigusr2;  // TEST ONLY
 
   metrics::http_reply handle(metrics::daemon_metrics& m, std::string_view path);
   metrics::http_reply health();
@@ -73,7 +76,8 @@ metrics::http_reply service::impl::health() {
   if (!facts) return {503, "text/plain; charset=utf-8", "starting\n"};
   auto bad = unhealthy_scopes(facts(), now_ms());
   if (bad.empty()) return {200, "text/plain; charset=utf-8", "ok\n"};
-  std::string body = "unhealthy: " + std::to_string(bad.size()) + " scope(s) without a recent complete walk\n";
+  std::string body =
+      "unhealthy: " + std::to_string(bad.size()) + " scope(s) without a recent complete walk\n";
   for (auto& b : bad) body += b + "\n";
   return {503, "text/plain; charset=utf-8", body};
 }
@@ -92,7 +96,8 @@ void service::impl::collect(metrics::registry& r) {
   }
   r.set(metrics::subscribers, {}, static_cast<double>(f.subscribers));
   r.set(metrics::last_seq, {}, static_cast<double>(f.last_seq));
-  r.set(metrics::journal_events, {}, f.last_seq >= f.oldest_seq ? static_cast<double>(f.last_seq - f.oldest_seq + 1) : 0);
+  r.set(metrics::journal_events, {},
+        f.last_seq >= f.oldest_seq ? static_cast<double>(f.last_seq - f.oldest_seq + 1) : 0);
   if (!f.state_dir.empty()) {
     const auto db = f.state_dir + "/state.db";
     r.set(metrics::state_bytes, {}, static_cast<double>(file_size(db) + file_size(db + "-wal")));
@@ -108,41 +113,44 @@ asio::awaitable<void> service::impl::async_wait_hup() {
   }
 }
 
-service::service(std::shared_ptr<spdlog::logger> log)
+service::service(std::shared_ptr<spdlog::logger> log,
+                 std::optional<std::chrono::seconds> stall_on_sigusr2)
     : impl_(std::make_unique<impl>()), metrics_(std::make_unique<metrics::daemon_metrics>()) {
   impl_->log = std::move(log);
+  impl_->stall_on_sigusr2 = stall_on_sigusr2;
   metrics_->reg().on_collect([i = impl_.get()](metrics::registry& r) { i->collect(r); });
 }
 
 service::~service() = default;
 
-bool service::open_metrics(asio::io_context& ioc, const std::string& listen) {
-  if (listen.empty()) return true;
+result<void> service::open_metrics(asio::io_context& ioc, const std::string& listen) {
+  if (listen.empty()) return {};
   auto opened = metrics::http_server::open(
-      ioc, listen, [this](std::string_view path) { return impl_->handle(*metrics_, path); }, impl_->log);
-  if (!opened) {
-    impl_->log->critical("metrics: {}", opened.error().message());
-    return false;
-  }
+      ioc, listen, [this](std::string_view path) { return impl_->handle(*metrics_, path); },
+      impl_->log);
+  if (!opened) return opened.error();
   impl_->http = std::move(*opened);
   impl_->http->start();
-  impl_->log->info("metrics: serving /metrics and /healthz on {} (port {})", listen, impl_->http->port());
-  return true;
+  impl_->log->info("metrics: serving /metrics and /healthz on {} (port {})", listen,
+                   impl_->http->port());
+  return {};
 }
 
 std::uint16_t service::metrics_port() const { return impl_->http ? impl_->http->port() : 0; }
 
-void service::start(asio::io_context& ioc, std::function<service_facts()> facts, std::function<void()> reload) {
+void service::start(asio::io_context& ioc, std::function<service_facts()> facts,
+                    std::function<void()> reload) {
   impl_->facts = std::move(facts);
   impl_->reload = std::move(reload);
   impl_->hup = std::make_unique<asio::signal_set>(ioc, SIGHUP);
   asio::co_spawn(ioc, impl_->async_wait_hup(), asio::detached);
   if (auto wd = sd::watchdog_interval()) {
     impl_->log->debug("systemd watchdog: pinging every {} ms", wd->count() / 2000);
-    asio::co_spawn(ioc, sd::async_watchdog(*wd), asio::bind_cancellation_slot(impl_->watchdog_cancel.slot(), asio::detached));
+    asio::co_spawn(ioc, sd::async_watchdog(*wd),
+                   asio::bind_cancellation_slot(impl_->watchdog_cancel.slot(), asio::detached));
   }
-  if (sd::stall_trigger_enabled())
-    asio::co_spawn(ioc, sd::async_stall_on_sigusr2(impl_->log),
+  if (impl_->stall_on_sigusr2)
+    asio::co_spawn(ioc, sd::async_stall_on_sigusr2(impl_->log, *impl_->stall_on_sigusr2),
                    asio::bind_cancellation_slot(impl_->stall_cancel.slot(), asio::detached));
   sd::notify_ready();
   update_status();

@@ -5,16 +5,18 @@
 // callback, so that it never reaches into the scheduler.
 #pragma once
 
-#include "model/job.hpp"
-#include "model/scope.hpp"
-#include "metrics/daemon_metrics.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "core/error.hpp"
+#include "metrics/daemon_metrics.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -40,7 +42,7 @@ struct service_facts {
   std::uint64_t last_seq = 0;
   std::uint64_t oldest_seq = 0;
   std::size_t subscribers = 0;
-  std::string state_dir;  // "" when state is in memory
+  std::string state_dir;     // "" when state is in memory
   std::string config_error;  // the last rejected reload's error, until a good one
 };
 
@@ -52,21 +54,25 @@ std::vector<std::string> unhealthy_scopes(const service_facts& f, std::int64_t n
 
 class service {
  public:
-  explicit service(std::shared_ptr<spdlog::logger> log);
+  // `stall_on_sigusr2`: TEST ONLY (run_options::test), how long each
+  // SIGUSR2 blocks the loop; none in production.
+  explicit service(std::shared_ptr<spdlog::logger> log,
+                   std::optional<std::chrono::seconds> stall_on_sigusr2 = std::nullopt);
   ~service();
   service(const service&) = delete;
   service& operator=(const service&) = delete;
 
   metrics::daemon_metrics& metrics() { return *metrics_; }
 
-  // Binds metrics.listen when set; false (logged) when it cannot.
-  bool open_metrics(boost::asio::io_context& ioc, const std::string& listen);
+  // Binds metrics.listen when set; the error names the address and the cause.
+  result<void> open_metrics(boost::asio::io_context& ioc, const std::string& listen);
   std::uint16_t metrics_port() const;
 
   // Everything is set up: spawns the watchdog, SIGHUP and (test-only)
   // stall coroutines, then READY=1 and the first STATUS=. `reload` runs
   // on the loop for each SIGHUP.
-  void start(boost::asio::io_context& ioc, std::function<service_facts()> facts, std::function<void()> reload);
+  void start(boost::asio::io_context& ioc, std::function<service_facts()> facts,
+             std::function<void()> reload);
   void update_status();
   void reloading();
   void reloaded(bool ok);

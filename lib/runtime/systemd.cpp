@@ -1,17 +1,15 @@
 // sd_notify wrappers, the watchdog coroutine and the test stall trigger.
 #include "runtime/systemd.hpp"
 
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
-
-#include <cstdlib>
 #include <ctime>
-#include <string_view>
 #include <thread>
 
 namespace hssjw::sd {
@@ -57,22 +55,17 @@ asio::awaitable<void> async_watchdog(std::chrono::microseconds interval) {
   }
 }
 
-bool stall_trigger_enabled() {
-  const char* v = std::getenv("HSSJW_TEST_STALL_ON_SIGUSR2");
-  return v && std::string_view(v) == "1";
-}
-
-asio::awaitable<void> async_stall_on_sigusr2(std::shared_ptr<spdlog::logger> log) {
+asio::awaitable<void> async_stall_on_sigusr2(std::shared_ptr<spdlog::logger> log,
+                                             std::chrono::seconds seconds) {
   asio::signal_set signals(co_await asio::this_coro::executor, SIGUSR2);
-  long seconds = 600;
-  if (const char* v = std::getenv("HSSJW_TEST_STALL_SECONDS")) seconds = std::max(1L, std::atol(v));
   for (;;) {
     auto [ec, signo] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
-    log->warn("test: SIGUSR2: blocking the event loop for {}s (HSSJW_TEST_STALL_ON_SIGUSR2)", seconds);
+    log->warn("test: SIGUSR2: blocking the event loop for {}s (HSSJW_TEST_STALL_ON_SIGUSR2)",
+              seconds.count());
     log->flush();
     // Deliberately blocking: this simulates a stuck loop.
-    std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    std::this_thread::sleep_for(seconds);
   }
 }
 

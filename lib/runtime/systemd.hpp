@@ -7,7 +7,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -33,12 +32,12 @@ std::optional<std::chrono::microseconds> watchdog_interval();
 // Sends WATCHDOG=1 every `interval` / 2 until cancelled.
 boost::asio::awaitable<void> async_watchdog(std::chrono::microseconds interval);
 
-// Test-only (HSSJW_TEST_STALL_ON_SIGUSR2=1): each SIGUSR2 blocks the loop
-// thread for `HSSJW_TEST_STALL_SECONDS` (default 600), as a deadlock
-// would, so that the watchdog test can see the service killed. Returns
-// false when the variable is not set.
-bool stall_trigger_enabled();
-boost::asio::awaitable<void> async_stall_on_sigusr2(std::shared_ptr<spdlog::logger> log);
+// Test-only (run_options::test.stall_on_sigusr2, from
+// HSSJW_TEST_STALL_ON_SIGUSR2=1): each SIGUSR2 blocks the loop thread for
+// `seconds`, as a deadlock would, so that the watchdog test can see the
+// service killed.
+boost::asio::awaitable<void> async_stall_on_sigusr2(std::shared_ptr<spdlog::logger> log,
+                                                    std::chrono::seconds seconds);
 
 // What STATUS= says, from plain facts (no I/O), e.g.
 // "3 scopes, 1 failing (p1/all_granted_eps); last walk 10:40:00Z, 1234 jobs".

@@ -40,29 +40,19 @@ std::int64_t clamp_i64(std::uint64_t v) {
 
 // TEST ONLY. The crash tests (tests/integration/durability_test.cpp) SIGKILL
 // a real daemon inside and right after a commit; a commit of a small delta
-// takes well under a millisecond, too short to hit at random. These
-// environment variables widen the two windows that matter:
-//   HSSJW_TEST_COMMIT_DELAY_MS        sleep after the journal rows are
-//                                     written, before COMMIT (kill = rollback)
-//   HSSJW_TEST_AFTER_COMMIT_DELAY_MS  sleep after COMMIT, before commit()
-//                                     returns (kill = committed, not released)
+// takes well under a millisecond, too short to hit at random. Two delays
+// of sqlite_options (hss-jobwatchd's main sets them from
+// HSSJW_TEST_COMMIT_DELAY_MS and HSSJW_TEST_AFTER_COMMIT_DELAY_MS) widen
+// the two windows that matter:
+//   before_commit  sleep after the journal rows are written, before COMMIT
+//                  (kill = rollback)
+//   after_commit   sleep after COMMIT, before commit() returns
+//                  (kill = committed, not released)
 // Each sleep is announced on stderr first, so a test can aim its kill.
-// Unset (production), both are 0 and nothing is printed or slept. Read
-// once when the store opens.
+// In production both are 0 and nothing is printed or slept.
 struct test_hooks {
   std::chrono::milliseconds before_commit{0};
   std::chrono::milliseconds after_commit{0};
-
-  static std::chrono::milliseconds read_ms(const char* name) {
-    const char* v = std::getenv(name);
-    if (v == nullptr || *v == '\0') return std::chrono::milliseconds(0);
-    const long ms = std::strtol(v, nullptr, 10);
-    return std::chrono::milliseconds(std::clamp(ms, 0L, 60'000L));
-  }
-
-  static test_hooks from_env() {
-    return {read_ms("HSSJW_TEST_COMMIT_DELAY_MS"), read_ms("HSSJW_TEST_AFTER_COMMIT_DELAY_MS")};
-  }
 
   static void pause(std::chrono::milliseconds d, const char* where, std::size_t events) {
     if (d.count() <= 0) return;
@@ -150,7 +140,7 @@ class sqlite_store_impl final : public sqlite_store {
 // ------------------------------------------------------------- opening
 
 result<void> sqlite_store_impl::open() {
-  hooks_ = test_hooks::from_env();
+  hooks_ = {opts_.test_commit_delay, opts_.test_after_commit_delay};
   if (auto r = ensure_state_dir(dir_); !r) return r.error();
   auto lock = lock_state_dir(dir_);
   if (!lock) return lock.error();

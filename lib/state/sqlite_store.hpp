@@ -29,6 +29,11 @@ struct sqlite_options {
   std::chrono::milliseconds busy_timeout = std::chrono::milliseconds(2000);
   // Wall clock in epoch milliseconds, for max_age; empty = system_clock.
   std::function<std::int64_t()> now_ms;
+  // TEST ONLY (docs/STATE.md, "The test hook"): a sleep inside each commit
+  // transaction before COMMIT, and one after COMMIT before commit()
+  // returns, each announced on stderr. 0 (production): none.
+  std::chrono::milliseconds test_commit_delay{0};
+  std::chrono::milliseconds test_after_commit_delay{0};
 };
 
 class sqlite_store : public state_store {
