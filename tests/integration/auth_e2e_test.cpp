@@ -5,7 +5,8 @@
 // the middle of a walk, IAM down, wrong password. AK/SK: every request
 // verified, wrong SK without locking the key, a skewed clock. And in every
 // run, the secrets appear in no output.
-#include "integration/process.hpp"
+#include "common/process.hpp"
+#include "common/temp_dir.hpp"
 
 #include "fake_hss/server.hpp"
 
@@ -19,10 +20,10 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using testing_support::parse_ndjson;
-using testing_support::process_result;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using hssjw::test::parse_ndjson;
+using hssjw::test::process_result;
+using hssjw::test::run_process;
+using hssjw::test::temp_dir;
 
 // Distinctive, so that a leak anywhere is found by a plain search.
 const std::string token_secret = "TOKEN-d1st1nct-5ecret-7f3a9c";

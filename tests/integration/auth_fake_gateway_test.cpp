@@ -6,16 +6,16 @@
 // X-Project-Id) and the auth modes.
 #include "auth/aksk_authenticator.hpp"
 #include "auth/aksk_signer.hpp"
+#include "common/log_capture.hpp"
+#include "common/process.hpp"
+#include "common/temp_dir.hpp"
 #include "fake_hss/aksk_verify.hpp"
 #include "fake_hss/server.hpp"
 #include "hss/client.hpp"
-#include "integration/process.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
-#include <spdlog/sinks/null_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <gtest/gtest.h>
 
@@ -191,9 +191,8 @@ struct gateway_fixture : ::testing::Test {
   hssjw::https_client client{ioc.get_executor(), {.endpoint = fake.endpoint(),
                                                   .ca_file = fake.ca_file(),
                                                   .timeout = std::chrono::milliseconds(10'000)}};
-  std::shared_ptr<spdlog::logger> quiet =
-      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
-  testing_support::temp_dir dir;
+  std::shared_ptr<spdlog::logger> quiet = hssjw::test::quiet_logger();
+  hssjw::test::temp_dir dir;
 
   gateway_fixture() {
     fake.populate("p1", "0", 15);
@@ -362,7 +361,7 @@ TEST_F(gateway_fixture, AkskVerifiesSignaturesAndLocksAfterFiveFailures) {
   EXPECT_NE(locked.error_msg().find("AK access failed to reach the limit,forbidden"),
             std::string::npos);
   EXPECT_EQ(fake.signature_failures("AK1"), 9u);
-  EXPECT_TRUE(testing_support::eventually([&] { return !fake.access_key_locked("AK1"); }, 5s));
+  EXPECT_TRUE(hssjw::test::eventually([&] { return !fake.access_key_locked("AK1"); }, 5s));
   EXPECT_EQ(jobs_signed("AK1", "good-sk").status, 200u);
 }
 

@@ -8,13 +8,14 @@
 #include <thread>
 
 #include "fake_hss/server.hpp"
-#include "integration/process.hpp"
+#include "common/process.hpp"
+#include "common/temp_dir.hpp"
 
 namespace {
 
-using testing_support::background_process;
-using testing_support::eventually;
-using testing_support::temp_dir;
+using hssjw::test::background_process;
+using hssjw::test::eventually;
+using hssjw::test::temp_dir;
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
@@ -75,7 +76,7 @@ TEST_F(token_scopes, one_401_on_p1_leaves_p2_walking_and_p1_recovers_after_the_b
                                   "Incorrect IAM authentication information: decrypt token fail")
           .on_project("p1")
           .skip_first(2));  // after both scopes have their baseline
-  background_process daemon(daemon_args(), dir.path);
+  background_process daemon(daemon_args(), dir.path());
   ASSERT_TRUE(eventually([&] { return first_401().has_value(); }, 20s)) << daemon.err();
   const auto rejected_at = steady::now();
   const auto at = *first_401();
@@ -112,7 +113,7 @@ TEST_F(token_scopes, a_new_token_file_ends_the_backoff_at_once) {
                   .on_project("p1")
                   .skip_first(2)
                   .forever());
-  background_process daemon(daemon_args(), dir.path);
+  background_process daemon(daemon_args(), dir.path());
   ASSERT_TRUE(eventually([&] { return first_401().has_value(); }, 20s)) << daemon.err();
   std::this_thread::sleep_for(1500ms);  // p1 is in its backoff now
   const auto at = fake.requests().back().index;

@@ -1,7 +1,8 @@
 // The long-running daemon as a real process: liveness under continuous
 // churn (removals are not starved), and prompt shutdown even while a
 // request hangs upstream.
-#include "integration/process.hpp"
+#include "common/process.hpp"
+#include "common/temp_dir.hpp"
 
 #include "fake_hss/server.hpp"
 
@@ -14,11 +15,11 @@
 
 namespace {
 
-using testing_support::background_process;
-using testing_support::eventually;
-using testing_support::parse_ndjson;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using hssjw::test::background_process;
+using hssjw::test::eventually;
+using hssjw::test::parse_ndjson;
+using hssjw::test::run_process;
+using hssjw::test::temp_dir;
 using namespace std::chrono_literals;
 
 struct daemon_run : ::testing::Test {
@@ -66,7 +67,7 @@ TEST_F(daemon_run, churn_never_starves_removals) {
   write_config("interval: 1s, jitter: 0%, rate: unlimited, page_size: 20, pages_in_flight: 2");
   std::set<std::string> baseline;
   for (auto& j : fake.jobs("p1", "0")) baseline.insert(j.name);
-  background_process daemon(daemon_args(), dir.path);
+  background_process daemon(daemon_args(), dir.path());
   ASSERT_TRUE(eventually([&] { return daemon.err().find("baseline of") != std::string::npos; }))
       << daemon.err();
 
@@ -108,7 +109,7 @@ TEST_F(daemon_run, sigterm_stops_promptly_while_a_request_hangs) {
   fake.populate("p1", "0", 30, 6);
   fake.inject(fake_hss::fault::stall().forever());  // never answers
   write_config("interval: 1s, rate: unlimited, timeout: 10m");
-  background_process daemon(daemon_args(), dir.path);
+  background_process daemon(daemon_args(), dir.path());
   ASSERT_TRUE(eventually([&] { return requests() >= 1; }));
   std::this_thread::sleep_for(200ms);
   const auto t0 = std::chrono::steady_clock::now();
@@ -143,7 +144,7 @@ TEST_F(daemon_run, a_stop_that_gives_up_on_stuck_walks_exits_cleanly) {
     SCOPED_TRACE("round " + std::to_string(round));
     fake.clear_faults();
     fake.clear_requests();
-    background_process daemon(daemon_args(), dir.path,
+    background_process daemon(daemon_args(), dir.path(),
                               {{"HSSJW_TEST_STOP_GUARD_MS", "200"},
                                {"HSSJW_TEST_STOP_IGNORED", "1"},
                                {"MALLOC_PERTURB_", "165"}});
@@ -160,7 +161,7 @@ TEST_F(daemon_run, a_stop_that_gives_up_on_stuck_walks_exits_cleanly) {
     // A subscriber in the middle of a watch.
     auto watcher = run_process({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "status"}, 10s);
     EXPECT_EQ(watcher.exit_code, 0) << watcher.err;
-    background_process watch({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "watch"}, dir.path);
+    background_process watch({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "watch"}, dir.path());
     std::this_thread::sleep_for(300ms);
     const auto t0 = std::chrono::steady_clock::now();
     daemon.signal(SIGTERM);

@@ -7,7 +7,8 @@
 // refused or survived without touching the file; one daemon per
 // state_dir; --prune; journal retention. state.db is inspected read-only
 // with the sqlite3 C API, never through the store under test.
-#include "integration/process.hpp"
+#include "common/process.hpp"
+#include "common/temp_dir.hpp"
 
 #include "fake_hss/server.hpp"
 
@@ -44,13 +45,13 @@ namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using testing_support::background_process;
-using testing_support::free_tcp_port;
-using testing_support::http_get;
-using testing_support::parse_ndjson;
-using testing_support::process_result;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using hssjw::test::background_process;
+using hssjw::test::free_tcp_port;
+using hssjw::test::http_get;
+using hssjw::test::parse_ndjson;
+using hssjw::test::process_result;
+using hssjw::test::run_process;
+using hssjw::test::temp_dir;
 
 // ------------------------------------------------- reading state.db
 
@@ -566,7 +567,7 @@ TEST_F(durability, sigkill_at_random_points_loses_nothing_released_and_never_reu
   for (int round = 0; round < rounds; ++round) {
     const auto before = read_state(db_path);
     const auto mode = static_cast<kill_at>(rng() % 3);
-    background_process proc({HSSJWD_PATH, "--config", cfg, "--once"}, dir.path, env);
+    background_process proc({HSSJWD_PATH, "--config", cfg, "--once"}, dir.path(), env);
     bool killed = false;
     if (mode == kill_at::walk) {
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 900));
@@ -654,7 +655,7 @@ TEST_F(durability, sigkill_of_the_running_daemon_keeps_log_and_journal_in_agreem
   std::mt19937_64 rng(77);
   for (int round = 0; round < 5; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    background_process proc({HSSJWD_PATH, "--config", cfg}, dir.path, env);
+    background_process proc({HSSJWD_PATH, "--config", cfg}, dir.path(), env);
     std::this_thread::sleep_for(std::chrono::milliseconds(700 + rng() % 2300));
     proc.signal(SIGKILL);
     proc.wait(10s);
@@ -681,9 +682,9 @@ TEST_F(durability, sigkill_of_the_running_daemon_keeps_log_and_journal_in_agreem
 
   // Converges once the churn stops: the next walks bring the snapshot to the
   // fake's inventory.
-  background_process proc({HSSJWD_PATH, "--config", cfg}, dir.path);
+  background_process proc({HSSJWD_PATH, "--config", cfg}, dir.path());
   scope_jobs want{{"p1/-", expected_jobs(fake, "p1")}, {"p2/-", expected_jobs(fake, "p2")}};
-  const bool converged = testing_support::eventually(
+  const bool converged = hssjw::test::eventually(
       [&] {
         problems p;
         compare_jobs(want, read_state(db_path).jobs, "the fake inventory", p);
@@ -889,8 +890,8 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   background_process proc({"/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c",
                            "mount -t tmpfs -o size=4m hssjw-full \"$1\" && exec \"$0\" --config \"$2\"",
                            HSSJWD_PATH, mnt, cfg},
-                          dir.path);
-  ASSERT_TRUE(testing_support::eventually([&] { return proc.err().find("baseline of p1/-: 300 jobs") != std::string::npos; }, 30s))
+                          dir.path());
+  ASSERT_TRUE(hssjw::test::eventually([&] { return proc.err().find("baseline of p1/-: 300 jobs") != std::string::npos; }, 30s))
       << proc.err();
   const std::string inside = "/proc/" + std::to_string(proc.pid) + "/root" + mnt;
   const auto inside_state = [&] { return read_state_copy(inside + "/state", dir.file("copy")); };
@@ -918,11 +919,11 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   std::vector<fake_hss::job> changed = fake.jobs("p1", "0");
   for (auto& j : changed) j.pods_num += 7;
   fake.upsert_many(changed);
-  ASSERT_TRUE(testing_support::eventually(
+  ASSERT_TRUE(hssjw::test::eventually(
       [&] { return count_of(proc.err().substr(before_log), "could not commit the walk") >= 2; }, 30s))
       << proc.err().substr(before_log);
   // A failed commit is a failed walk for every signal (SPEC §10).
-  EXPECT_TRUE(testing_support::eventually([&] { return http_get(port, "/healthz").status == 503; }, 20s));
+  EXPECT_TRUE(hssjw::test::eventually([&] { return http_get(port, "/healthz").status == 503; }, 20s));
   const auto health = http_get(port, "/healthz");
   EXPECT_NE(health.body.find("p1/-"), std::string::npos) << health.body;
   EXPECT_NE(health.body.find("could not commit"), std::string::npos) << health.body;
@@ -932,7 +933,7 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
       << json::serialize(failing);
   const double complete_while_full = walks("complete");
   EXPECT_GE(walks("failed"), 2) << "a failed commit counts as a failed walk";
-  ASSERT_TRUE(testing_support::eventually(
+  ASSERT_TRUE(hssjw::test::eventually(
       [&] { return count_of(proc.err().substr(before_log), "could not commit the walk") >= 4; }, 30s));
   EXPECT_EQ(walks("complete"), complete_while_full) << "no walk counted complete while nothing commits";
   const auto during = proc.err().substr(before_log);
@@ -952,13 +953,13 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   // Space again: the next walk commits and releases every change, once.
   fs::remove(inside + "/filler");
   const auto freed_log = proc.err().size();
-  ASSERT_TRUE(testing_support::eventually(
+  ASSERT_TRUE(hssjw::test::eventually(
       [&] { return count_of(proc.err().substr(freed_log), "modified ") >= 300; }, 30s))
       << proc.err().substr(freed_log);
   const auto recovered = proc.err().substr(freed_log);
   EXPECT_NE(recovered.find("(seq 301"), std::string::npos) << "seq continues after the failures";
   EXPECT_NE(recovered.find("(seq 600"), std::string::npos);
-  EXPECT_TRUE(testing_support::eventually([&] { return http_get(port, "/healthz").status == 200; }, 20s));
+  EXPECT_TRUE(hssjw::test::eventually([&] { return http_get(port, "/healthz").status == 200; }, 20s));
   EXPECT_EQ(scope_status().at("state"), "ok");
   EXPECT_GT(walks("complete"), complete_while_full);
   s = inside_state();
@@ -974,8 +975,8 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
 TEST_F(durability, second_daemon_on_the_same_state_dir_is_refused) {
   fake.populate("p1", "0", 30, 9);
   const auto cfg = write_config(config({"p1"}));
-  background_process first({HSSJWD_PATH, "--config", cfg}, dir.path);
-  ASSERT_TRUE(testing_support::eventually(
+  background_process first({HSSJWD_PATH, "--config", cfg}, dir.path());
+  ASSERT_TRUE(hssjw::test::eventually(
       [&] { return first.err().find("baseline of p1/-") != std::string::npos; }, 30s))
       << first.err();
   const auto seq_before = read_state(db_path).last_seq_or_0();
@@ -989,7 +990,7 @@ TEST_F(durability, second_daemon_on_the_same_state_dir_is_refused) {
       << second.err;
   EXPECT_NE(second.err.find(state_dir), std::string::npos) << second.err;
   // The first one carries on alone and hands out the next seq.
-  ASSERT_TRUE(testing_support::eventually([&] {
+  ASSERT_TRUE(hssjw::test::eventually([&] {
     return first.err().find("added c1/default/seen-by-the-first-only in p1/- (seq " +
                             std::to_string(seq_before + 1) + ")") != std::string::npos;
   }, 20s)) << first.err();

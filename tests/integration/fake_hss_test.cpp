@@ -5,6 +5,7 @@
 // kind, the request hook, churn, and the hss-fake executable. The other
 // integration tests rely on the fake being right; this is where that is
 // earned.
+#include "common/temp_dir.hpp"
 #include "fake_hss/server.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -785,9 +786,8 @@ class fake_process {
 };
 
 TEST(HssFakeExecutable, ServesTheConfiguredInventoryAndStopsOnSigterm) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("hss-fake-exe-" + std::to_string(::getpid())))
-          .string();
+  const hssjw::test::temp_dir scratch;
+  const std::string dir = scratch.file("fake");
   fake_process p({"--port", "0", "--dir", dir, "--token", "tok", "--projects", "pa,pb", "--eps",
                   "0,e1", "--jobs", "15", "--seed", "4"});
   const std::string line = p.read_line(20s);
@@ -804,7 +804,6 @@ TEST(HssFakeExecutable, ServesTheConfiguredInventoryAndStopsOnSigterm) {
   EXPECT_EQ(r.doc().at("total_num").as_int64(), 30);
   EXPECT_EQ(c.get(jobs_target("pa", 0), "wrong").status, 401u);
   EXPECT_EQ(p.terminate(10s), 0);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

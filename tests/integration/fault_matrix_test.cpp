@@ -2,6 +2,7 @@
 // a middle and the last page, against the real daemon (--once). For each:
 // no false event, the daemon exits normally, the next good walk reports
 // exactly the real changes not yet reported, and the log names the fault.
+#include "common/temp_dir.hpp"
 #include "integration/fault_scenario.hpp"
 
 #include "fake_hss/server.hpp"
@@ -13,14 +14,14 @@
 
 namespace {
 
-using testing_support::check_faulty_run;
-using testing_support::check_recovery;
-using testing_support::expect;
-using testing_support::fault_under_test;
-using testing_support::make_real_changes;
-using testing_support::parse_ndjson;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using hssjw::test::check_faulty_run;
+using hssjw::test::check_recovery;
+using hssjw::test::expect;
+using hssjw::test::fault_under_test;
+using hssjw::test::make_real_changes;
+using hssjw::test::parse_ndjson;
+using hssjw::test::run_process;
+using hssjw::test::temp_dir;
 
 struct fault_case {
   std::string name;
@@ -62,7 +63,7 @@ class fault_matrix : public ::testing::TestWithParam<matrix_param> {
            "retry: {attempts: 1, initial: 10ms, max: 20ms}}\nstate_dir: state\n";
   }
 
-  testing_support::process_result once() {
+  hssjw::test::process_result once() {
     return run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"},
                        std::chrono::seconds(60));
   }

@@ -47,14 +47,14 @@ namespace http = boost::beast::http;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
-using testing_support::check_faulty_run;
-using testing_support::check_recovery;
-using testing_support::expect;
-using testing_support::fault_under_test;
-using testing_support::make_real_changes;
-using testing_support::parse_ndjson;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using hssjw::test::check_faulty_run;
+using hssjw::test::check_recovery;
+using hssjw::test::expect;
+using hssjw::test::fault_under_test;
+using hssjw::test::make_real_changes;
+using hssjw::test::parse_ndjson;
+using hssjw::test::run_process;
+using hssjw::test::temp_dir;
 
 constexpr auto as_value = asio::as_tuple(asio::use_awaitable);
 
@@ -343,7 +343,7 @@ class hostile_response : public ::testing::TestWithParam<param> {
   fake_hss::server fake;
   tls_front front{fake};
 
-  testing_support::process_result once() {
+  hssjw::test::process_result once() {
     return run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"}, 60s);
   }
 };
@@ -422,7 +422,7 @@ TEST(interim_answers, every_walk_sees_its_own_pages) {
 
 // Issue #12: an X-Request-Id (or other upstream text) with invalid UTF-8
 // reached the socket's JSON raw, and `hss-jobwatch status` failed on it.
-struct hostile_text : testing_support::daemon_fixture {
+struct hostile_text : hssjw::test::daemon_fixture {
   // The status reply, as the raw line the daemon sent.
   std::string status_line() {
     auto c = request(R"({"op":"status"})");
@@ -431,7 +431,7 @@ struct hostile_text : testing_support::daemon_fixture {
   // Waits until the scope's last_error mentions `needle`; returns the line.
   std::string status_line_with(const std::string& needle) {
     std::string line;
-    testing_support::eventually(
+    hssjw::test::eventually(
         [&] {
           line = status_line();
           return line.find(needle) != std::string::npos;

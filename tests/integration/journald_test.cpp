@@ -25,7 +25,7 @@
 
 namespace {
 
-using namespace testing_support;
+using namespace hssjw::test;
 using namespace std::chrono_literals;
 using record = std::map<std::string, std::string>;
 
@@ -141,7 +141,7 @@ TEST_F(journald_fixture, native_records_carry_the_spec_fields) {
   daemon = std::make_unique<background_process>(
       std::vector<std::string>{"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
                                ns_script(journal.dir), HSSJWD_PATH, "--config", dir.file("config.yaml")},
-      dir.path);
+      dir.path());
   ASSERT_TRUE(eventually([&] { return journal.find({{"MESSAGE_ID", hssjw::message_ids::baseline}}).has_value(); },
                          30s))
       << daemon->err();

@@ -1,7 +1,8 @@
 // hss-jobwatchd --once as a real process against the fake HSS over TLS:
 // baselines, exact changes after mutations, minimal request counts, lists
 // that shift during a walk, faults, and config errors (SPEC §3, §4, §7).
-#include "integration/process.hpp"
+#include "common/process.hpp"
+#include "common/temp_dir.hpp"
 
 #include "fake_hss/server.hpp"
 
@@ -15,10 +16,10 @@
 namespace {
 
 namespace json = boost::json;
-using testing_support::parse_ndjson;
-using testing_support::process_result;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using hssjw::test::parse_ndjson;
+using hssjw::test::process_result;
+using hssjw::test::run_process;
+using hssjw::test::temp_dir;
 
 struct once_fixture : ::testing::Test {
   temp_dir dir;

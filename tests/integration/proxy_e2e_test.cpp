@@ -9,7 +9,8 @@
 //
 // The proxy is test-local: a few dozen lines of Asio on its own thread,
 // counting tunnels and recording the Proxy-Authorization it receives.
-#include "integration/process.hpp"
+#include "common/process.hpp"
+#include "common/temp_dir.hpp"
 
 #include "fake_hss/server.hpp"
 
@@ -36,9 +37,9 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
-using testing_support::parse_ndjson;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using hssjw::test::parse_ndjson;
+using hssjw::test::run_process;
+using hssjw::test::temp_dir;
 
 constexpr auto as_value = asio::as_tuple(asio::use_awaitable);
 
@@ -164,13 +165,13 @@ class proxy_e2e : public ::testing::Test {
                                  "log: {level: debug}\nstate_dir: state\n");
   }
 
-  testing_support::process_result once(std::map<std::string, std::string> env = {}) {
+  hssjw::test::process_result once(std::map<std::string, std::string> env = {}) {
     return run({"--once"}, std::move(env));
   }
-  testing_support::process_result probe(std::map<std::string, std::string> env = {}) {
+  hssjw::test::process_result probe(std::map<std::string, std::string> env = {}) {
     return run({"--check-config", "--probe"}, std::move(env));
   }
-  testing_support::process_result run(std::vector<std::string> args,
+  hssjw::test::process_result run(std::vector<std::string> args,
                                       std::map<std::string, std::string> env) {
     for (const char* name : {"HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"}) env.try_emplace(name, "");
     args.insert(args.begin(), {HSSJWD_PATH, "--config", dir.file("config.yaml")});

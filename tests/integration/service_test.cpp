@@ -2,7 +2,8 @@
 // churning run (counters move with events; the text passes a strict
 // exposition-format check), /healthz 200 and 503, SIGHUP reloads (scope
 // added and removed, bad config kept out) and a bounded SIGTERM.
-#include "integration/process.hpp"
+#include "common/process.hpp"
+#include "common/temp_dir.hpp"
 
 #include "fake_hss/server.hpp"
 
@@ -28,13 +29,13 @@
 namespace {
 
 using namespace std::chrono_literals;
-using testing_support::background_process;
-using testing_support::eventually;
-using testing_support::free_tcp_port;
-using testing_support::http_get;
-using testing_support::parse_ndjson;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using hssjw::test::background_process;
+using hssjw::test::eventually;
+using hssjw::test::free_tcp_port;
+using hssjw::test::http_get;
+using hssjw::test::parse_ndjson;
+using hssjw::test::run_process;
+using hssjw::test::temp_dir;
 
 // A connected Unix-socket client (fd), or -1.
 int unix_connect(const std::string& path) {
@@ -293,7 +294,7 @@ struct service_fixture : ::testing::Test {
 
   void start() {
     daemon = std::make_unique<background_process>(
-        std::vector<std::string>{HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path, env);
+        std::vector<std::string>{HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path(), env);
     eventually([&] { return !daemon->running() || http_get(metrics_port, "/healthz").status == 200; }, 20s);
     ASSERT_TRUE(daemon->running()) << daemon->err();
     ASSERT_EQ(http_get(metrics_port, "/healthz").status, 200) << daemon->err();
@@ -611,7 +612,7 @@ TEST(service_ca, a_ca_file_replaced_at_the_same_path_takes_effect_on_reload) {
             "state_dir: state\nsocket: {path: " + dir.file("events.sock") + "}\n"
             "metrics: {listen: 127.0.0.1:" + std::to_string(metrics_port) + "}\n",
             0640);
-  background_process daemon({HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path);
+  background_process daemon({HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path());
   auto gauge = [&](const char* name) {
     auto page = http_get(metrics_port, "/metrics");
     if (page.status != 200) return double(NAN);  // not up yet

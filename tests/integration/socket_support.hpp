@@ -14,9 +14,10 @@
 
 #include "client/line_client.hpp"
 #include "fake_hss/server.hpp"
-#include "integration/process.hpp"
+#include "common/process.hpp"
+#include "common/temp_dir.hpp"
 
-namespace testing_support {
+namespace hssjw::test {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -109,7 +110,7 @@ struct daemon_fixture : ::testing::Test {
     write_config();
     std::vector<std::string> argv{HSSJWD_PATH, "--config", dir.file("config.yaml")};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    daemon = std::make_unique<background_process>(argv, dir.path);
+    daemon = std::make_unique<background_process>(argv, dir.path());
     ASSERT_TRUE(eventually(
         [&] {
           socket_client c;
@@ -151,4 +152,4 @@ struct daemon_fixture : ::testing::Test {
   }
 };
 
-}  // namespace testing_support
+}  // namespace hssjw::test

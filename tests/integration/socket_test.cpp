@@ -20,7 +20,7 @@
 
 namespace {
 
-using namespace testing_support;
+using namespace hssjw::test;
 using namespace std::chrono_literals;
 
 struct socket_fixture : daemon_fixture {};
@@ -825,7 +825,7 @@ TEST_F(socket_fixture, systemd_socket_activation_is_used) {
   daemon = std::make_unique<background_process>(
       std::vector<std::string>{"/usr/bin/systemd-socket-activate", "-l", activated, HSSJWD_PATH, "--config",
                                dir.file("config.yaml")},
-      dir.path);
+      dir.path());
   // The daemon starts on the first connection and serves on the passed fd.
   ASSERT_TRUE(eventually([&] {
     socket_client c;

@@ -19,6 +19,8 @@ namespace {
 using namespace std::chrono;
 using namespace std::chrono_literals;
 using test::captured_log;
+using test::count_header;
+using test::header;
 using test::temp_dir;
 
 constexpr const char* vector_sk = "ExampleSecretKey0123456789abcdefghijKLMN";
@@ -31,18 +33,6 @@ constexpr const char* vector_authorization =
     "Signature=fe94c403e2ea7221a29bac20cdb5b803091bf7786bedc2c64e194adf45c7a875";
 
 const auto vector_time = sys_days{2025y / January / 15} + 8h + 30min;
-
-std::string header(const http_request& req, const std::string& name) {
-  for (const auto& [k, v] : req.headers) {
-    if (k == name) return v;
-  }
-  return "<absent>";
-}
-
-int count_header(const http_request& req, const std::string& name) {
-  return static_cast<int>(std::count_if(req.headers.begin(), req.headers.end(),
-                                        [&](const auto& h) { return h.first == name; }));
-}
 
 http_request jobs_request() {
   http_request req;

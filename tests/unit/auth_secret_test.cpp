@@ -79,7 +79,7 @@ TEST(AuthSecret, RefusesMissingFilesDirectoriesAndHugeFiles) {
   EXPECT_NE(missing.error().message().find("No such file"), std::string::npos) << missing.error();
 
   ::chmod(dir.path().c_str(), 0700);
-  auto directory = read_secret(dir.path().string());
+  auto directory = read_secret(dir.path());
   ASSERT_FALSE(directory.has_value());
   EXPECT_NE(directory.error().message().find("not a regular file"), std::string::npos) << directory.error();
 
@@ -94,7 +94,7 @@ TEST(AuthSecret, RefusesMissingFilesDirectoriesAndHugeFiles) {
 TEST(AuthSecret, CredentialReadsFromCredentialsDirectory) {
   temp_dir dir;
   dir.write("hss-token", "tok-from-systemd\n", 0400);
-  env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  env_guard env("CREDENTIALS_DIRECTORY", dir.path());
   auto got = read_secret("credential:hss-token");
   ASSERT_TRUE(got.has_value()) << got.error();
   EXPECT_EQ(got->value.reveal(), "tok-from-systemd");
@@ -221,7 +221,7 @@ TEST(AuthSecret, CredentialWithAServiceUserAclIsAccepted) {
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   ASSERT_EQ(st.st_mode & 0777, 0440u) << "the ACL mask did not show in the group bits";
 
-  env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  env_guard env("CREDENTIALS_DIRECTORY", dir.path());
   auto got = read_secret("credential:hss_token");
   ASSERT_TRUE(got.has_value()) << got.error();
   EXPECT_EQ(got->value.reveal(), "tok-with-acl");
@@ -253,7 +253,7 @@ TEST(AuthSecret, CredentialSymlinksAreRefusedOrdinarySymlinksFollowed) {
   temp_dir elsewhere;
   auto target = elsewhere.write("real", "linked-token\n", 0600);
   ASSERT_EQ(::symlink(target.c_str(), dir.file("hss_token").c_str()), 0);
-  env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  env_guard env("CREDENTIALS_DIRECTORY", dir.path());
   auto cred = read_secret("credential:hss_token");
   ASSERT_FALSE(cred.has_value());
   EXPECT_NE(cred.error().message().find("symbolic link"), std::string::npos) << cred.error();
@@ -286,7 +286,7 @@ TEST(AuthSecret, FifoIsRefusedWithoutBlocking) {
   EXPECT_NE(got->error().message().find("not a regular file"), std::string::npos) << got->error();
   EXPECT_NE(got->error().message().find(fifo), std::string::npos) << got->error();
 
-  env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  env_guard env("CREDENTIALS_DIRECTORY", dir.path());
   auto cred = read_bounded("credential:token", fifo);
   ASSERT_TRUE(cred.has_value()) << "read_secret blocked on a FIFO credential";
   ASSERT_FALSE(cred->has_value());

@@ -18,21 +18,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::captured_log;
+using test::count_header;
+using test::header;
 using test::temp_dir;
 
 api_error rejection() { return {401, "APIGW.0301", "Incorrect IAM authentication information: decrypt token fail", "req-1"}; }
-
-int count_header(const http_request& req, const std::string& name) {
-  return static_cast<int>(std::count_if(req.headers.begin(), req.headers.end(),
-                                        [&](const auto& h) { return h.first == name; }));
-}
-
-std::string header(const http_request& req, const std::string& name) {
-  for (const auto& [k, v] : req.headers) {
-    if (k == name) return v;
-  }
-  return "<absent>";
-}
 
 // Runs async_authorize on a real io_context, bounded by a deadline.
 result<void> run_authorize(authenticator& auth, http_request& req) {
@@ -234,7 +224,7 @@ TEST(AuthToken, ReadsACredential) {
   temp_dir dir;
   captured_log log;
   dir.write("hss-token", "cred-token\n", 0400);
-  test::env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  test::env_guard env("CREDENTIALS_DIRECTORY", dir.path());
   token_authenticator auth("credential:hss-token", log.logger);
   http_request req;
   ASSERT_TRUE(run_authorize(auth, req).has_value());
