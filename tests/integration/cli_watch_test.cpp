@@ -16,7 +16,7 @@ namespace {
 using namespace hssjw::test;
 using namespace std::chrono_literals;
 
-struct cli_fixture : daemon_fixture {
+struct cli_fixture : socket_daemon_fixture {
   std::vector<std::uint64_t> printed_seqs(const std::string& out) {
     std::vector<std::uint64_t> seqs;
     // The CLI may be in the middle of writing a line: only whole ones count.
@@ -121,7 +121,7 @@ TEST_F(cli_fixture, clear_failures_and_exit_codes) {
   EXPECT_NE(r.out.find("Usage"), std::string::npos);
 
   fake.populate("p1", "0", 3, 23);
-  socket_settings = "mode: \"0600\"";
+  cfg.socket = ", mode: \"0600\"";
   start_daemon(3);
   auto gone = run_process({HSSJW_CLI_PATH, "watch", "--since", "999", "--socket", socket_path()}, 30s);
   EXPECT_EQ(gone.exit_code, 1);
