@@ -56,7 +56,7 @@ verify::request received(const json::object& vec) {
   return r;
 }
 
-TEST(FakeAksk, MatchesEveryVectorStepByStep) {
+TEST(fake_aksk, matches_every_vector_step_by_step) {
   const auto all = vectors();
   ASSERT_GE(all.size(), 3u);
   for (const auto& v : all) {
@@ -91,7 +91,7 @@ TEST(FakeAksk, MatchesEveryVectorStepByStep) {
   }
 }
 
-TEST(FakeAksk, CanonicalPiecesFollowTheDocument) {
+TEST(fake_aksk, canonical_pieces_follow_the_document) {
   EXPECT_EQ(verify::canonical_uri("/v5/p/kubernetes/jobs"), "/v5/p/kubernetes/jobs/");
   EXPECT_EQ(verify::canonical_uri("/v5/p/kubernetes/jobs/"), "/v5/p/kubernetes/jobs/");
   EXPECT_EQ(verify::canonical_uri("/web-0%20%28%CE%B2%29"), "/web-0%20%28%CE%B2%29/");
@@ -118,7 +118,7 @@ TEST(FakeAksk, CanonicalPiecesFollowTheDocument) {
 
 // Whatever lib/auth's signer sends, the independent verifier accepts:
 // encoding, unicode, trimming, underscores, repeated keys, host with port.
-TEST(FakeAksk, AcceptsWhatTheDaemonsSignerSendsForEdgeInputs) {
+TEST(fake_aksk, accepts_what_the_daemons_signer_sends_for_edge_inputs) {
   struct edge {
     std::string path;
     hssjw::aksk::string_pairs query;
@@ -258,7 +258,7 @@ struct gateway_fixture : ::testing::Test {
   }
 };
 
-TEST_F(gateway_fixture, IamIssuesProjectScopedTokensThatExpire) {
+TEST_F(gateway_fixture, iam_issues_project_scoped_tokens_that_expire) {
   fake.add_iam_user("acct", "bot", "pw-1");
   fake.set_auth_mode(fake_hss::auth_mode::iam);
   auto r = login("pw-1");
@@ -300,7 +300,7 @@ TEST_F(gateway_fixture, IamIssuesProjectScopedTokensThatExpire) {
   EXPECT_EQ(fake.login_attempts(), 3u);
 }
 
-TEST_F(gateway_fixture, IamRefusesWrongPasswordsAndCanBeDown) {
+TEST_F(gateway_fixture, iam_refuses_wrong_passwords_and_can_be_down) {
   fake.add_iam_user("acct", "bot", "pw-1");
   auto wrong = login("pw-2");
   EXPECT_EQ(wrong.status, 401u);
@@ -331,7 +331,7 @@ TEST_F(gateway_fixture, IamRefusesWrongPasswordsAndCanBeDown) {
   EXPECT_EQ(logged, 6u);
 }
 
-TEST_F(gateway_fixture, AkskVerifiesSignaturesAndLocksAfterFiveFailures) {
+TEST_F(gateway_fixture, aksk_verifies_signatures_and_locks_after_five_failures) {
   fake.set_auth_mode(fake_hss::auth_mode::aksk);
   fake.add_access_key("AK1", "good-sk");
   EXPECT_EQ(jobs_signed("AK1", "good-sk").status, 200u);
@@ -365,7 +365,7 @@ TEST_F(gateway_fixture, AkskVerifiesSignaturesAndLocksAfterFiveFailures) {
   EXPECT_EQ(jobs_signed("AK1", "good-sk").status, 200u);
 }
 
-TEST_F(gateway_fixture, AkskRejectsStaleSignaturesOnTheFakesClock) {
+TEST_F(gateway_fixture, aksk_rejects_stale_signatures_on_the_fakes_clock) {
   fake.set_auth_mode(fake_hss::auth_mode::aksk);
   fake.add_access_key("AK1", "good-sk");
   const auto now = std::chrono::system_clock::now();
@@ -387,7 +387,7 @@ TEST_F(gateway_fixture, AkskRejectsStaleSignaturesOnTheFakesClock) {
   EXPECT_EQ(fake.signature_failures("AK1"), 3u);
 }
 
-TEST_F(gateway_fixture, AnyModeAcceptsEachMethodAndTokenModeStaysTheDefault) {
+TEST_F(gateway_fixture, any_mode_accepts_each_method_and_token_mode_stays_the_default) {
   fake.add_iam_user("acct", "bot", "pw-1");
   fake.add_access_key("AK1", "good-sk");
   auto iam = login("pw-1");
