@@ -5,9 +5,7 @@
 // the middle of a walk, IAM down, wrong password. AK/SK: every request
 // verified, wrong SK without locking the key, a skewed clock. And in every
 // run, the secrets appear in no output.
-#include "integration/process.hpp"
-
-#include "fake_hss/server.hpp"
+#include "common/daemon_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,10 +17,7 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using testing_support::parse_ndjson;
-using testing_support::process_result;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using namespace hssjw::test;
 
 // Distinctive, so that a leak anywhere is found by a plain search.
 const std::string token_secret = "TOKEN-d1st1nct-5ecret-7f3a9c";
@@ -33,16 +28,8 @@ const std::string sk_secret = "SK-d1st1nct-5ecret-0123abcdE5F6";
 const std::string wrong_sk_secret = "SK-wr0ng-d1st1nct-5ecret-9999";
 const std::string access_key = "AKE2EJOBWATCH0001";
 
-struct auth_e2e : ::testing::Test {
-  temp_dir dir;
-  fake_hss::server fake{make_options()};
-
-  fake_hss::server::options make_options() {
-    fake_hss::server::options o;
-    o.state_dir = dir.file("fake");
-    o.token = token_secret;
-    return o;
-  }
+struct auth_e2e : daemon_fixture {
+  auth_e2e() : daemon_fixture(token_secret) {}
 
   std::string token_auth() const { return "{method: token, token_file: token}"; }
   std::string password_auth() const {
@@ -56,25 +43,24 @@ struct auth_e2e : ::testing::Test {
   // Debug logging: the more the daemon says, the more a leak would show.
   std::string config(const std::string& auth, const std::string& projects,
                      const std::string& poll = "") const {
-    return "endpoint: " + fake.endpoint() + "\n" + "auth: " + auth + "\n" +
-           "tls: {ca_file: " + fake.ca_file() + "}\n" + "projects:\n" + projects +
-           "poll: {rate: unlimited, page_size: 50, retry: {attempts: 1, initial: 10ms, max: 20ms}" +
-           (poll.empty() ? "" : ", " + poll) + "}\n" +
-           "log: {level: debug, target: stderr}\n"
-           "state_dir: state\n";
+    auto c = cfg;
+    c.auth = auth;
+    c.projects = projects;
+    c.poll = "rate: unlimited, page_size: 50, retry: {attempts: 1, initial: 10ms, max: 20ms}" +
+             (poll.empty() ? "" : ", " + poll);
+    c.extra = "log: {level: debug, target: stderr}\n";
+    return config_text(c);
   }
 
-  process_result run(const std::string& cfg, std::vector<std::string> args) {
-    dir.write("config.yaml", cfg);
-    std::vector<std::string> argv{HSSJWD_PATH, "--config", dir.file("config.yaml")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = run_process(argv, 60s);
+  process_result run(const std::string& text, const std::vector<std::string>& args) {
+    dir.write("config.yaml", text);
+    auto r = run_daemon(args, 60s);
     expect_no_secrets(r);
     return r;
   }
-  process_result once(const std::string& cfg) { return run(cfg, {"--once"}); }
-  process_result check(const std::string& cfg) { return run(cfg, {"--check-config"}); }
-  process_result probe(const std::string& cfg) { return run(cfg, {"--check-config", "--probe"}); }
+  process_result once(const std::string& text) { return run(text, {"--once"}); }
+  process_result check(const std::string& text) { return run(text, {"--check-config"}); }
+  process_result probe(const std::string& text) { return run(text, {"--check-config", "--probe"}); }
 
   static void expect_no_secrets(const process_result& r) {
     std::vector<std::string> secrets{token_secret, old_token_secret, password_secret,
@@ -407,14 +393,14 @@ TEST_F(auth_e2e, secrets_never_appear_in_any_output) {
   dir.write("sk", sk_secret + "\n");
   for (const auto& auth : {token_auth(), password_auth(), aksk_auth()}) {
     SCOPED_TRACE(auth);
-    auto cfg = config(auth, one_project);
-    auto c = check(cfg);
+    auto text = config(auth, one_project);
+    auto c = check(text);
     EXPECT_EQ(c.exit_code, 0) << c.err;
     EXPECT_NE(c.out.find("auth"), std::string::npos) << c.out;  // it did print the config
-    auto p = probe(cfg);
+    auto p = probe(text);
     EXPECT_EQ(p.exit_code, 0) << p.out << p.err;
     EXPECT_NE(p.out.find("total_num: 60"), std::string::npos) << p.out;
-    auto r = once(cfg);
+    auto r = once(text);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     expect_no_issued_tokens(c);
     expect_no_issued_tokens(p);
@@ -426,9 +412,9 @@ TEST_F(auth_e2e, secrets_never_appear_in_any_output) {
   dir.write("sk", wrong_sk_secret + "\n");
   for (const auto& auth : {token_auth(), password_auth(), aksk_auth()}) {
     SCOPED_TRACE(auth);
-    auto cfg = config(auth, one_project);
-    EXPECT_EQ(probe(cfg).exit_code, 1);
-    EXPECT_EQ(once(cfg).exit_code, 1);
+    auto text = config(auth, one_project);
+    EXPECT_EQ(probe(text).exit_code, 1);
+    EXPECT_EQ(once(text).exit_code, 1);
   }
 }
 

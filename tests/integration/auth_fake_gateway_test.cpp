@@ -6,16 +6,16 @@
 // X-Project-Id) and the auth modes.
 #include "auth/aksk_authenticator.hpp"
 #include "auth/aksk_signer.hpp"
+#include "common/log_capture.hpp"
+#include "common/process.hpp"
+#include "common/temp_dir.hpp"
 #include "fake_hss/aksk_verify.hpp"
 #include "fake_hss/server.hpp"
 #include "hss/client.hpp"
-#include "integration/process.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
-#include <spdlog/sinks/null_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <gtest/gtest.h>
 
@@ -56,7 +56,7 @@ verify::request received(const json::object& vec) {
   return r;
 }
 
-TEST(FakeAksk, MatchesEveryVectorStepByStep) {
+TEST(fake_aksk, matches_every_vector_step_by_step) {
   const auto all = vectors();
   ASSERT_GE(all.size(), 3u);
   for (const auto& v : all) {
@@ -91,7 +91,7 @@ TEST(FakeAksk, MatchesEveryVectorStepByStep) {
   }
 }
 
-TEST(FakeAksk, CanonicalPiecesFollowTheDocument) {
+TEST(fake_aksk, canonical_pieces_follow_the_document) {
   EXPECT_EQ(verify::canonical_uri("/v5/p/kubernetes/jobs"), "/v5/p/kubernetes/jobs/");
   EXPECT_EQ(verify::canonical_uri("/v5/p/kubernetes/jobs/"), "/v5/p/kubernetes/jobs/");
   EXPECT_EQ(verify::canonical_uri("/web-0%20%28%CE%B2%29"), "/web-0%20%28%CE%B2%29/");
@@ -118,7 +118,7 @@ TEST(FakeAksk, CanonicalPiecesFollowTheDocument) {
 
 // Whatever lib/auth's signer sends, the independent verifier accepts:
 // encoding, unicode, trimming, underscores, repeated keys, host with port.
-TEST(FakeAksk, AcceptsWhatTheDaemonsSignerSendsForEdgeInputs) {
+TEST(fake_aksk, accepts_what_the_daemons_signer_sends_for_edge_inputs) {
   struct edge {
     std::string path;
     hssjw::aksk::string_pairs query;
@@ -191,9 +191,8 @@ struct gateway_fixture : ::testing::Test {
   hssjw::https_client client{ioc.get_executor(), {.endpoint = fake.endpoint(),
                                                   .ca_file = fake.ca_file(),
                                                   .timeout = std::chrono::milliseconds(10'000)}};
-  std::shared_ptr<spdlog::logger> quiet =
-      std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
-  testing_support::temp_dir dir;
+  std::shared_ptr<spdlog::logger> quiet = hssjw::test::quiet_logger();
+  hssjw::test::temp_dir dir;
 
   gateway_fixture() {
     fake.populate("p1", "0", 15);
@@ -259,7 +258,7 @@ struct gateway_fixture : ::testing::Test {
   }
 };
 
-TEST_F(gateway_fixture, IamIssuesProjectScopedTokensThatExpire) {
+TEST_F(gateway_fixture, iam_issues_project_scoped_tokens_that_expire) {
   fake.add_iam_user("acct", "bot", "pw-1");
   fake.set_auth_mode(fake_hss::auth_mode::iam);
   auto r = login("pw-1");
@@ -301,7 +300,7 @@ TEST_F(gateway_fixture, IamIssuesProjectScopedTokensThatExpire) {
   EXPECT_EQ(fake.login_attempts(), 3u);
 }
 
-TEST_F(gateway_fixture, IamRefusesWrongPasswordsAndCanBeDown) {
+TEST_F(gateway_fixture, iam_refuses_wrong_passwords_and_can_be_down) {
   fake.add_iam_user("acct", "bot", "pw-1");
   auto wrong = login("pw-2");
   EXPECT_EQ(wrong.status, 401u);
@@ -332,7 +331,7 @@ TEST_F(gateway_fixture, IamRefusesWrongPasswordsAndCanBeDown) {
   EXPECT_EQ(logged, 6u);
 }
 
-TEST_F(gateway_fixture, AkskVerifiesSignaturesAndLocksAfterFiveFailures) {
+TEST_F(gateway_fixture, aksk_verifies_signatures_and_locks_after_five_failures) {
   fake.set_auth_mode(fake_hss::auth_mode::aksk);
   fake.add_access_key("AK1", "good-sk");
   EXPECT_EQ(jobs_signed("AK1", "good-sk").status, 200u);
@@ -362,11 +361,11 @@ TEST_F(gateway_fixture, AkskVerifiesSignaturesAndLocksAfterFiveFailures) {
   EXPECT_NE(locked.error_msg().find("AK access failed to reach the limit,forbidden"),
             std::string::npos);
   EXPECT_EQ(fake.signature_failures("AK1"), 9u);
-  EXPECT_TRUE(testing_support::eventually([&] { return !fake.access_key_locked("AK1"); }, 5s));
+  EXPECT_TRUE(hssjw::test::eventually([&] { return !fake.access_key_locked("AK1"); }, 5s));
   EXPECT_EQ(jobs_signed("AK1", "good-sk").status, 200u);
 }
 
-TEST_F(gateway_fixture, AkskRejectsStaleSignaturesOnTheFakesClock) {
+TEST_F(gateway_fixture, aksk_rejects_stale_signatures_on_the_fakes_clock) {
   fake.set_auth_mode(fake_hss::auth_mode::aksk);
   fake.add_access_key("AK1", "good-sk");
   const auto now = std::chrono::system_clock::now();
@@ -388,7 +387,7 @@ TEST_F(gateway_fixture, AkskRejectsStaleSignaturesOnTheFakesClock) {
   EXPECT_EQ(fake.signature_failures("AK1"), 3u);
 }
 
-TEST_F(gateway_fixture, AnyModeAcceptsEachMethodAndTokenModeStaysTheDefault) {
+TEST_F(gateway_fixture, any_mode_accepts_each_method_and_token_mode_stays_the_default) {
   fake.add_iam_user("acct", "bot", "pw-1");
   fake.add_access_key("AK1", "good-sk");
   auto iam = login("pw-1");

@@ -18,14 +18,12 @@
 #include <map>
 #include <thread>
 
-#include "integration/process.hpp"
+#include "common/process.hpp"
+#include "common/temp_dir.hpp"
 
 namespace {
 
-using testing_support::eventually;
-using testing_support::process_result;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using namespace hssjw::test;
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
@@ -155,9 +153,9 @@ TEST_F(secret_files, the_running_daemon_is_not_dumpable) {
   const gid_t nogroup = 65534;
   dir.write("token", "tok-dumpable\n", 0600);
   dir.write("config.yaml", config(token_auth()));
-  for (auto& e : std::filesystem::recursive_directory_iterator(dir.path))
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
     ASSERT_EQ(::chown(e.path().c_str(), nobody, nogroup), 0) << e.path();
-  ASSERT_EQ(::chown(dir.path.c_str(), nobody, nogroup), 0);
+  ASSERT_EQ(::chown(dir.path().c_str(), nobody, nogroup), 0);
 
   const std::string err_file = dir.file("daemon.err");
   // A copy beside the config: the build tree may sit below a directory

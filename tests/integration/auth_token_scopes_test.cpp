@@ -7,51 +7,25 @@
 #include <csignal>
 #include <thread>
 
-#include "fake_hss/server.hpp"
-#include "integration/process.hpp"
+#include "common/daemon_fixture.hpp"
 
 namespace {
 
-using testing_support::background_process;
-using testing_support::eventually;
-using testing_support::temp_dir;
+using namespace hssjw::test;
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
 const std::string token_v1 = "TOKEN-sc0pes-v1-5ecret-a81b";
 const std::string token_v2 = "TOKEN-sc0pes-v2-5ecret-c3d4";
 
-struct token_scopes : ::testing::Test {
-  temp_dir dir;
-  fake_hss::server fake{options()};
-
-  fake_hss::server::options options() {
-    fake_hss::server::options o;
-    o.state_dir = dir.file("fake");
-    o.token = token_v1;
-    return o;
-  }
-
-  void SetUp() override {
+// Two projects walking every second, debug logging (a leak would show).
+struct token_scopes : daemon_fixture {
+  token_scopes() : daemon_fixture(token_v1) {
     fake.populate("p1", "0", 30, 41);
     fake.populate("p2", "0", 30, 42);
-    dir.write("token", token_v1 + "\n");
-    dir.write("config.yaml", "endpoint: " + fake.endpoint() +
-                                 "\nauth: {method: token, token_file: token}\n"
-                                 "tls: {ca_file: " +
-                                 fake.ca_file() +
-                                 "}\n"
-                                 "projects:\n  - id: p1\n  - id: p2\n"
-                                 "poll: {interval: 1s, jitter: 0%, rate: unlimited, page_size: 50,"
-                                 " retry: {attempts: 1, initial: 10ms, max: 20ms}}\n"
-                                 "log: {level: debug, target: stderr}\n"
-                                 "state_dir: state\n"
-                                 "socket: {path: " +
-                                 dir.file("events.sock") + "}\n");
-  }
-
-  std::vector<std::string> daemon_args() {
-    return {HSSJWD_PATH, "--config", dir.file("config.yaml")};
+    cfg.projects = "  - id: p1\n  - id: p2\n";
+    cfg.extra = "log: {level: debug, target: stderr}\n";
+    write_config();
   }
 
   // The request index of the first 401 the fake sent, if any.
@@ -75,21 +49,21 @@ TEST_F(token_scopes, one_401_on_p1_leaves_p2_walking_and_p1_recovers_after_the_b
                                   "Incorrect IAM authentication information: decrypt token fail")
           .on_project("p1")
           .skip_first(2));  // after both scopes have their baseline
-  background_process daemon(daemon_args(), dir.path);
-  ASSERT_TRUE(eventually([&] { return first_401().has_value(); }, 20s)) << daemon.err();
+  launch();
+  ASSERT_TRUE(eventually([&] { return first_401().has_value(); }, 20s)) << daemon->err();
   const auto rejected_at = steady::now();
   const auto at = *first_401();
 
   // p2 keeps walking: several accepted requests after p1's 401.
   EXPECT_TRUE(eventually([&] { return accepted_after("p2", at) >= 4; }, 8s))
       << "p2 stopped after p1's 401\n"
-      << daemon.err();
-  EXPECT_EQ(daemon.err().find("scope p2: walk failed"), std::string::npos) << daemon.err();
+      << daemon->err();
+  EXPECT_EQ(daemon->err().find("scope p2: walk failed"), std::string::npos) << daemon->err();
 
   // p1 gets the (unchanged) token back after the backoff, not after 10 minutes.
   ASSERT_TRUE(eventually([&] { return accepted_after("p1", at) >= 1; }, 30s))
       << "p1 never recovered\n"
-      << daemon.err();
+      << daemon->err();
   const auto waited = steady::now() - rejected_at;
   EXPECT_GE(waited, 8s) << "the rejected token was not held back";
   EXPECT_LE(waited, 25s);
@@ -99,9 +73,9 @@ TEST_F(token_scopes, one_401_on_p1_leaves_p2_walking_and_p1_recovers_after_the_b
   for (auto& r : fake.requests()) p1_401 += r.project_id == "p1" && r.status == 401;
   EXPECT_EQ(p1_401, 1u);
 
-  daemon.signal(SIGTERM);
-  EXPECT_EQ(daemon.wait(15s), 0) << daemon.err();
-  const auto log = daemon.err();
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(15s), 0) << daemon->err();
+  const auto log = daemon->err();
   EXPECT_NE(log.find("other projects keep using it"), std::string::npos) << log;
   EXPECT_EQ(log.find(token_v1), std::string::npos) << "the token leaked into the log";
 }
@@ -112,8 +86,8 @@ TEST_F(token_scopes, a_new_token_file_ends_the_backoff_at_once) {
                   .on_project("p1")
                   .skip_first(2)
                   .forever());
-  background_process daemon(daemon_args(), dir.path);
-  ASSERT_TRUE(eventually([&] { return first_401().has_value(); }, 20s)) << daemon.err();
+  launch();
+  ASSERT_TRUE(eventually([&] { return first_401().has_value(); }, 20s)) << daemon->err();
   std::this_thread::sleep_for(1500ms);  // p1 is in its backoff now
   const auto at = fake.requests().back().index;
 
@@ -124,15 +98,15 @@ TEST_F(token_scopes, a_new_token_file_ends_the_backoff_at_once) {
   dir.write("token", token_v2 + "\n");
   fake.set_token(token_v2);
   const auto rotated_at = steady::now();
-  ASSERT_TRUE(eventually([&] { return accepted_after("p1", at) >= 1; }, 20s)) << daemon.err();
+  ASSERT_TRUE(eventually([&] { return accepted_after("p1", at) >= 1; }, 20s)) << daemon->err();
   EXPECT_LT(steady::now() - rotated_at, 6s) << "p1 waited out the backoff despite a new token";
-  EXPECT_TRUE(eventually([&] { return accepted_after("p2", at) >= 1; }, 10s)) << daemon.err();
+  EXPECT_TRUE(eventually([&] { return accepted_after("p2", at) >= 1; }, 10s)) << daemon->err();
   for (auto& r : fake.requests())
     if (r.index > at && r.status == 200) EXPECT_EQ(r.headers.at("x-auth-token"), token_v2);
 
-  daemon.signal(SIGTERM);
-  EXPECT_EQ(daemon.wait(15s), 0) << daemon.err();
-  EXPECT_NE(daemon.err().find("changed; using the new token"), std::string::npos) << daemon.err();
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(15s), 0) << daemon->err();
+  EXPECT_NE(daemon->err().find("changed; using the new token"), std::string::npos) << daemon->err();
 }
 
 }  // namespace

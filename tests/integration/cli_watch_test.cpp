@@ -13,10 +13,10 @@
 
 namespace {
 
-using namespace testing_support;
+using namespace hssjw::test;
 using namespace std::chrono_literals;
 
-struct cli_fixture : daemon_fixture {
+struct cli_fixture : socket_daemon_fixture {
   std::vector<std::uint64_t> printed_seqs(const std::string& out) {
     std::vector<std::uint64_t> seqs;
     // The CLI may be in the middle of writing a line: only whole ones count.
@@ -44,7 +44,7 @@ TEST_F(cli_fixture, watch_resumes_across_daemon_kills_without_loss_or_repeat) {
   churn.interval = 300ms;
   fake.start_churn(churn);
 
-  background_process cli({HSSJW_CLI_PATH, "watch", "--since", "0", "-o", "json", "--socket", socket_path()}, dir.path);
+  background_process cli({HSSJW_CLI_PATH, "watch", "--since", "0", "-o", "json", "--socket", socket_path()}, dir.path());
   ASSERT_TRUE(eventually([&] { return last_printed(cli) >= 60; }, 30s)) << cli.err();
   kill_and_restart();
   const auto after_first = last_printed(cli);
@@ -95,7 +95,7 @@ TEST_F(cli_fixture, list_status_and_watch_output) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(type_of(parse_ndjson(r.out).at(0)), "status");
 
-  background_process watch({HSSJW_CLI_PATH, "watch", "--filter", "type=removed", "--socket", socket_path()}, dir.path);
+  background_process watch({HSSJW_CLI_PATH, "watch", "--filter", "type=removed", "--socket", socket_path()}, dir.path());
   std::this_thread::sleep_for(500ms);
   const auto gone = fake.jobs("p1")[2];
   fake.erase("p1", "0", gone.cluster, gone.ns, gone.name);
@@ -121,7 +121,7 @@ TEST_F(cli_fixture, clear_failures_and_exit_codes) {
   EXPECT_NE(r.out.find("Usage"), std::string::npos);
 
   fake.populate("p1", "0", 3, 23);
-  socket_settings = "mode: \"0600\"";
+  cfg.socket = ", mode: \"0600\"";
   start_daemon(3);
   auto gone = run_process({HSSJW_CLI_PATH, "watch", "--since", "999", "--socket", socket_path()}, 30s);
   EXPECT_EQ(gone.exit_code, 1);
@@ -138,7 +138,7 @@ TEST_F(cli_fixture, clear_failures_and_exit_codes) {
 
   // The directories open to nobody, the socket not: the message names the
   // socket's owner, group and mode as they are.
-  ASSERT_EQ(::chmod(dir.path.c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0711), 0);
   ASSERT_EQ(::chmod(dir.file("run").c_str(), 0711), 0);
   const auto as_nobody = [&] {
     return run_process({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",

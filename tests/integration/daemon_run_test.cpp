@@ -1,9 +1,7 @@
 // The long-running daemon as a real process: liveness under continuous
 // churn (removals are not starved), and prompt shutdown even while a
 // request hangs upstream.
-#include "integration/process.hpp"
-
-#include "fake_hss/server.hpp"
+#include "common/daemon_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,34 +12,15 @@
 
 namespace {
 
-using testing_support::background_process;
-using testing_support::eventually;
-using testing_support::parse_ndjson;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using namespace hssjw::test;
 using namespace std::chrono_literals;
 
-struct daemon_run : ::testing::Test {
-  temp_dir dir;
-  fake_hss::server fake{options()};
-
-  fake_hss::server::options options() {
-    fake_hss::server::options o;
-    o.state_dir = dir.file("fake");
-    return o;
-  }
-
+struct daemon_run : daemon_fixture {
+  // `poll` is all of poll:, retries and all.
   void write_config(const std::string& poll) {
-    dir.write("token", "test-token\n");
-    dir.write("config.yaml", "endpoint: " + fake.endpoint() +
-                                 "\nauth: {method: token, token_file: token}\n"
-                                 "tls: {ca_file: " + fake.ca_file() + "}\n"
-                                 "projects:\n  - id: p1\n"
-                                 "poll: {" + poll + "}\nstate_dir: state\n"
-                                 "socket: {path: " + dir.file("events.sock") + "}\n");
+    cfg.poll = poll;
+    daemon_fixture::write_config();
   }
-
-  std::vector<std::string> daemon_args() { return {HSSJWD_PATH, "--config", dir.file("config.yaml")}; }
 
   std::size_t requests() const { return fake.requests().size(); }
 };
@@ -66,9 +45,9 @@ TEST_F(daemon_run, churn_never_starves_removals) {
   write_config("interval: 1s, jitter: 0%, rate: unlimited, page_size: 20, pages_in_flight: 2");
   std::set<std::string> baseline;
   for (auto& j : fake.jobs("p1", "0")) baseline.insert(j.name);
-  background_process daemon(daemon_args(), dir.path);
-  ASSERT_TRUE(eventually([&] { return daemon.err().find("baseline of") != std::string::npos; }))
-      << daemon.err();
+  launch();
+  ASSERT_TRUE(eventually([&] { return daemon->err().find("baseline of") != std::string::npos; }))
+      << daemon->err();
 
   // A busy CronJob cluster: jobs appear, change and disappear between and
   // during walks for a few seconds.
@@ -85,9 +64,9 @@ TEST_F(daemon_run, churn_never_starves_removals) {
   }
   // Churn stops; within two walks every deletion must have been reported.
   std::this_thread::sleep_for(2500ms);
-  daemon.signal(SIGTERM);
-  ASSERT_EQ(daemon.wait(15s), 0) << daemon.err();
-  const auto log = daemon.err();
+  daemon->signal(SIGTERM);
+  ASSERT_EQ(daemon->wait(15s), 0) << daemon->err();
+  const auto log = daemon->err();
   const auto reported_removed = names_logged(log, "removed");
   const auto reported_added = names_logged(log, "added");
   for (auto& name : removed) {
@@ -99,7 +78,7 @@ TEST_F(daemon_run, churn_never_starves_removals) {
   EXPECT_GT(reported_removed.size(), 10u);
 
   // The daemon had converged: a fresh walk finds nothing new.
-  auto r = run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"});
+  auto r = run_daemon({"--once"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(parse_ndjson(r.out).empty()) << r.out.substr(0, 400);
 }
@@ -108,15 +87,15 @@ TEST_F(daemon_run, sigterm_stops_promptly_while_a_request_hangs) {
   fake.populate("p1", "0", 30, 6);
   fake.inject(fake_hss::fault::stall().forever());  // never answers
   write_config("interval: 1s, rate: unlimited, timeout: 10m");
-  background_process daemon(daemon_args(), dir.path);
+  launch();
   ASSERT_TRUE(eventually([&] { return requests() >= 1; }));
   std::this_thread::sleep_for(200ms);
   const auto t0 = std::chrono::steady_clock::now();
-  daemon.signal(SIGTERM);
-  EXPECT_EQ(daemon.wait(20s), 0) << daemon.err();
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(20s), 0) << daemon->err();
   // Cancellation, not the 10-minute request timeout, ended the walk.
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);
-  EXPECT_NE(daemon.err().find("stopping"), std::string::npos);
+  EXPECT_NE(daemon->err().find("stopping"), std::string::npos);
 }
 
 // The stop guard gives up on walks that did not end after 10 s. The test
@@ -131,44 +110,36 @@ TEST_F(daemon_run, sigterm_stops_promptly_while_a_request_hangs) {
 TEST_F(daemon_run, a_stop_that_gives_up_on_stuck_walks_exits_cleanly) {
   fake.populate("p1", "0", 30, 6);
   fake.populate("p2", "0", 30, 7);
-  dir.write("token", "test-token\n");
-  dir.write("config.yaml", "endpoint: " + fake.endpoint() +
-                               "\nauth: {method: token, token_file: token}\n"
-                               "tls: {ca_file: " + fake.ca_file() + "}\n"
-                               "projects:\n  - id: p1\n  - id: p2\n"
-                               "poll: {interval: 1s, jitter: 0%, rate: unlimited, page_size: 10, timeout: 10m}\n"
-                               "state_dir: state\n"
-                               "socket: {path: " + dir.file("events.sock") + "}\n");
+  cfg.projects = "  - id: p1\n  - id: p2\n";
+  write_config("interval: 1s, jitter: 0%, rate: unlimited, page_size: 10, timeout: 10m");
+  daemon_env = {{"HSSJW_TEST_STOP_GUARD_MS", "200"}, {"HSSJW_TEST_STOP_IGNORED", "1"}, {"MALLOC_PERTURB_", "165"}};
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     fake.clear_faults();
     fake.clear_requests();
-    background_process daemon(daemon_args(), dir.path,
-                              {{"HSSJW_TEST_STOP_GUARD_MS", "200"},
-                               {"HSSJW_TEST_STOP_IGNORED", "1"},
-                               {"MALLOC_PERTURB_", "165"}});
-    ASSERT_TRUE(eventually([&] { return daemon.err().find("watching 2 scope(s)") != std::string::npos; }))
-        << daemon.err();
+    launch();
+    ASSERT_TRUE(eventually([&] { return daemon->err().find("watching 2 scope(s)") != std::string::npos; }))
+        << daemon->err();
     // p2 walks and sleeps; p1's next request never gets an answer.
-    ASSERT_TRUE(eventually([&] { return requests() >= 8; })) << daemon.err();
+    ASSERT_TRUE(eventually([&] { return requests() >= 8; })) << daemon->err();
     fake.inject(fake_hss::fault::stall().on_project("p1").forever());
     ASSERT_TRUE(eventually([&] {
       for (const auto& r : fake.requests())
         if (r.project_id == "p1" && r.status == 0) return true;
       return false;
-    })) << daemon.err();
+    })) << daemon->err();
     // A subscriber in the middle of a watch.
-    auto watcher = run_process({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "status"}, 10s);
+    auto watcher = run_process({HSSJW_CLI_PATH, "--socket", socket_path(), "status"}, 10s);
     EXPECT_EQ(watcher.exit_code, 0) << watcher.err;
-    background_process watch({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "watch"}, dir.path);
+    background_process watch({HSSJW_CLI_PATH, "--socket", socket_path(), "watch"}, dir.path());
     std::this_thread::sleep_for(300ms);
     const auto t0 = std::chrono::steady_clock::now();
-    daemon.signal(SIGTERM);
-    EXPECT_EQ(daemon.wait(20s), 0) << daemon.err();
+    daemon->signal(SIGTERM);
+    EXPECT_EQ(daemon->wait(20s), 0) << daemon->err();
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
-    EXPECT_NE(daemon.err().find("stopped"), std::string::npos) << daemon.err();
+    EXPECT_NE(daemon->err().find("stopped"), std::string::npos) << daemon->err();
     // The case under test: the loop stopped with the walk still suspended.
-    EXPECT_NE(daemon.err().find("2 scope(s) still running after 200 ms"), std::string::npos) << daemon.err();
+    EXPECT_NE(daemon->err().find("2 scope(s) still running after 200 ms"), std::string::npos) << daemon->err();
     watch.signal(SIGTERM);
     watch.wait(5s);
   }

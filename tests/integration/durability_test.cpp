@@ -7,9 +7,7 @@
 // refused or survived without touching the file; one daemon per
 // state_dir; --prune; journal retention. state.db is inspected read-only
 // with the sqlite3 C API, never through the store under test.
-#include "integration/process.hpp"
-
-#include "fake_hss/server.hpp"
+#include "common/daemon_fixture.hpp"
 
 #include <gtest/gtest.h>
 #include <arpa/inet.h>
@@ -44,13 +42,7 @@ namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using testing_support::background_process;
-using testing_support::free_tcp_port;
-using testing_support::http_get;
-using testing_support::parse_ndjson;
-using testing_support::process_result;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using namespace hssjw::test;
 
 // ------------------------------------------------- reading state.db
 
@@ -337,44 +329,31 @@ double metric(const std::string& page, const std::string& series) {
 
 // ------------------------------------------------------------ fixture
 
-struct durability : ::testing::Test {
-  temp_dir dir;
-  fake_hss::server fake{make_options()};
+struct durability : daemon_fixture {
   std::string state_dir = dir.file("state");
   std::string db_path = state_dir + "/state.db";
 
-  fake_hss::server::options make_options() {
-    fake_hss::server::options o;
-    o.state_dir = dir.file("fake");
-    o.token = "durable-token";
-    return o;
-  }
-
-  void SetUp() override { dir.write("token", "durable-token\n"); }
-
+  // Pages of 200, two quick retries, the log on stderr; `state` replaces
+  // state_dir, `extra` adds top-level lines.
   std::string config(const std::vector<std::string>& projects, const std::string& extra = "",
                      const std::string& state = "") {
-    std::string out = "endpoint: " + fake.endpoint() + "\n" +
-                      "auth: {method: token, token_file: " + dir.file("token") + "}\n" +
-                      "tls: {ca_file: " + fake.ca_file() + "}\n" + "projects:\n";
-    for (auto& p : projects) out += "  - id: " + p + "\n";
-    out += "poll: {rate: unlimited, page_size: 200, interval: 1s, jitter: 0%,"
-           " retry: {attempts: 2, initial: 10ms, max: 20ms}}\n"
-           "log: {level: info, target: stderr}\n"
-           // A socket of its own: the default under /run is shared by every
-           // long-running daemon that tests start side by side.
-           "socket: {path: " + dir.file("events.sock") + "}\n"
-           "state_dir: " + (state.empty() ? state_dir : state) + "\n" + extra;
-    return out;
+    auto c = cfg;
+    c.projects.clear();
+    for (auto& p : projects) c.projects += "  - id: " + p + "\n";
+    c.poll = "rate: unlimited, page_size: 200, interval: 1s, jitter: 0%,"
+             " retry: {attempts: 2, initial: 10ms, max: 20ms}";
+    c.state_dir = state.empty() ? state_dir : state;
+    c.extra = "log: {level: info, target: stderr}\n" + extra;
+    return config_text(c);
   }
 
-  std::string write_config(const std::string& cfg, const std::string& name = "config.yaml") {
-    dir.write(name, cfg);
-    return dir.file(name);
+  // Writes `text` as <dir>/<name>; returns its path.
+  std::string write_config_text(const std::string& text, const std::string& name = "config.yaml") {
+    return dir.write(name, text);
   }
 
   process_result once(const std::string& cfg_file, const std::map<std::string, std::string>& env = {}) {
-    return run_process({HSSJWD_PATH, "--config", cfg_file, "--once"}, 90s, env);
+    return run_process(daemon_argv({"--once"}, cfg_file), 90s, env);
   }
 
   fake_hss::job make_job(const std::string& project, const std::string& name, std::int64_t created) {
@@ -402,7 +381,7 @@ std::multiset<std::string> summary(const std::vector<json::object>& events) {
 TEST_F(durability, restart_reports_only_the_changes_made_while_down_once) {
   fake.populate("p1", "0", 400, 11);
   fake.populate("p2", "0", 100, 12);
-  const auto cfg = write_config(config({"p1", "p2"}));
+  const auto cfg = write_config_text(config({"p1", "p2"}));
 
   auto r = once(cfg);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -545,7 +524,7 @@ TEST_F(durability, sigkill_at_random_points_loses_nothing_released_and_never_reu
   fake.populate("p2", "0", 1000, 22);
   fake.populate("p3", "0", 500, 23);
   fake.set_latency(2ms);
-  const auto cfg = write_config(config(projects));
+  const auto cfg = write_config_text(config(projects));
   constexpr int hold_ms = 120, after_ms = 60;
   const std::map<std::string, std::string> env{
       {"HSSJW_TEST_COMMIT_DELAY_MS", std::to_string(hold_ms)},
@@ -566,7 +545,7 @@ TEST_F(durability, sigkill_at_random_points_loses_nothing_released_and_never_reu
   for (int round = 0; round < rounds; ++round) {
     const auto before = read_state(db_path);
     const auto mode = static_cast<kill_at>(rng() % 3);
-    background_process proc({HSSJWD_PATH, "--config", cfg, "--once"}, dir.path, env);
+    background_process proc(daemon_argv({"--once"}, cfg), dir.path(), env);
     bool killed = false;
     if (mode == kill_at::walk) {
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 900));
@@ -638,7 +617,7 @@ TEST_F(durability, sigkill_at_random_points_loses_nothing_released_and_never_reu
 TEST_F(durability, sigkill_of_the_running_daemon_keeps_log_and_journal_in_agreement) {
   fake.populate("p1", "0", 600, 31);
   fake.populate("p2", "0", 300, 32);
-  const auto cfg = write_config(config({"p1", "p2"}));
+  const auto cfg = write_config_text(config({"p1", "p2"}));
   const std::map<std::string, std::string> env{{"HSSJW_TEST_COMMIT_DELAY_MS", "40"},
                                                {"HSSJW_TEST_AFTER_COMMIT_DELAY_MS", "40"}};
   fake_hss::churn_options churn;
@@ -654,7 +633,7 @@ TEST_F(durability, sigkill_of_the_running_daemon_keeps_log_and_journal_in_agreem
   std::mt19937_64 rng(77);
   for (int round = 0; round < 5; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    background_process proc({HSSJWD_PATH, "--config", cfg}, dir.path, env);
+    background_process proc(daemon_argv({}, cfg), dir.path(), env);
     std::this_thread::sleep_for(std::chrono::milliseconds(700 + rng() % 2300));
     proc.signal(SIGKILL);
     proc.wait(10s);
@@ -681,9 +660,9 @@ TEST_F(durability, sigkill_of_the_running_daemon_keeps_log_and_journal_in_agreem
 
   // Converges once the churn stops: the next walks bring the snapshot to the
   // fake's inventory.
-  background_process proc({HSSJWD_PATH, "--config", cfg}, dir.path);
+  background_process proc(daemon_argv({}, cfg), dir.path());
   scope_jobs want{{"p1/-", expected_jobs(fake, "p1")}, {"p2/-", expected_jobs(fake, "p2")}};
-  const bool converged = testing_support::eventually(
+  const bool converged = eventually(
       [&] {
         problems p;
         compare_jobs(want, read_state(db_path).jobs, "the fake inventory", p);
@@ -718,7 +697,7 @@ void sql(const std::string& path, const std::string& statements) {
 }
 
 void expect_refused_untouched(durability& t, const std::vector<std::string>& parts) {
-  const auto cfg = t.write_config(t.config({"p1"}));
+  const auto cfg = t.write_config_text(t.config({"p1"}));
   std::map<std::string, std::string> files;
   for (auto& e : fs::directory_iterator(t.state_dir))
     if (e.path().filename() != "lock") files[e.path().string()] = read_file(e.path().string());
@@ -744,7 +723,7 @@ TEST_F(durability, garbage_database_is_refused_and_left_byte_identical) {
 
 TEST_F(durability, damaged_pages_are_refused_and_left_byte_identical) {
   fake.populate("p1", "0", 300, 3);
-  auto r = once(write_config(config({"p1"})));
+  auto r = once(write_config_text(config({"p1"})));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_FALSE(fs::exists(db_path + "-wal") && fs::file_size(db_path + "-wal") > 0)
       << "a clean exit checkpoints the WAL";
@@ -763,21 +742,21 @@ TEST_F(durability, damaged_pages_are_refused_and_left_byte_identical) {
 // header promises more pages than the file has.
 TEST_F(durability, truncated_database_is_refused_and_left_byte_identical) {
   fake.populate("p1", "0", 300, 3);
-  auto r = once(write_config(config({"p1"})));
+  auto r = once(write_config_text(config({"p1"})));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto size = fs::file_size(db_path);
   ASSERT_GT(size, 8 * 4096u);
   fs::resize_file(db_path, size / 2 / 4096 * 4096);
   expect_refused_untouched(*this, {"restore a backup"});
   // The long-running daemon exits the same way (what systemd sees).
-  auto d = run_process({HSSJWD_PATH, "--config", dir.file("config.yaml")}, 30s);
+  auto d = run_process(daemon_argv(), 30s);
   EXPECT_EQ(d.exit_code, 78) << d.err;
   EXPECT_NE(d.err.find(db_path), std::string::npos) << d.err;
 }
 
 TEST_F(durability, newer_schema_version_is_refused_and_left_byte_identical) {
   fake.populate("p1", "0", 20, 3);
-  auto r = once(write_config(config({"p1"})));
+  auto r = once(write_config_text(config({"p1"})));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   sql(db_path, "PRAGMA user_version = 99");
   expect_refused_untouched(*this, {"newer", "99", "upgrade"});
@@ -794,7 +773,7 @@ TEST_F(durability, foreign_database_is_refused_and_left_byte_identical) {
 
 TEST_F(durability, database_locked_by_another_program_is_reported_and_left_alone) {
   fake.populate("p1", "0", 20, 3);
-  const auto cfg = write_config(config({"p1"}));
+  const auto cfg = write_config_text(config({"p1"}));
   auto r = once(cfg);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // An operator's sqlite3 shell holding a write transaction open.
@@ -825,7 +804,7 @@ TEST_F(durability, database_locked_by_another_program_is_reported_and_left_alone
 
 TEST_F(durability, read_only_state_dir_is_refused_with_the_path) {
   fake.populate("p1", "0", 50, 4);
-  const auto cfg = write_config(config({"p1"}));
+  const auto cfg = write_config_text(config({"p1"}));
   auto r = once(cfg);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto bytes = read_file(db_path);
@@ -872,14 +851,14 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   fake.populate("p1", "0", 300, 8);
   const std::string small_state = mnt + "/state";
   const auto port = free_tcp_port();
-  const auto cfg = write_config(config({"p1"}, "metrics: {listen: 127.0.0.1:" + std::to_string(port) + "}\n", small_state));
+  const auto cfg = write_config_text(config({"p1"}, "metrics: {listen: 127.0.0.1:" + std::to_string(port) + "}\n", small_state));
   const auto walks = [&](const char* outcome) {
     return metric(http_get(port, "/metrics").body,
                   std::string("hss_jobwatch_walks_total{scope=\"p1/-\",outcome=\"") + outcome + "\"}");
   };
   // The daemon's status as `hss-jobwatch status -o json` prints it.
   const auto scope_status = [&]() -> json::object {
-    auto r = run_process({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "status", "-o", "json"}, 20s);
+    auto r = run_process({HSSJW_CLI_PATH, "--socket", socket_path(), "status", "-o", "json"}, 20s);
     auto lines = parse_ndjson(r.out);
     if (r.exit_code != 0 || lines.empty()) return {};
     return lines[0].at("scopes").as_array().at(0).as_object();
@@ -889,8 +868,8 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   background_process proc({"/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c",
                            "mount -t tmpfs -o size=4m hssjw-full \"$1\" && exec \"$0\" --config \"$2\"",
                            HSSJWD_PATH, mnt, cfg},
-                          dir.path);
-  ASSERT_TRUE(testing_support::eventually([&] { return proc.err().find("baseline of p1/-: 300 jobs") != std::string::npos; }, 30s))
+                          dir.path());
+  ASSERT_TRUE(eventually([&] { return proc.err().find("baseline of p1/-: 300 jobs") != std::string::npos; }, 30s))
       << proc.err();
   const std::string inside = "/proc/" + std::to_string(proc.pid) + "/root" + mnt;
   const auto inside_state = [&] { return read_state_copy(inside + "/state", dir.file("copy")); };
@@ -918,11 +897,11 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   std::vector<fake_hss::job> changed = fake.jobs("p1", "0");
   for (auto& j : changed) j.pods_num += 7;
   fake.upsert_many(changed);
-  ASSERT_TRUE(testing_support::eventually(
+  ASSERT_TRUE(eventually(
       [&] { return count_of(proc.err().substr(before_log), "could not commit the walk") >= 2; }, 30s))
       << proc.err().substr(before_log);
   // A failed commit is a failed walk for every signal (SPEC §10).
-  EXPECT_TRUE(testing_support::eventually([&] { return http_get(port, "/healthz").status == 503; }, 20s));
+  EXPECT_TRUE(eventually([&] { return http_get(port, "/healthz").status == 503; }, 20s));
   const auto health = http_get(port, "/healthz");
   EXPECT_NE(health.body.find("p1/-"), std::string::npos) << health.body;
   EXPECT_NE(health.body.find("could not commit"), std::string::npos) << health.body;
@@ -932,7 +911,7 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
       << json::serialize(failing);
   const double complete_while_full = walks("complete");
   EXPECT_GE(walks("failed"), 2) << "a failed commit counts as a failed walk";
-  ASSERT_TRUE(testing_support::eventually(
+  ASSERT_TRUE(eventually(
       [&] { return count_of(proc.err().substr(before_log), "could not commit the walk") >= 4; }, 30s));
   EXPECT_EQ(walks("complete"), complete_while_full) << "no walk counted complete while nothing commits";
   const auto during = proc.err().substr(before_log);
@@ -952,13 +931,13 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   // Space again: the next walk commits and releases every change, once.
   fs::remove(inside + "/filler");
   const auto freed_log = proc.err().size();
-  ASSERT_TRUE(testing_support::eventually(
+  ASSERT_TRUE(eventually(
       [&] { return count_of(proc.err().substr(freed_log), "modified ") >= 300; }, 30s))
       << proc.err().substr(freed_log);
   const auto recovered = proc.err().substr(freed_log);
   EXPECT_NE(recovered.find("(seq 301"), std::string::npos) << "seq continues after the failures";
   EXPECT_NE(recovered.find("(seq 600"), std::string::npos);
-  EXPECT_TRUE(testing_support::eventually([&] { return http_get(port, "/healthz").status == 200; }, 20s));
+  EXPECT_TRUE(eventually([&] { return http_get(port, "/healthz").status == 200; }, 20s));
   EXPECT_EQ(scope_status().at("state"), "ok");
   EXPECT_GT(walks("complete"), complete_while_full);
   s = inside_state();
@@ -973,9 +952,9 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
 
 TEST_F(durability, second_daemon_on_the_same_state_dir_is_refused) {
   fake.populate("p1", "0", 30, 9);
-  const auto cfg = write_config(config({"p1"}));
-  background_process first({HSSJWD_PATH, "--config", cfg}, dir.path);
-  ASSERT_TRUE(testing_support::eventually(
+  const auto cfg = write_config_text(config({"p1"}));
+  background_process first(daemon_argv({}, cfg), dir.path());
+  ASSERT_TRUE(eventually(
       [&] { return first.err().find("baseline of p1/-") != std::string::npos; }, 30s))
       << first.err();
   const auto seq_before = read_state(db_path).last_seq_or_0();
@@ -989,7 +968,7 @@ TEST_F(durability, second_daemon_on_the_same_state_dir_is_refused) {
       << second.err;
   EXPECT_NE(second.err.find(state_dir), std::string::npos) << second.err;
   // The first one carries on alone and hands out the next seq.
-  ASSERT_TRUE(testing_support::eventually([&] {
+  ASSERT_TRUE(eventually([&] {
     return first.err().find("added c1/default/seen-by-the-first-only in p1/- (seq " +
                             std::to_string(seq_before + 1) + ")") != std::string::npos;
   }, 20s)) << first.err();
@@ -1003,19 +982,19 @@ TEST_F(durability, prune_deletes_exactly_the_unconfigured_scopes_and_kept_ones_r
   fake.populate("p1", "0", 40, 1);
   fake.populate("p2", "0", 30, 2);
   fake.populate("p3", "0", 20, 3);
-  const auto all = write_config(config({"p1", "p2", "p3"}), "all.yaml");
+  const auto all = write_config_text(config({"p1", "p2", "p3"}), "all.yaml");
   auto r = once(all);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_EQ(parse_ndjson(r.out).size(), 90u);
 
   // p2 and p3 leave the config: nothing is emitted for them, state kept.
-  auto r1 = once(write_config(config({"p1"}), "only-p1.yaml"));
+  auto r1 = once(write_config_text(config({"p1"}), "only-p1.yaml"));
   ASSERT_EQ(r1.exit_code, 0) << r1.err;
   EXPECT_EQ(r1.out, "");
   EXPECT_EQ(read_state(db_path).scopes.size(), 3u);
 
   // --prune with p1 and p3 configured deletes p2 only, and says so.
-  r = run_process({HSSJWD_PATH, "--config", write_config(config({"p1", "p3"}), "p1-p3.yaml"), "--prune"},
+  r = run_process(daemon_argv({"--prune"}, write_config_text(config({"p1", "p3"}), "p1-p3.yaml")),
                   60s);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "pruned p2/-\n1 scope(s) pruned\n");
@@ -1027,7 +1006,7 @@ TEST_F(durability, prune_deletes_exactly_the_unconfigured_scopes_and_kept_ones_r
   EXPECT_EQ(s.journal.size(), 90u) << "the journal (history, seqs) is not rewritten";
 
   // Nothing left to prune.
-  r = run_process({HSSJWD_PATH, "--config", dir.file("p1-p3.yaml"), "--prune"}, 60s);
+  r = run_process(daemon_argv({"--prune"}, dir.file("p1-p3.yaml")), 60s);
   EXPECT_EQ(r.out, "0 scope(s) pruned\n");
 
   // All three again: p3 resumes silently (kept), p2 gets a new baseline.
@@ -1046,7 +1025,7 @@ TEST_F(durability, prune_deletes_exactly_the_unconfigured_scopes_and_kept_ones_r
 
 TEST_F(durability, retention_keeps_max_events_and_the_oldest_seq_right) {
   fake.populate("p1", "0", 120, 6);
-  const auto cfg = write_config(config({"p1"}, "journal: {max_events: 50}\n"));
+  const auto cfg = write_config_text(config({"p1"}, "journal: {max_events: 50}\n"));
   auto r = once(cfg);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_EQ(parse_ndjson(r.out).size(), 120u) << "retention never holds back a release";

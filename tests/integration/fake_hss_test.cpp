@@ -5,6 +5,7 @@
 // kind, the request hook, churn, and the hss-fake executable. The other
 // integration tests rely on the fake being right; this is where that is
 // earned.
+#include "common/temp_dir.hpp"
 #include "fake_hss/server.hpp"
 
 #include <boost/asio/connect.hpp>
@@ -173,7 +174,7 @@ std::vector<std::string> names_of(const json::value& page) {
   return out;
 }
 
-class FakeHss : public ::testing::Test {
+class fake_hss_fixture : public ::testing::Test {
  protected:
   fake_hss::server srv;
   client c{srv.port(), srv.ca_file()};
@@ -197,7 +198,7 @@ class FakeHss : public ::testing::Test {
 
 // ------------------------------------------------------------------ TLS
 
-TEST_F(FakeHss, TlsVerifiesAgainstTheGeneratedCaAndLocalhost) {
+TEST_F(fake_hss_fixture, tls_verifies_against_the_generated_ca_and_localhost) {
   EXPECT_TRUE(std::filesystem::exists(srv.ca_file()));
   EXPECT_EQ(srv.endpoint(), "https://localhost:" + std::to_string(srv.port()));
   EXPECT_FALSE(c.connect());
@@ -207,7 +208,7 @@ TEST_F(FakeHss, TlsVerifiesAgainstTheGeneratedCaAndLocalhost) {
   EXPECT_FALSE(by_ip.connect());
 }
 
-TEST(FakeHssServer, StateDirHoldsTheCaAndTempDirIsRemoved) {
+TEST(fake_hss_server, state_dir_holds_the_ca_and_temp_dir_is_removed) {
   std::string dir;
   {
     fake_hss::server srv;
@@ -220,7 +221,7 @@ TEST(FakeHssServer, StateDirHoldsTheCaAndTempDirIsRemoved) {
 
 // ------------------------------------------------------------ paging & order
 
-TEST_F(FakeHss, PagesCoverTheListingNewestFirst) {
+TEST_F(fake_hss_fixture, pages_cover_the_listing_newest_first) {
   srv.populate("p1", "0", 45);
   const auto expected = srv.jobs("p1");
   ASSERT_EQ(expected.size(), 45u);
@@ -243,7 +244,7 @@ TEST_F(FakeHss, PagesCoverTheListingNewestFirst) {
 
 // options::prerender (benchmarks) serves the same bytes as rendering each
 // time, follows every change, and leaves faulted answers alone.
-TEST(FakeHssServer, PrerenderedPagesAreTheRenderedOnesAndFollowChanges) {
+TEST(fake_hss_server, prerendered_pages_are_the_rendered_ones_and_follow_changes) {
   fake_hss::server::options o;
   o.prerender = true;
   fake_hss::server pre(o);
@@ -279,7 +280,7 @@ TEST(FakeHssServer, PrerenderedPagesAreTheRenderedOnesAndFollowChanges) {
   EXPECT_EQ(cp.get("/v5/p1/kubernetes/jobs?limit=10", std::nullopt).status, 401u);
 }
 
-TEST_F(FakeHss, JobRenderingIsTheDocumentedShapeWithExtraFieldsPassedThrough) {
+TEST_F(fake_hss_fixture, job_rendering_is_the_documented_shape_with_extra_fields_passed_through) {
   job j = make_job("cceaddon-npd", 1720765124000, "0", "glz-2451", "kube-system");
   j.pods_num = 6;
   j.image = "base-node-problem-detector:1.19.8";
@@ -294,7 +295,7 @@ TEST_F(FakeHss, JobRenderingIsTheDocumentedShapeWithExtraFieldsPassedThrough) {
       "create_time":1720765124000,"execute_time":1720765124000,"zone":"az1"})").as_object());
 }
 
-TEST_F(FakeHss, TiesGoToTheLaterInsertionAndModificationsKeepTheirPlace) {
+TEST_F(fake_hss_fixture, ties_go_to_the_later_insertion_and_modifications_keep_their_place) {
   srv.upsert(make_job("a", 1000));
   srv.upsert(make_job("b", 1000));
   srv.upsert(make_job("c", 1000));
@@ -311,7 +312,7 @@ TEST_F(FakeHss, TiesGoToTheLaterInsertionAndModificationsKeepTheirPlace) {
   EXPECT_EQ(walk(), (std::vector<std::string>{"old", "c", "a"}));
 }
 
-TEST_F(FakeHss, LastUpdateTimeMovesOnEveryChangeOnly) {
+TEST_F(fake_hss_fixture, last_update_time_moves_on_every_change_only) {
   srv.upsert(make_job("a", 1000));
   const auto t1 = jobs(0).doc().at("last_update_time").as_int64();
   EXPECT_GT(t1, 0);
@@ -324,7 +325,7 @@ TEST_F(FakeHss, LastUpdateTimeMovesOnEveryChangeOnly) {
   EXPECT_GT(jobs(0).doc().at("last_update_time").as_int64(), t2);
 }
 
-TEST_F(FakeHss, BulkLoadOrdersLikeSingleInserts) {
+TEST_F(fake_hss_fixture, bulk_load_orders_like_single_inserts) {
   fake_hss::server other;
   auto synthetic = fake_hss::synthetic_jobs("p1", "0", 300, 7);
   for (const auto& j : synthetic) other.upsert(j);
@@ -346,7 +347,7 @@ TEST_F(FakeHss, BulkLoadOrdersLikeSingleInserts) {
 
 // ------------------------------------------------------------ validation
 
-TEST_F(FakeHss, LimitAndOffsetAreValidatedWithHss0001) {
+TEST_F(fake_hss_fixture, limit_and_offset_are_validated_with_hss_0001) {
   srv.populate("p1", "0", 5);
   for (const std::string target :
        {"/v5/p1/kubernetes/jobs", "/v5/p1/kubernetes/jobs?offset=0",
@@ -368,7 +369,7 @@ TEST_F(FakeHss, LimitAndOffsetAreValidatedWithHss0001) {
   EXPECT_TRUE(far.doc().at("job_info_list").as_array().empty());
 }
 
-TEST_F(FakeHss, UnknownPathsAndMethodsAre404Apigw0101) {
+TEST_F(fake_hss_fixture, unknown_paths_and_methods_are_404_apigw_0101) {
   for (const std::string target : {"/v5/p1/kubernetes/jobz?limit=10", "/v5/p1/kubernetes/jobs/",
                                    "/v5/kubernetes/jobs?limit=10", "/"}) {
     const response r = c.get(target);
@@ -381,7 +382,7 @@ TEST_F(FakeHss, UnknownPathsAndMethodsAre404Apigw0101) {
 
 // ------------------------------------------------------------ scopes
 
-TEST_F(FakeHss, EnterpriseProjectsDefaultToZeroAndAllGrantedMergesInOrder) {
+TEST_F(fake_hss_fixture, enterprise_projects_default_to_zero_and_all_granted_merges_in_order) {
   srv.upsert(make_job("in-0", 3000, "0"));
   srv.upsert(make_job("in-a", 4000, "a"));
   srv.upsert(make_job("in-b", 2000, "b"));
@@ -398,7 +399,7 @@ TEST_F(FakeHss, EnterpriseProjectsDefaultToZeroAndAllGrantedMergesInOrder) {
   EXPECT_EQ(other.doc().at("total_num").as_int64(), 0);
 }
 
-TEST_F(FakeHss, FiltersAreExactAndCombine) {
+TEST_F(fake_hss_fixture, filters_are_exact_and_combine) {
   srv.upsert(make_job("backup-1", 5000, "0", "prod", "batch"));
   srv.upsert(make_job("backup-2", 4000, "0", "prod", "etl"));
   srv.upsert(make_job("backup-1", 3000, "0", "dev", "batch"));
@@ -416,7 +417,7 @@ TEST_F(FakeHss, FiltersAreExactAndCombine) {
 
 // ------------------------------------------------------------ auth
 
-TEST_F(FakeHss, AuthFailuresAreApigw0301WithTheRequestId) {
+TEST_F(fake_hss_fixture, auth_failures_are_apigw_0301_with_the_request_id) {
   srv.populate("p1", "0", 3);
   const response none = c.get(jobs_target("p1", 0), std::nullopt);
   EXPECT_EQ(none.status, 401u);
@@ -449,7 +450,7 @@ TEST_F(FakeHss, AuthFailuresAreApigw0301WithTheRequestId) {
   EXPECT_EQ(c.get(jobs_target("p1", 0), "rotated").status, 200u);
 }
 
-TEST_F(FakeHss, EveryResponseHasAUniqueHexRequestId) {
+TEST_F(fake_hss_fixture, every_response_has_a_unique_hex_request_id) {
   std::set<std::string> ids;
   for (int i = 0; i < 20; ++i) {
     const response r = i % 2 ? jobs(0) : c.get("/nowhere");
@@ -466,7 +467,7 @@ TEST_F(FakeHss, EveryResponseHasAUniqueHexRequestId) {
 
 // ------------------------------------------------------------ connection & log
 
-TEST_F(FakeHss, KeepAliveServesManyRequestsOnOneConnection) {
+TEST_F(fake_hss_fixture, keep_alive_serves_many_requests_on_one_connection) {
   srv.populate("p1", "0", 30);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(jobs(i * 10).status, 200u);
   EXPECT_TRUE(c.connected());
@@ -475,7 +476,7 @@ TEST_F(FakeHss, KeepAliveServesManyRequestsOnOneConnection) {
   for (const auto& r : log) EXPECT_EQ(r.connection, log.front().connection);
 }
 
-TEST_F(FakeHss, RequestLogRecordsWhatWasSent) {
+TEST_F(fake_hss_fixture, request_log_records_what_was_sent) {
   jobs(20, 50, "&enterprise_project_id=all_granted_eps&job_name=a%20b");
   c.get("/other");
   auto log = srv.requests();
@@ -499,7 +500,7 @@ TEST_F(FakeHss, RequestLogRecordsWhatWasSent) {
   EXPECT_EQ(log[0].index, 2u);  // indexes keep counting
 }
 
-TEST(FakeHssServer, RequestLogLimitKeepsTheNewest) {
+TEST(fake_hss_server, request_log_limit_keeps_the_newest) {
   fake_hss::server::options o;
   o.request_log_limit = 4;
   fake_hss::server srv(o);
@@ -512,7 +513,7 @@ TEST(FakeHssServer, RequestLogLimitKeepsTheNewest) {
   EXPECT_EQ(log.back().status, 404u);
 }
 
-TEST_F(FakeHss, LatencyDelaysEveryResponse) {
+TEST_F(fake_hss_fixture, latency_delays_every_response) {
   srv.set_latency(100ms);
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(c.get("/x").status, 404u);
@@ -523,7 +524,7 @@ TEST_F(FakeHss, LatencyDelaysEveryResponse) {
 
 // ------------------------------------------------------------ faults
 
-TEST_F(FakeHss, HttpErrorFaultsUseHuaweiBodies) {
+TEST_F(fake_hss_fixture, http_error_faults_use_huawei_bodies) {
   srv.populate("p1", "0", 3);
   srv.inject(fault::internal_error());
   srv.inject(fault::unavailable().skip_first(1));
@@ -547,7 +548,7 @@ TEST_F(FakeHss, HttpErrorFaultsUseHuaweiBodies) {
   EXPECT_EQ(srv.requests()[0].faults, std::vector<fake_hss::fault_kind>{fake_hss::fault_kind::http_error});
 }
 
-TEST_F(FakeHss, FaultTargetingByOffsetIndexSkipAndCount) {
+TEST_F(fake_hss_fixture, fault_targeting_by_offset_index_skip_and_count) {
   srv.populate("p1", "0", 40);
   srv.inject(fault::internal_error().on_offset(20).repeat(2));
   EXPECT_EQ(jobs(0).status, 200u);
@@ -568,7 +569,7 @@ TEST_F(FakeHss, FaultTargetingByOffsetIndexSkipAndCount) {
   EXPECT_EQ(c.get(jobs_target("p2", 0)).status, 200u);
 }
 
-TEST_F(FakeHss, StallWithoutDelayNeverAnswers) {
+TEST_F(fake_hss_fixture, stall_without_delay_never_answers) {
   srv.populate("p1", "0", 3);
   srv.inject(fault::stall());
   const response r = c.get(jobs_target("p1", 0), "test-token", 300ms);
@@ -577,7 +578,7 @@ TEST_F(FakeHss, StallWithoutDelayNeverAnswers) {
   EXPECT_EQ(jobs(0).status, 200u);  // a new connection is served
 }
 
-TEST_F(FakeHss, StallWithDelayAnswersLate) {
+TEST_F(fake_hss_fixture, stall_with_delay_answers_late) {
   srv.populate("p1", "0", 3);
   srv.inject(fault::stall(150ms));
   const auto start = std::chrono::steady_clock::now();
@@ -586,7 +587,7 @@ TEST_F(FakeHss, StallWithDelayAnswersLate) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, 150ms);  // a lower bound, not a speed claim
 }
 
-TEST_F(FakeHss, ResetClosesWithoutAnswer) {
+TEST_F(fake_hss_fixture, reset_closes_without_answer) {
   srv.populate("p1", "0", 3);
   srv.inject(fault::reset());
   const response r = jobs(0);
@@ -596,7 +597,7 @@ TEST_F(FakeHss, ResetClosesWithoutAnswer) {
   EXPECT_EQ(jobs(0).status, 200u);
 }
 
-TEST_F(FakeHss, TruncatedBodyEndsTheConnectionEarly) {
+TEST_F(fake_hss_fixture, truncated_body_ends_the_connection_early) {
   srv.populate("p1", "0", 10);
   srv.inject(fault::truncate());
   const response r = jobs(0);
@@ -604,7 +605,7 @@ TEST_F(FakeHss, TruncatedBodyEndsTheConnectionEarly) {
   EXPECT_EQ(jobs(0).status, 200u);
 }
 
-TEST_F(FakeHss, BodyFaultsBreakThePageAsAsked) {
+TEST_F(fake_hss_fixture, body_faults_break_the_page_as_asked) {
   srv.populate("p1", "0", 12);
   const std::string clean = jobs(0).body;
 
@@ -638,7 +639,7 @@ TEST_F(FakeHss, BodyFaultsBreakThePageAsAsked) {
   EXPECT_EQ(jobs(0).body, clean);  // and nothing left behind
 }
 
-TEST_F(FakeHss, ShiftFaultInsertsAndDeletesBeforeServing) {
+TEST_F(fake_hss_fixture, shift_fault_inserts_and_deletes_before_serving) {
   for (int i = 0; i < 30; ++i) srv.upsert(make_job("j" + std::to_string(i), 1000 + i));
   // Listing: j29 ... j0. Two new jobs at the front before the second page:
   // that page starts two positions earlier than the walker expects.
@@ -662,7 +663,7 @@ TEST_F(FakeHss, ShiftFaultInsertsAndDeletesBeforeServing) {
 
 // ------------------------------------------------------------ hook
 
-TEST_F(FakeHss, HookMutatesTheInventoryDuringAWalk) {
+TEST_F(fake_hss_fixture, hook_mutates_the_inventory_during_a_walk) {
   for (int i = 0; i < 20; ++i) srv.upsert(make_job("j" + std::to_string(i), 1000 + i));
   std::vector<std::int64_t> offsets_seen;
   srv.on_request([&](const fake_hss::request_record& r) {
@@ -682,7 +683,7 @@ TEST_F(FakeHss, HookMutatesTheInventoryDuringAWalk) {
 
 // ------------------------------------------------------------ churn
 
-TEST(FakeHssChurn, StepsAreDeterministicForASeed) {
+TEST(fake_hss_churn, steps_are_deterministic_for_a_seed) {
   fake_hss::server a, b;
   a.populate("p1", "0", 40, 3);
   b.populate("p1", "0", 40, 3);
@@ -702,7 +703,7 @@ TEST(FakeHssChurn, StepsAreDeterministicForASeed) {
   EXPECT_EQ(a.size(), 40u + 3 * (3 - 2));
 }
 
-TEST_F(FakeHss, ChurnChangesTheListingOverTime) {
+TEST_F(fake_hss_fixture, churn_changes_the_listing_over_time) {
   srv.populate("p1", "0", 20);
   const auto before = jobs(0, 50).doc();
   srv.start_churn({.interval = 20ms, .seed = 5, .adds = 1, .modifies = 1, .removes = 1});
@@ -784,10 +785,9 @@ class fake_process {
   int out_ = -1;
 };
 
-TEST(HssFakeExecutable, ServesTheConfiguredInventoryAndStopsOnSigterm) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("hss-fake-exe-" + std::to_string(::getpid())))
-          .string();
+TEST(hss_fake_executable, serves_the_configured_inventory_and_stops_on_sigterm) {
+  const hssjw::test::temp_dir scratch;
+  const std::string dir = scratch.file("fake");
   fake_process p({"--port", "0", "--dir", dir, "--token", "tok", "--projects", "pa,pb", "--eps",
                   "0,e1", "--jobs", "15", "--seed", "4"});
   const std::string line = p.read_line(20s);
@@ -804,7 +804,6 @@ TEST(HssFakeExecutable, ServesTheConfiguredInventoryAndStopsOnSigterm) {
   EXPECT_EQ(r.doc().at("total_num").as_int64(), 30);
   EXPECT_EQ(c.get(jobs_target("pa", 0), "wrong").status, 401u);
   EXPECT_EQ(p.terminate(10s), 0);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

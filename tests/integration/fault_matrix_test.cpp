@@ -2,6 +2,7 @@
 // a middle and the last page, against the real daemon (--once). For each:
 // no false event, the daemon exits normally, the next good walk reports
 // exactly the real changes not yet reported, and the log names the fault.
+#include "common/daemon_fixture.hpp"
 #include "integration/fault_scenario.hpp"
 
 #include "fake_hss/server.hpp"
@@ -13,14 +14,7 @@
 
 namespace {
 
-using testing_support::check_faulty_run;
-using testing_support::check_recovery;
-using testing_support::expect;
-using testing_support::fault_under_test;
-using testing_support::make_real_changes;
-using testing_support::parse_ndjson;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using namespace hssjw::test;
 
 struct fault_case {
   std::string name;
@@ -44,36 +38,17 @@ std::string param_name(const ::testing::TestParamInfo<matrix_param>& info) {
   return info.param.fault.name + "_" + info.param.where;
 }
 
-class fault_matrix : public ::testing::TestWithParam<matrix_param> {
+class fault_matrix : public daemon_fixture, public ::testing::WithParamInterface<matrix_param> {
  protected:
-  temp_dir dir;
-  fake_hss::server fake{options()};
-
-  fake_hss::server::options options() {
-    fake_hss::server::options o;
-    o.state_dir = dir.file("fake");
-    return o;
+  fault_matrix() {
+    cfg.poll = "rate: unlimited, page_size: 50, timeout: 700ms, retry: {attempts: 1, initial: 10ms, max: 20ms}";
   }
-
-  std::string config() {
-    return "endpoint: " + fake.endpoint() + "\nauth: {method: token, token_file: token}\n" +
-           "tls: {ca_file: " + fake.ca_file() + "}\nprojects:\n  - id: p1\n" +
-           "poll: {rate: unlimited, page_size: 50, timeout: 700ms, "
-           "retry: {attempts: 1, initial: 10ms, max: 20ms}}\nstate_dir: state\n";
-  }
-
-  testing_support::process_result once() {
-    return run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"},
-                       std::chrono::seconds(60));
-  }
-
 };
 
 // 300 jobs, pages of 50 overlapping by one: offsets 0, 49, ..., 294.
 TEST_P(fault_matrix, no_false_event_and_exact_recovery) {
   const auto& p = GetParam();
-  dir.write("token", "test-token\n");
-  dir.write("config.yaml", config());
+  write_config();
   fake.populate("p1", "0", 300, 77);
   auto base = once();
   ASSERT_EQ(base.exit_code, 0) << base.err;

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace testing_support {
+namespace hssjw::test {
 
 namespace {
 
@@ -95,4 +95,4 @@ void check_recovery(const process_result& good, const real_changes& changes,
   ::testing::Test::RecordProperty("recovery", reported == changes.truth ? "exact" : "inexact");
 }
 
-}  // namespace testing_support
+}  // namespace hssjw::test

@@ -5,14 +5,14 @@
 // records what it saw for docs/FAULTS.md (scripts/fault-table.sh).
 #pragma once
 
-#include "integration/process.hpp"
+#include "common/process.hpp"
 
 #include "fake_hss/server.hpp"
 
 #include <set>
 #include <string>
 
-namespace testing_support {
+namespace hssjw::test {
 
 // What the faulty walk may conclude.
 enum class expect {
@@ -47,4 +47,4 @@ std::set<std::string> check_faulty_run(const process_result& faulty, const real_
 void check_recovery(const process_result& good, const real_changes& changes,
                     std::set<std::string> reported, const fault_under_test& fault);
 
-}  // namespace testing_support
+}  // namespace hssjw::test

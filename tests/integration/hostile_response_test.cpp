@@ -47,14 +47,7 @@ namespace http = boost::beast::http;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
-using testing_support::check_faulty_run;
-using testing_support::check_recovery;
-using testing_support::expect;
-using testing_support::fault_under_test;
-using testing_support::make_real_changes;
-using testing_support::parse_ndjson;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using namespace hssjw::test;
 
 constexpr auto as_value = asio::as_tuple(asio::use_awaitable);
 
@@ -337,25 +330,21 @@ struct param {
 
 void PrintTo(const param& p, std::ostream* os) { *os << p.hc.name << "@" << p.offset; }
 
-class hostile_response : public ::testing::TestWithParam<param> {
+// The daemon reaches the fake through the front.
+class hostile_response : public daemon_fixture, public ::testing::WithParamInterface<param> {
  protected:
-  temp_dir dir;
-  fake_hss::server fake;
   tls_front front{fake};
 
-  testing_support::process_result once() {
-    return run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"}, 60s);
+  hostile_response() {
+    cfg.endpoint = front.endpoint();
+    cfg.poll = "rate: unlimited, page_size: 25, timeout: 1500ms, retry: {attempts: 1, initial: 10ms, max: 20ms}";
   }
 };
 
 // 100 jobs in pages of 25 overlapping by one: offsets 0, 24, 48, 72, 96.
 TEST_P(hostile_response, no_false_event_and_exact_recovery) {
   const auto& p = GetParam();
-  dir.write("token", "test-token\n");
-  dir.write("config.yaml", "endpoint: " + front.endpoint() + "\nauth: {method: token, token_file: token}\n" +
-                               "tls: {ca_file: " + fake.ca_file() + "}\nprojects:\n  - id: p1\n" +
-                               "poll: {rate: unlimited, page_size: 25, timeout: 1500ms, "
-                               "retry: {attempts: 1, initial: 10ms, max: 20ms}}\nstate_dir: state\n");
+  write_config();
   fake.populate("p1", "0", 100, 91);
   auto base = once();
   ASSERT_EQ(base.exit_code, 0) << base.err;
@@ -391,19 +380,16 @@ INSTANTIATE_TEST_SUITE_P(hostile, hostile_response, ::testing::ValuesIn(matrix()
 // the real answer unread; the next request (possibly another scope's) read
 // that answer, a false `added` in the wrong scope. Every page of two scopes
 // comes after 100, 102 and 103 here.
-TEST(interim_answers, every_walk_sees_its_own_pages) {
-  temp_dir dir;
-  fake_hss::server fake;
+struct interim_answers : daemon_fixture {};
+
+TEST_F(interim_answers, every_walk_sees_its_own_pages) {
   fake.populate("p1", "0", 45, 3);
   fake.populate("p2", "0", 25, 4);
   fake.inject(fake_hss::fault::interim({100, 102, 103}).forever());
-  dir.write("token", "test-token\n");
-  dir.write("config.yaml",
-            "endpoint: " + fake.endpoint() + "\nauth: {method: token, token_file: token}\n" +
-                "tls: {ca_file: " + fake.ca_file() + "}\nprojects:\n  - id: p1\n  - id: p2\n" +
-                "poll: {rate: unlimited, page_size: 10, pages_in_flight: 3, timeout: 5s, "
-                "retry: {attempts: 0}}\nstate_dir: state\n");
-  auto r = run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"}, 60s);
+  cfg.projects = "  - id: p1\n  - id: p2\n";
+  cfg.poll = "rate: unlimited, page_size: 10, pages_in_flight: 3, timeout: 5s, retry: {attempts: 0}";
+  write_config();
+  auto r = once();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::map<std::string, std::multiset<std::string>> seen;
   for (const auto& e : parse_ndjson(r.out)) {
@@ -422,7 +408,7 @@ TEST(interim_answers, every_walk_sees_its_own_pages) {
 
 // Issue #12: an X-Request-Id (or other upstream text) with invalid UTF-8
 // reached the socket's JSON raw, and `hss-jobwatch status` failed on it.
-struct hostile_text : testing_support::daemon_fixture {
+struct hostile_text : socket_daemon_fixture {
   // The status reply, as the raw line the daemon sent.
   std::string status_line() {
     auto c = request(R"({"op":"status"})");
@@ -431,7 +417,7 @@ struct hostile_text : testing_support::daemon_fixture {
   // Waits until the scope's last_error mentions `needle`; returns the line.
   std::string status_line_with(const std::string& needle) {
     std::string line;
-    testing_support::eventually(
+    eventually(
         [&] {
           line = status_line();
           return line.find(needle) != std::string::npos;

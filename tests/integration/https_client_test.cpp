@@ -15,6 +15,8 @@
 #include "core/version.hpp"
 #include "hss/http.hpp"
 
+#include "common/temp_dir.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -72,12 +74,10 @@ void run_shell(const std::string& cmd) {
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
 }
 
-pki make_pki() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "hssjw-client-test-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
+pki make_pki(const std::string& where) {
   pki p;
-  p.dir = tmpl;
-  const std::string cd = "cd '" + tmpl + "' && ";
+  p.dir = where;
+  const std::string cd = "cd '" + where + "' && ";
   const std::string quiet = " >/dev/null 2>&1";
   const std::string ec_key = " -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes ";
   for (std::string ca : {"ca", "other-ca"})
@@ -105,19 +105,12 @@ pki make_pki() {
   return p;
 }
 
+// Made once for every test here; the directory goes when the program ends.
 const pki& certs() {
-  static const pki p = make_pki();
+  static const test::temp_dir dir;
+  static const pki p = make_pki(dir.path());
   return p;
 }
-
-class pki_cleanup : public ::testing::Environment {
- public:
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(certs().dir, ignored);
-  }
-};
-const auto* const cleanup_env = ::testing::AddGlobalTestEnvironment(new pki_cleanup);
 
 // --- a small HTTP(S) server on the test's io_context --------------------------
 

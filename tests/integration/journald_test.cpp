@@ -25,7 +25,7 @@
 
 namespace {
 
-using namespace testing_support;
+using namespace hssjw::test;
 using namespace std::chrono_literals;
 using record = std::map<std::string, std::string>;
 
@@ -118,7 +118,7 @@ struct fake_journal {
   }
 };
 
-struct journald_fixture : daemon_fixture {
+struct journald_fixture : socket_daemon_fixture {
   std::string ns_script(const std::string& journal_dir) const {
     return "mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && mount --bind '" + journal_dir +
            "' /run/systemd/journal && exec \"$0\" \"$@\"";
@@ -135,13 +135,13 @@ TEST_F(journald_fixture, native_records_carry_the_spec_fields) {
   if (probe.exit_code != 0)
     GTEST_SKIP() << "cannot mount in a private mount namespace here (container without CAP_SYS_ADMIN?): " << probe.err;
 
-  extra_config = "log: {target: journal, level: info}\n";
+  cfg.extra = "log: {target: journal, level: info}\n";
   fake.populate("p1", "0", 4, 31);
   write_config();
-  daemon = std::make_unique<background_process>(
-      std::vector<std::string>{"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
-                               ns_script(journal.dir), HSSJWD_PATH, "--config", dir.file("config.yaml")},
-      dir.path);
+  auto argv = daemon_argv();
+  argv.insert(argv.begin(),
+              {"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", ns_script(journal.dir)});
+  launch(argv);
   ASSERT_TRUE(eventually([&] { return journal.find({{"MESSAGE_ID", hssjw::message_ids::baseline}}).has_value(); },
                          30s))
       << daemon->err();
@@ -180,7 +180,7 @@ TEST_F(journald_fixture, native_records_carry_the_spec_fields) {
   fake.clear_faults();
 
   std::lock_guard lock(journal.m);
-  for (auto& d : journal.raw) EXPECT_EQ(d.find("secret-token-1"), std::string::npos) << "a secret reached the journal";
+  for (auto& d : journal.raw) EXPECT_EQ(d.find(token), std::string::npos) << "a secret reached the journal";
   EXPECT_TRUE(daemon->err().empty()) << "nothing falls back to stderr: " << daemon->err();
 }
 
@@ -207,7 +207,7 @@ TEST_F(journald_fixture, journalctl_selects_removed_events_in_a_systemd_sandbox)
   fake.populate("p1", "0", 3, 32);
   const std::string etc = dir.file("etc");
   std::filesystem::create_directories(etc);
-  dir.write("etc/token", "secret-token-1\n");
+  dir.write("etc/token", token + "\n");
   std::filesystem::copy_file(fake.ca_file(), etc + "/ca.pem");
   dir.write("etc/config.yaml",
             "endpoint: " + fake.endpoint() + "\nauth: {method: token, token_file: /etc/hss-jobwatch/token}\n"

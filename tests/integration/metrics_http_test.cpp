@@ -6,8 +6,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <spdlog/sinks/null_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/log_capture.hpp"
 #include "metrics/http_server.hpp"
 
 namespace {
@@ -35,8 +34,7 @@ using hssjw::metrics::http_server;
 class running_server {
  public:
   explicit running_server(http_limits limits = {}) {
-    auto log =
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+    auto log = hssjw::test::quiet_logger();
     auto opened = http_server::open(
         ioc_, "127.0.0.1:0",
         [](std::string_view path) {

@@ -1,9 +1,7 @@
 // hss-jobwatchd --once as a real process against the fake HSS over TLS:
 // baselines, exact changes after mutations, minimal request counts, lists
 // that shift during a walk, faults, and config errors (SPEC §3, §4, §7).
-#include "integration/process.hpp"
-
-#include "fake_hss/server.hpp"
+#include "common/daemon_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,39 +13,21 @@
 namespace {
 
 namespace json = boost::json;
-using testing_support::parse_ndjson;
-using testing_support::process_result;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using namespace hssjw::test;
 
-struct once_fixture : ::testing::Test {
-  temp_dir dir;
-  fake_hss::server fake{make_options()};
-  std::string extra_poll = "";
-
-  fake_hss::server::options make_options() {
-    fake_hss::server::options o;
-    o.state_dir = dir.file("fake");
-    o.token = "secret-token-1";
-    return o;
-  }
-
-  void SetUp() override { dir.write("token", "secret-token-1\n"); }
-
+struct once_fixture : daemon_fixture {
+  // Pages of 50, one quick retry; `poll` adds to poll:.
   std::string config(const std::string& projects, const std::string& poll = "") {
-    return "endpoint: " + fake.endpoint() + "\n" +
-           "auth: {method: token, token_file: token}\n"
-           "tls: {ca_file: " + fake.ca_file() + "}\n"
-           "projects:\n" + projects +
-           "poll: {rate: unlimited, page_size: 50, retry: {attempts: 1, initial: 10ms, max: 20ms}" +
-           (poll.empty() ? "" : ", " + poll) + "}\n"
-           "state_dir: state\n";
+    auto c = cfg;
+    c.projects = projects;
+    c.poll = "rate: unlimited, page_size: 50, retry: {attempts: 1, initial: 10ms, max: 20ms}" +
+             (poll.empty() ? "" : ", " + poll);
+    return config_text(c);
   }
 
-  process_result once(const std::string& cfg) {
-    dir.write("config.yaml", cfg);
-    return run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"},
-                       std::chrono::seconds(60));
+  process_result once(const std::string& text) {
+    dir.write("config.yaml", text);
+    return daemon_fixture::once();
   }
 
   static std::multiset<std::string> summary(const std::vector<json::object>& events) {
@@ -111,7 +91,7 @@ TEST_F(once_fixture, baseline_then_exact_changes_with_minimal_requests) {
   // ceil((n-1)/(page-1)) per scope: 1500 -> 31, 777 -> 16, 49 -> 1, 1 -> 1
   EXPECT_EQ(jobs_requests(), 31u + 16u + 1u + 1u);
   for (auto& req : fake.requests()) {
-    EXPECT_EQ(req.headers.at("x-auth-token"), "secret-token-1");
+    EXPECT_EQ(req.headers.at("x-auth-token"), token);
     EXPECT_EQ(req.headers.at("user-agent").rfind("hss-jobwatch/", 0), 0u);
     if (req.project_id == "p3") EXPECT_EQ(req.query.at("cluster_name"), "prod");
     if (req.project_id == "p1") EXPECT_EQ(req.query.at("enterprise_project_id"), "all_granted_eps");
@@ -314,7 +294,7 @@ TEST_F(once_fixture, wrong_token_fails_with_the_gateway_code) {
 
 TEST_F(once_fixture, bad_config_names_file_line_column_and_exits_78) {
   dir.write("config.yaml", "endpoint: https://x\nauth: {method: token, token_file: t}\nprojects:\n  - id: p1\npoll:\n  page_size: 500\n");
-  auto r = run_process({HSSJWD_PATH, "--config", dir.file("config.yaml"), "--once"});
+  auto r = run_daemon({"--once"});
   EXPECT_EQ(r.exit_code, 78);
   EXPECT_NE(r.err.find(dir.file("config.yaml") + ":6:14"), std::string::npos) << r.err;
 }

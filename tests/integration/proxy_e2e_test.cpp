@@ -9,9 +9,7 @@
 //
 // The proxy is test-local: a few dozen lines of Asio on its own thread,
 // counting tunnels and recording the Proxy-Authorization it receives.
-#include "integration/process.hpp"
-
-#include "fake_hss/server.hpp"
+#include "common/daemon_fixture.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -36,9 +34,7 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
-using testing_support::parse_ndjson;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using namespace hssjw::test;
 
 constexpr auto as_value = asio::as_tuple(asio::use_awaitable);
 
@@ -141,40 +137,28 @@ constexpr const char* user = "jobwatch";
 constexpr const char* password = "pr0xy-s3cret";
 constexpr const char* basic = "Basic am9id2F0Y2g6cHIweHktczNjcmV0";
 
-class proxy_e2e : public ::testing::Test {
- protected:
-  temp_dir dir;
-  fake_hss::server fake;
-
-  void SetUp() override {
-    dir.write("token", "test-token\n");
+// 30 jobs in pages of 10, debug logging (a leaked password would show).
+struct proxy_e2e : daemon_fixture {
+  proxy_e2e() {
     fake.populate("p1", "0", 30, 5);
+    cfg.poll = "rate: unlimited, page_size: 10, timeout: 5s, retry: {attempts: 1, initial: 10ms, max: 20ms}";
   }
 
-  std::string auth = "{method: token, token_file: token}";
-  std::string endpoint;  // "" = the fake's
-
+  // `proxy_line` is a whole proxy: line or nothing; `ca_file` "" = the fake's.
   void write_config(const std::string& proxy_line, const std::string& ca_file = {}) {
-    dir.write("config.yaml", "endpoint: " + (endpoint.empty() ? fake.endpoint() : endpoint) +
-                                 "\nauth: " + auth + "\n" +
-                                 "tls: {ca_file: " + (ca_file.empty() ? fake.ca_file() : ca_file) +
-                                 "}\n" + proxy_line + "projects:\n  - id: p1\n" +
-                                 "poll: {rate: unlimited, page_size: 10, timeout: 5s, "
-                                 "retry: {attempts: 1, initial: 10ms, max: 20ms}}\n"
-                                 "log: {level: debug}\nstate_dir: state\n");
+    cfg.ca_file = ca_file;
+    cfg.extra = "log: {level: debug}\n" + proxy_line;
+    daemon_fixture::write_config();
   }
 
-  testing_support::process_result once(std::map<std::string, std::string> env = {}) {
-    return run({"--once"}, std::move(env));
-  }
-  testing_support::process_result probe(std::map<std::string, std::string> env = {}) {
+  process_result once(std::map<std::string, std::string> env = {}) { return run({"--once"}, std::move(env)); }
+  process_result probe(std::map<std::string, std::string> env = {}) {
     return run({"--check-config", "--probe"}, std::move(env));
   }
-  testing_support::process_result run(std::vector<std::string> args,
-                                      std::map<std::string, std::string> env) {
+  // Without the proxy variables of the environment the test runs in.
+  process_result run(const std::vector<std::string>& args, std::map<std::string, std::string> env) {
     for (const char* name : {"HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"}) env.try_emplace(name, "");
-    args.insert(args.begin(), {HSSJWD_PATH, "--config", dir.file("config.yaml")});
-    return run_process(args, std::chrono::seconds(60), env);
+    return run_daemon(args, std::chrono::seconds(60), env);
   }
 
   std::string fake_authority() const { return "localhost:" + std::to_string(fake.port()); }
@@ -186,7 +170,7 @@ class proxy_e2e : public ::testing::Test {
   void write_password_config(const std::string& proxy_line = {}) {
     fake.add_iam_user("acct", "jobwatch-bot", "iam-pa55word");
     dir.write("password", "iam-pa55word\n");
-    auth = "{method: password, iam_endpoint: https://" + iam_authority() +
+    cfg.auth = "{method: password, iam_endpoint: https://" + iam_authority() +
            ", domain: acct, user: jobwatch-bot, password_file: password}";
     write_config(proxy_line);
     fake.set_auth_mode(fake_hss::auth_mode::iam);
@@ -323,7 +307,7 @@ TEST_F(proxy_e2e, a_refused_login_connect_names_407_without_the_password) {
 
 // Issue #12: the probe said "Host not found" without the host.
 TEST_F(proxy_e2e, probe_names_the_host_it_cannot_resolve) {
-  endpoint = "https://hss.xx.nonexistent.invalid";
+  cfg.endpoint = "https://hss.xx.nonexistent.invalid";
   write_config("");
   auto p = probe();
   EXPECT_EQ(p.exit_code, 1);

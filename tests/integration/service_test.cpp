@@ -2,9 +2,7 @@
 // churning run (counters move with events; the text passes a strict
 // exposition-format check), /healthz 200 and 503, SIGHUP reloads (scope
 // added and removed, bad config kept out) and a bounded SIGTERM.
-#include "integration/process.hpp"
-
-#include "fake_hss/server.hpp"
+#include "common/daemon_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -28,13 +26,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-using testing_support::background_process;
-using testing_support::eventually;
-using testing_support::free_tcp_port;
-using testing_support::http_get;
-using testing_support::parse_ndjson;
-using testing_support::run_process;
-using testing_support::temp_dir;
+using namespace hssjw::test;
 
 // A connected Unix-socket client (fd), or -1.
 int unix_connect(const std::string& path) {
@@ -259,41 +251,24 @@ std::size_t open_fds(int pid) {
   return n;
 }
 
-struct service_fixture : ::testing::Test {
-  temp_dir dir;
-  fake_hss::server fake{make_options()};
-  std::map<std::string, std::string> env;  // of the daemon
+// The daemon bench with /metrics and /healthz on a free port; start()
+// waits until /healthz answers.
+struct service_fixture : daemon_fixture {
   std::uint16_t metrics_port = free_tcp_port();
-  std::unique_ptr<background_process> daemon;
   std::string socket_extra;  // more socket: keys
   std::string poll_extra;    // more poll: keys
 
-  fake_hss::server::options make_options() {
-    fake_hss::server::options o;
-    o.state_dir = dir.file("fake");
-    o.token = "service-token";
-    return o;
-  }
-
-  void SetUp() override { dir.write("token", "service-token\n"); }
-
   void write_config(const std::string& projects, const std::string& extra = "") {
-    dir.write("config.yaml",
-              "endpoint: " + fake.endpoint() + "\n" +
-                  "auth: {method: token, token_file: token}\n"
-                  "tls: {ca_file: " + fake.ca_file() + "}\n"
-                  "projects:\n" + projects +
-                  "poll: {interval: 1s, jitter: 0%, rate: unlimited, page_size: 10,"
-                  " retry: {attempts: 1, initial: 10ms, max: 20ms}" + poll_extra + "}\n"
-                  "state_dir: state\n"
-                  "socket: {path: " + dir.file("events.sock") + socket_extra + "}\n"
-                  "metrics: {listen: 127.0.0.1:" + std::to_string(metrics_port) + "}\n" + extra,
-              0640);
+    cfg.projects = projects;
+    cfg.poll = "interval: 1s, jitter: 0%, rate: unlimited, page_size: 10,"
+               " retry: {attempts: 1, initial: 10ms, max: 20ms}" + poll_extra;
+    cfg.socket = socket_extra;
+    cfg.extra = "metrics: {listen: 127.0.0.1:" + std::to_string(metrics_port) + "}\n" + extra;
+    daemon_fixture::write_config("config.yaml", 0640);
   }
 
   void start() {
-    daemon = std::make_unique<background_process>(
-        std::vector<std::string>{HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path, env);
+    launch();
     eventually([&] { return !daemon->running() || http_get(metrics_port, "/healthz").status == 200; }, 20s);
     ASSERT_TRUE(daemon->running()) << daemon->err();
     ASSERT_EQ(http_get(metrics_port, "/healthz").status, 200) << daemon->err();
@@ -304,13 +279,6 @@ struct service_fixture : ::testing::Test {
     EXPECT_EQ(r.status, 200);
     EXPECT_NE(r.headers.find("text/plain; version=0.0.4"), std::string::npos) << r.headers;
     return parse(r.body);
-  }
-
-  void TearDown() override {
-    if (daemon && daemon->running()) {
-      daemon->signal(SIGTERM);
-      daemon->wait(15s);
-    }
   }
 };
 
@@ -454,13 +422,13 @@ TEST_F(service_fixture, subscribers_and_refused_clients_are_counted) {
   socket_extra = ", max_clients: 1";
   write_config("  - id: p1\n");
   start();
-  int watcher = unix_connect(dir.file("events.sock"));
+  int watcher = unix_connect(socket_path());
   ASSERT_GE(watcher, 0);
   EXPECT_NE(read_some(watcher).find("\"hello\""), std::string::npos);
   const std::string watch = "{\"op\":\"watch\"}\n";
   ASSERT_EQ(::send(watcher, watch.data(), watch.size(), MSG_NOSIGNAL), static_cast<ssize_t>(watch.size()));
   EXPECT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_subscribers") == 1; }, 10s));
-  int second = unix_connect(dir.file("events.sock"));
+  int second = unix_connect(socket_path());
   ASSERT_GE(second, 0);
   std::string got;
   eventually([&] { return (got += read_some(second)).find("busy") != std::string::npos; }, 10s);
@@ -478,18 +446,18 @@ TEST_F(service_fixture, subscribers_and_refused_clients_are_counted) {
 TEST_F(service_fixture, a_rejected_reload_stays_visible_in_status_until_a_good_one) {
   fake.populate("p1", "0", 6, 3);
   notify_listener notify(dir.file("notify.sock"));
-  env["NOTIFY_SOCKET"] = notify.path;
+  daemon_env["NOTIFY_SOCKET"] = notify.path;
   write_config("  - id: p1\n");
   start();
   ASSERT_TRUE(eventually([&] { return notify.last_status().find("1 scope") != std::string::npos; }, 10s));
-  EXPECT_TRUE(status_of(dir.file("events.sock")).at("config_error").is_null());
+  EXPECT_TRUE(status_of(socket_path()).at("config_error").is_null());
 
   dir.write("config.yaml", "projects:\n  - id: p1\npoll: {interval: 1s, colour: red}\n", 0640);
   daemon->signal(SIGHUP);
   const std::regex where("config\\.yaml:[0-9]+:[0-9]+");
   boost::json::object st;
   ASSERT_TRUE(eventually([&] {
-    st = status_of(dir.file("events.sock"));
+    st = status_of(socket_path());
     return st.contains("config_error") && st.at("config_error").is_string();
   }, 20s)) << daemon->err();
   const std::string error(st.at("config_error").as_string());
@@ -503,12 +471,12 @@ TEST_F(service_fixture, a_rejected_reload_stays_visible_in_status_until_a_good_o
   ASSERT_TRUE(eventually([&] { return fake.requests().size() >= 2; }, 10s));
   std::this_thread::sleep_for(300ms);
   EXPECT_NE(notify.last_status().find("reload rejected"), std::string::npos) << notify.last_status();
-  auto cli = run_process({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "status"}, 20s);
+  auto cli = run_process({HSSJW_CLI_PATH, "--socket", socket_path(), "status"}, 20s);
   EXPECT_NE(cli.out.find("reload rejected"), std::string::npos) << cli.out;
 
   write_config("  - id: p1\n");
   daemon->signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return status_of(dir.file("events.sock")).at("config_error").is_null(); }, 20s));
+  ASSERT_TRUE(eventually([&] { return status_of(socket_path()).at("config_error").is_null(); }, 20s));
   EXPECT_TRUE(eventually([&] { return notify.last_status().find("reload rejected") == std::string::npos; }, 10s))
       << notify.last_status();
 }
@@ -522,16 +490,16 @@ TEST_F(service_fixture, a_scope_is_starting_until_its_first_walk_ends) {
   write_config("  - id: p1\n");
   start();
   ASSERT_TRUE(eventually([&] { return fake.requests().size() >= 1; }, 10s));
-  auto st = status_of(dir.file("events.sock"));
+  auto st = status_of(socket_path());
   ASSERT_FALSE(st.empty());
   const auto& scope = st.at("scopes").as_array().at(0).as_object();
   EXPECT_EQ(scope.at("state"), "starting") << boost::json::serialize(st);
   EXPECT_TRUE(scope.at("last_attempt").is_null());
-  auto table = run_process({HSSJW_CLI_PATH, "--socket", dir.file("events.sock"), "status"}, 20s);
+  auto table = run_process({HSSJW_CLI_PATH, "--socket", socket_path(), "status"}, 20s);
   EXPECT_NE(table.out.find("starting"), std::string::npos) << table.out;
   // The walk ends: ok.
   EXPECT_TRUE(eventually([&] {
-    auto s = status_of(dir.file("events.sock"));
+    auto s = status_of(socket_path());
     return !s.empty() && s.at("scopes").as_array().at(0).at("state") == "ok";
   }, 20s)) << daemon->err();
 }
@@ -586,49 +554,43 @@ TEST_F(service_fixture, reloads_that_replace_the_client_do_not_accumulate_connec
 
 // A renewed CA file at the same path: the config does not change, the
 // file does. SIGHUP must make new connections trust the new content.
-TEST(service_ca, a_ca_file_replaced_at_the_same_path_takes_effect_on_reload) {
-  temp_dir dir;
-  fake_hss::server::options o;
-  o.state_dir = dir.file("fake");
-  o.token = "service-token";
-  o.idle_timeout = 1s;  // the fake closes idle connections: each walk opens a new one
-  fake_hss::server fake(o);
+// The fake closes idle connections after 1 s: each walk opens a new one.
+struct service_ca : daemon_fixture {
+  service_ca() : daemon_fixture(default_token, [](fake_hss::server::options& o) { o.idle_timeout = 1s; }) {}
+};
+
+TEST_F(service_ca, a_ca_file_replaced_at_the_same_path_takes_effect_on_reload) {
   fake.populate("p1", "0", 6, 3);
   const auto metrics_port = free_tcp_port();
   auto install_ca = [&] {
     std::ifstream in(fake.ca_file(), std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();
-    dir.write("ca.pem.new", text.str(), 0644);
-    std::filesystem::rename(dir.file("ca.pem.new"), dir.file("ca.pem"));  // as a package update does
+    dir.write("ca.pem", text.str(), 0644);  // by rename, as a package update does
   };
   install_ca();
-  dir.write("token", "service-token\n");
-  dir.write("config.yaml",
-            "endpoint: " + fake.endpoint() + "\nauth: {method: token, token_file: token}\n"
-            "tls: {ca_file: ca.pem}\nprojects:\n  - id: p1\n"
-            "poll: {interval: 2s, jitter: 0%, rate: unlimited, retry: {attempts: 1, initial: 10ms, max: 20ms}}\n"
-            "state_dir: state\nsocket: {path: " + dir.file("events.sock") + "}\n"
-            "metrics: {listen: 127.0.0.1:" + std::to_string(metrics_port) + "}\n",
-            0640);
-  background_process daemon({HSSJWD_PATH, "--config", dir.file("config.yaml")}, dir.path);
+  cfg.ca_file = "ca.pem";
+  cfg.poll = "interval: 2s, jitter: 0%, rate: unlimited, retry: {attempts: 1, initial: 10ms, max: 20ms}";
+  cfg.extra = "metrics: {listen: 127.0.0.1:" + std::to_string(metrics_port) + "}\n";
+  write_config("config.yaml", 0640);
+  launch();
   auto gauge = [&](const char* name) {
     auto page = http_get(metrics_port, "/metrics");
     if (page.status != 200) return double(NAN);  // not up yet
     return parse(page.body).get(name, {{"scope", "p1/-"}});
   };
-  ASSERT_TRUE(eventually([&] { return gauge("hss_jobwatch_jobs") == 6; }, 20s)) << daemon.err();
+  ASSERT_TRUE(eventually([&] { return gauge("hss_jobwatch_jobs") == 6; }, 20s)) << daemon->err();
 
   // The server now presents a certificate from another CA: walks fail.
   fake.rotate_ca();
-  ASSERT_TRUE(eventually([&] { return gauge("hss_jobwatch_scope_failing") == 1; }, 20s)) << daemon.err();
+  ASSERT_TRUE(eventually([&] { return gauge("hss_jobwatch_scope_failing") == 1; }, 20s)) << daemon->err();
 
   install_ca();  // the renewed CA, same path, same config
-  daemon.signal(SIGHUP);
-  EXPECT_TRUE(eventually([&] { return gauge("hss_jobwatch_scope_failing") == 0; }, 20s)) << daemon.err();
-  EXPECT_NE(daemon.err().find("ca.pem changed on disk"), std::string::npos) << daemon.err();
-  daemon.signal(SIGTERM);
-  EXPECT_EQ(daemon.wait(15s), 0) << daemon.err();
+  daemon->signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] { return gauge("hss_jobwatch_scope_failing") == 0; }, 20s)) << daemon->err();
+  EXPECT_NE(daemon->err().find("ca.pem changed on disk"), std::string::npos) << daemon->err();
+  daemon->signal(SIGTERM);
+  EXPECT_EQ(daemon->wait(15s), 0) << daemon->err();
 }
 
 }  // namespace

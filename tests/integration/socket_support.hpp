@@ -1,6 +1,6 @@
-// Test support for the events socket: a long-running hss-jobwatchd against
-// the fake HSS (a fixture) and a line client with deadlines (every read
-// gives up, so no test can hang on a silent daemon).
+// Test support for the events socket: a line client with deadlines (every
+// read gives up, so no test can hang on a silent daemon) and the daemon
+// bench (common/daemon_fixture.hpp) extended with it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "client/line_client.hpp"
+#include "common/daemon_fixture.hpp"
 #include "fake_hss/server.hpp"
-#include "integration/process.hpp"
 
-namespace testing_support {
+namespace hssjw::test {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
@@ -35,7 +35,9 @@ struct socket_client {
     return true;
   }
   bool send(const std::string& line) { return conn.send_line(line, 5s); }
-  std::optional<std::string> next_raw(std::chrono::milliseconds deadline = 10s) { return conn.read_line(deadline); }
+  std::optional<std::string> next_raw(std::chrono::milliseconds deadline = 10s) {
+    return conn.read_line(deadline);
+  }
   std::optional<json::object> next(std::chrono::milliseconds deadline = 10s) {
     auto l = conn.read_line(deadline);
     if (!l) return std::nullopt;
@@ -47,7 +49,8 @@ struct socket_client {
     std::vector<json::object> out;
     const auto end = std::chrono::steady_clock::now() + deadline;
     for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
       auto m = next(left);
       if (!m) break;
@@ -63,53 +66,30 @@ inline std::string type_of(const json::object& o) {
   return t && t->is_string() ? std::string(t->as_string()) : "";
 }
 
-inline std::uint64_t seq_of(const json::object& o) { return o.at("seq").to_number<std::uint64_t>(); }
+inline std::uint64_t seq_of(const json::object& o) {
+  return o.at("seq").to_number<std::uint64_t>();
+}
 
 inline bool is_event(const json::object& o) { return o.contains("v") && o.contains("seq"); }
 
-// A daemon (interval 1s, unlimited budget) over the fake HSS, its socket in
-// the temporary directory.
-struct daemon_fixture : ::testing::Test {
-  temp_dir dir;
-  fake_hss::server fake{make_options()};
-  std::unique_ptr<background_process> daemon;
-  std::string socket_settings = "stall_timeout: 2s, bookmark_interval: 1s, max_clients: 300";
-  std::string extra_config;
+// The daemon bench with a socket client: walks every second over pages of
+// 200, a short stall timeout and bookmark interval, and start_daemon()
+// waits until the socket answers.
+struct socket_daemon_fixture : daemon_fixture {
   std::vector<std::string> extra_args;  // after --config, e.g. --memory-state
 
-  fake_hss::server::options make_options() {
-    fake_hss::server::options o;
-    o.state_dir = dir.file("fake");
-    o.token = "secret-token-1";
-    return o;
-  }
-
-  void SetUp() override { dir.write("token", "secret-token-1\n"); }
-
-  std::string socket_path() const { return dir.file("run/events.sock"); }
-
-  std::string config_text(const std::string& state_dir = "state") const {
-    return "endpoint: " + fake.endpoint() + "\n" +
-           "auth: {method: token, token_file: " + dir.file("token") + "}\n"
-           "tls: {ca_file: " + fake.ca_file() + "}\n"
-           "projects:\n  - id: p1\n"
-           "poll: {interval: 1s, jitter: 0%, rate: unlimited, page_size: 200, "
-           "retry: {attempts: 1, initial: 10ms, max: 20ms}}\n"
-           "state_dir: " + dir.file(state_dir) + "\n"
-           "socket: {path: " + socket_path() + ", " + socket_settings + "}\n" + extra_config;
-  }
-
-  void write_config(const std::string& name = "config.yaml", const std::string& state_dir = "state") {
-    dir.write(name, config_text(state_dir));
+  socket_daemon_fixture() {
+    cfg.poll =
+        "interval: 1s, jitter: 0%, rate: unlimited, page_size: 200, "
+        "retry: {attempts: 1, initial: 10ms, max: 20ms}";
+    cfg.socket = ", stall_timeout: 2s, bookmark_interval: 1s, max_clients: 300";
   }
 
   // Starts the daemon and waits until its socket answers with a hello
   // whose seq is at least `min_seq` (the baseline committed).
   void start_daemon(std::uint64_t min_seq = 1, std::chrono::milliseconds deadline = 30s) {
     write_config();
-    std::vector<std::string> argv{HSSJWD_PATH, "--config", dir.file("config.yaml")};
-    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    daemon = std::make_unique<background_process>(argv, dir.path);
+    launch(daemon_argv(extra_args));
     ASSERT_TRUE(eventually(
         [&] {
           socket_client c;
@@ -142,13 +122,6 @@ struct daemon_fixture : ::testing::Test {
     EXPECT_TRUE(c->send(line));
     return c;
   }
-
-  void TearDown() override {
-    if (daemon && daemon->running()) {
-      daemon->signal(SIGTERM);
-      daemon->wait(15s);
-    }
-  }
 };
 
-}  // namespace testing_support
+}  // namespace hssjw::test

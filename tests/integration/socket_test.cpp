@@ -20,10 +20,10 @@
 
 namespace {
 
-using namespace testing_support;
+using namespace hssjw::test;
 using namespace std::chrono_literals;
 
-struct socket_fixture : daemon_fixture {};
+struct socket_fixture : socket_daemon_fixture {};
 
 std::vector<std::uint64_t> event_seqs(const std::vector<json::object>& lines) {
   std::vector<std::uint64_t> out;
@@ -247,7 +247,7 @@ TEST_F(socket_fixture, a_half_closed_watcher_keeps_receiving) {
 }
 
 TEST_F(socket_fixture, busy_over_max_clients) {
-  socket_settings = "stall_timeout: 30s, bookmark_interval: 30s, max_clients: 3";
+  cfg.socket = ", stall_timeout: 30s, bookmark_interval: 30s, max_clients: 3";
   fake.populate("p1", "0", 3, 8);
   start_daemon(3);
   std::vector<std::unique_ptr<socket_client>> held;
@@ -271,7 +271,7 @@ TEST_F(socket_fixture, busy_over_max_clients) {
 }
 
 TEST_F(socket_fixture, gone_when_since_is_older_than_the_journal) {
-  extra_config = "journal: {max_events: 5}\n";
+  cfg.extra = "journal: {max_events: 5}\n";
   fake.populate("p1", "0", 20, 9);
   start_daemon(20);
   socket_client c;
@@ -320,7 +320,7 @@ TEST_F(socket_fixture, since_across_a_daemon_restart_has_no_gap_and_no_duplicate
 // plus the events after `synced` must equal the daemon's final state.
 TEST_F(socket_fixture, sync_racing_with_commits_has_no_gap) {
   // This reader pauses for seconds while events pile up: not a stall.
-  socket_settings = "stall_timeout: 60s, bookmark_interval: 1s";
+  cfg.socket = ", stall_timeout: 60s, bookmark_interval: 1s";
   fake.populate("p1", "0", 3000, 11);
   start_daemon(3000);
   fake_hss::churn_options churn;
@@ -415,7 +415,7 @@ TEST_F(socket_fixture, sync_racing_with_commits_has_no_gap) {
 // was 16 MB a client). Then one of each reads its answer whole, and a
 // filtered list among the 20k holds exactly its job.
 TEST_F(socket_fixture, list_and_sync_to_clients_that_never_read_cost_bounded_memory) {
-  socket_settings = "stall_timeout: 60s, bookmark_interval: 30s, max_clients: 300";
+  cfg.socket = ", stall_timeout: 60s, bookmark_interval: 30s, max_clients: 300";
   constexpr std::size_t jobs = 20000;
   fake.populate("p1", "0", jobs, 31);
   start_daemon(jobs, 120s);
@@ -475,7 +475,7 @@ TEST_F(socket_fixture, list_and_sync_to_clients_that_never_read_cost_bounded_mem
 // A list or sync client that stops reading in the middle of the state is
 // cut off with overflow after stall_timeout, its stream whole lines.
 TEST_F(socket_fixture, list_and_sync_clients_that_stop_reading_are_cut_off_with_overflow) {
-  socket_settings = "stall_timeout: 1s, bookmark_interval: 30s";
+  cfg.socket = ", stall_timeout: 1s, bookmark_interval: 30s";
   fake.populate("p1", "0", 3000, 14);
   start_daemon(3000);
   ASSERT_FALSE(HasFatalFailure());
@@ -509,7 +509,7 @@ TEST_F(socket_fixture, list_and_sync_clients_that_stop_reading_are_cut_off_with_
 // is cut off (overflow) once the snapshot took 10 x stall_timeout, though
 // it never stalled.
 TEST_F(socket_fixture, a_snapshot_read_too_slowly_is_cut_off_though_it_never_stalls) {
-  socket_settings = "stall_timeout: 2s, bookmark_interval: 30s";
+  cfg.socket = ", stall_timeout: 2s, bookmark_interval: 30s";
   fake.populate("p1", "0", 30000, 15);
   start_daemon(30000);
   ASSERT_FALSE(HasFatalFailure());
@@ -545,7 +545,7 @@ TEST_F(socket_fixture, a_snapshot_read_too_slowly_is_cut_off_though_it_never_sta
 // state as of `synced` (the journal replayed to it), then every later
 // event once.
 TEST_F(socket_fixture, sync_in_memory_mode_is_the_state_as_of_synced) {
-  socket_settings = "stall_timeout: 60s, bookmark_interval: 30s";
+  cfg.socket = ", stall_timeout: 60s, bookmark_interval: 30s";
   extra_args = {"--memory-state"};
   fake.populate("p1", "0", 3000, 13);
   start_daemon(3000);
@@ -594,7 +594,7 @@ TEST_F(socket_fixture, sync_in_memory_mode_is_the_state_as_of_synced) {
 // (the backlog and new events), the stuck one is cut off with overflow
 // after stall_timeout, its stream ending in whole lines.
 TEST_F(socket_fixture, hundred_clients_and_one_that_never_reads) {
-  socket_settings = "stall_timeout: 1s, bookmark_interval: 30s, max_clients: 200";
+  cfg.socket = ", stall_timeout: 1s, bookmark_interval: 30s, max_clients: 200";
   fake.populate("p1", "0", 2000, 12);
   start_daemon(2000);
 
@@ -662,7 +662,7 @@ TEST_F(socket_fixture, hundred_clients_and_one_that_never_reads) {
 // events. One that stops reading in the middle is cut off with overflow
 // after whole lines, and only it.
 TEST_F(socket_fixture, a_burst_larger_than_every_buffer_reaches_every_watcher_once_in_order) {
-  socket_settings = "stall_timeout: 2s, bookmark_interval: 30s, max_clients: 200";
+  cfg.socket = ", stall_timeout: 2s, bookmark_interval: 30s, max_clients: 200";
   fake.populate("p1", "0", 5, 21);
   start_daemon(5);
 #if defined(__SANITIZE_ADDRESS__)
@@ -780,7 +780,7 @@ TEST_F(socket_fixture, a_burst_larger_than_every_buffer_reaches_every_watcher_on
 }
 
 TEST_F(socket_fixture, socket_file_mode_stale_file_and_a_live_daemon) {
-  socket_settings = "mode: \"0600\"";
+  cfg.socket = ", mode: \"0600\"";
   // A stale socket file, as a crash leaves it: bound, nobody listening.
   std::filesystem::create_directories(dir.file("run"));
   {
@@ -798,20 +798,23 @@ TEST_F(socket_fixture, socket_file_mode_stale_file_and_a_live_daemon) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
   // A second daemon (own state) on the same socket path is refused.
-  dir.write("second.yaml", config_text("state2"));
-  auto r = run_process({HSSJWD_PATH, "--config", dir.file("second.yaml")}, 30s);
+  auto second = cfg;
+  second.state_dir = dir.file("state2");
+  dir.write("second.yaml", config_text(second));
+  auto r = run_process(daemon_argv({}, dir.file("second.yaml")), 30s);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("in use by another process"), std::string::npos) << r.err;
   EXPECT_EQ(daemon_seq(), 2u) << "the first daemon keeps its socket";
 
   // A path that is not a socket is never removed.
-  socket_settings = "";
-  dir.write("third.yaml", config_text("state3"));
-  std::string text = config_text("state3");
+  auto third = cfg;
+  third.state_dir = dir.file("state3");
+  third.socket = "";
+  std::string text = config_text(third);
   text.replace(text.find(socket_path()), socket_path().size(), dir.file("not-a-socket"));
   dir.write("third.yaml", text);
   dir.write("not-a-socket", "data");
-  r = run_process({HSSJWD_PATH, "--config", dir.file("third.yaml")}, 30s);
+  r = run_process(daemon_argv({}, dir.file("third.yaml")), 30s);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("is not a socket"), std::string::npos) << r.err;
 }
@@ -822,10 +825,9 @@ TEST_F(socket_fixture, systemd_socket_activation_is_used) {
   fake.populate("p1", "0", 4, 14);
   const std::string activated = dir.file("activated.sock");
   write_config();
-  daemon = std::make_unique<background_process>(
-      std::vector<std::string>{"/usr/bin/systemd-socket-activate", "-l", activated, HSSJWD_PATH, "--config",
-                               dir.file("config.yaml")},
-      dir.path);
+  auto argv = daemon_argv();
+  argv.insert(argv.begin(), {"/usr/bin/systemd-socket-activate", "-l", activated});
+  launch(argv);
   // The daemon starts on the first connection and serves on the passed fd.
   ASSERT_TRUE(eventually([&] {
     socket_client c;

@@ -19,6 +19,8 @@ namespace {
 using namespace std::chrono;
 using namespace std::chrono_literals;
 using test::captured_log;
+using test::count_header;
+using test::header;
 using test::temp_dir;
 
 constexpr const char* vector_sk = "ExampleSecretKey0123456789abcdefghijKLMN";
@@ -31,18 +33,6 @@ constexpr const char* vector_authorization =
     "Signature=fe94c403e2ea7221a29bac20cdb5b803091bf7786bedc2c64e194adf45c7a875";
 
 const auto vector_time = sys_days{2025y / January / 15} + 8h + 30min;
-
-std::string header(const http_request& req, const std::string& name) {
-  for (const auto& [k, v] : req.headers) {
-    if (k == name) return v;
-  }
-  return "<absent>";
-}
-
-int count_header(const http_request& req, const std::string& name) {
-  return static_cast<int>(std::count_if(req.headers.begin(), req.headers.end(),
-                                        [&](const auto& h) { return h.first == name; }));
-}
 
 http_request jobs_request() {
   http_request req;
@@ -69,7 +59,7 @@ struct fixture {
   }
 };
 
-TEST(AuthAksk, SignsLikeThePythonSdkAndSendsTheSignedQuery) {
+TEST(auth_aksk, signs_like_the_python_sdk_and_sends_the_signed_query) {
   fixture f;
   auto req = jobs_request();
   ASSERT_TRUE(f.sign(req, f.t0).has_value()) << f.auth.last_error();
@@ -84,7 +74,7 @@ TEST(AuthAksk, SignsLikeThePythonSdkAndSendsTheSignedQuery) {
   EXPECT_EQ(f.log.text().find(vector_sk), std::string::npos);
 }
 
-TEST(AuthAksk, ResigningARetriedRequestReplacesTheOldSignature) {
+TEST(auth_aksk, resigning_a_retried_request_replaces_the_old_signature) {
   fixture f;
   auto req = jobs_request();
   ASSERT_TRUE(f.sign(req, f.t0).has_value());
@@ -97,7 +87,7 @@ TEST(AuthAksk, ResigningARetriedRequestReplacesTheOldSignature) {
   EXPECT_NE(header(req, "Authorization"), vector_authorization);
 }
 
-TEST(AuthAksk, TargetWithoutQueryStaysWithoutQuestionMark) {
+TEST(auth_aksk, target_without_query_stays_without_question_mark) {
   fixture f;
   http_request req;
   req.target = "/v5/p/kubernetes/jobs";
@@ -105,7 +95,7 @@ TEST(AuthAksk, TargetWithoutQueryStaysWithoutQuestionMark) {
   EXPECT_EQ(req.target, "/v5/p/kubernetes/jobs");
 }
 
-TEST(AuthAksk, PausesAfterTwoRejectedSignaturesAndLogsItOnce) {
+TEST(auth_aksk, pauses_after_two_rejected_signatures_and_logs_it_once) {
   fixture f;
   auto req = jobs_request();
   ASSERT_TRUE(f.sign(req, f.t0).has_value());
@@ -130,7 +120,7 @@ TEST(AuthAksk, PausesAfterTwoRejectedSignaturesAndLogsItOnce) {
   EXPECT_EQ(f.log.count("info", "available again"), 1) << f.log.text();
 }
 
-TEST(AuthAksk, RejectionsFarApartDoNotAddUp) {
+TEST(auth_aksk, rejections_far_apart_do_not_add_up) {
   fixture f;
   auto req = jobs_request();
   f.auth.rejected(signature_rejected(), f.t0);
@@ -140,7 +130,7 @@ TEST(AuthAksk, RejectionsFarApartDoNotAddUp) {
   EXPECT_FALSE(f.sign(req, f.t0 + 364s).has_value());
 }
 
-TEST(AuthAksk, GatewayLockPausesAtOnceAndANewKeyDoesNotLiftIt) {
+TEST(auth_aksk, gateway_lock_pauses_at_once_and_a_new_key_does_not_lift_it) {
   fixture f;
   auto req = jobs_request();
   f.auth.rejected({401, "APIGW.0301", "AK access failed to reach the limit,forbidden", ""}, f.t0);
@@ -150,7 +140,7 @@ TEST(AuthAksk, GatewayLockPausesAtOnceAndANewKeyDoesNotLiftIt) {
   EXPECT_TRUE(f.sign(req, f.t0 + 361s).has_value());
 }
 
-TEST(AuthAksk, ANewSecretKeyLiftsOurOwnPause) {
+TEST(auth_aksk, a_new_secret_key_lifts_our_own_pause) {
   fixture f;
   auto req = jobs_request();
   ASSERT_TRUE(f.sign(req, f.t0).has_value());
@@ -162,7 +152,7 @@ TEST(AuthAksk, ANewSecretKeyLiftsOurOwnPause) {
   EXPECT_EQ(f.log.count("info", "changed; signing again"), 1) << f.log.text();
 }
 
-TEST(AuthAksk, ClockSkewRejectionSaysToCheckTheClock) {
+TEST(auth_aksk, clock_skew_rejection_says_to_check_the_clock) {
   fixture f;
   f.auth.rejected({401, "APIGW.0303",
                    "signature expired, signature time:20250115T083000Z,server time:20250115T090000Z",
@@ -171,7 +161,7 @@ TEST(AuthAksk, ClockSkewRejectionSaysToCheckTheClock) {
   EXPECT_EQ(f.log.count("warning", "clock"), 1) << f.log.text();
 }
 
-TEST(AuthAksk, SecretKeyFileProblemsAreAuthUnavailable) {
+TEST(auth_aksk, secret_key_file_problems_are_auth_unavailable) {
   temp_dir dir;
   captured_log log;
   aksk_authenticator auth("AK", dir.write("sk", "sk-value", 0640), log.logger);
@@ -183,7 +173,7 @@ TEST(AuthAksk, SecretKeyFileProblemsAreAuthUnavailable) {
   EXPECT_EQ(count_header(req, "Authorization"), 0);
 }
 
-TEST(AuthAksk, AsyncAuthorizeRunsOnAnIoContext) {
+TEST(auth_aksk, async_authorize_runs_on_an_io_context) {
   // The context outlives the authenticator: its timers are bound to it.
   boost::asio::io_context ctx;
   fixture f;
@@ -244,7 +234,7 @@ struct gate_fixture {
   }
 };
 
-TEST(AuthAksk, UnprovenKeySignsOneRequestUntilItIsAccepted) {
+TEST(auth_aksk, unproven_key_signs_one_request_until_it_is_accepted) {
   gate_fixture f(10s);
   f.start(4);
   EXPECT_EQ(f.done(), 1);
@@ -256,7 +246,7 @@ TEST(AuthAksk, UnprovenKeySignsOneRequestUntilItIsAccepted) {
   EXPECT_EQ(f.signed_ok(), 6);
 }
 
-TEST(AuthAksk, AWrongKeySpendsTwoSignaturesHoweverManyRequestsWait) {
+TEST(auth_aksk, a_wrong_key_spends_two_signatures_however_many_requests_wait) {
   gate_fixture f(10s);
   f.start(8);
   EXPECT_EQ(f.done(), 1);
@@ -270,7 +260,7 @@ TEST(AuthAksk, AWrongKeySpendsTwoSignaturesHoweverManyRequestsWait) {
   EXPECT_EQ(f.signed_ok(), 2);
 }
 
-TEST(AuthAksk, NoAnswerWithinProofWaitLetsTheOthersGo) {
+TEST(auth_aksk, no_answer_within_proof_wait_lets_the_others_go) {
   gate_fixture f(30ms);
   f.start(3);
   f.ctx.restart();

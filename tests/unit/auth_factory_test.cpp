@@ -29,7 +29,7 @@ struct factory_fixture {
   }
 };
 
-TEST(AuthFactory, BuildsTheTokenAndAkskMethods) {
+TEST(auth_factory, builds_the_token_and_aksk_methods) {
   factory_fixture f;
   f.cfg.auth.method = config::auth_method::token;
   f.cfg.auth.token_file = f.dir.write("token", "tok\n");
@@ -41,7 +41,7 @@ TEST(AuthFactory, BuildsTheTokenAndAkskMethods) {
   EXPECT_NE(f.make(), nullptr) << f.error;
 }
 
-TEST(AuthFactory, MissingSettingsAreNamed) {
+TEST(auth_factory, missing_settings_are_named) {
   factory_fixture f;
   f.cfg.auth.method = config::auth_method::token;
   EXPECT_EQ(f.make(), nullptr);
@@ -58,7 +58,7 @@ TEST(AuthFactory, MissingSettingsAreNamed) {
   EXPECT_NE(f.error.find("auth.user"), std::string::npos) << f.error;
 }
 
-TEST(AuthFactory, BadSecretFilesFailAtStartup) {
+TEST(auth_factory, bad_secret_files_fail_at_startup) {
   factory_fixture f;
   f.cfg.auth.method = config::auth_method::aksk;
   f.cfg.auth.access_key = "AK";
@@ -73,7 +73,7 @@ TEST(AuthFactory, BadSecretFilesFailAtStartup) {
   EXPECT_NE(f.error.find(f.dir.file("missing")), std::string::npos) << f.error;
 }
 
-TEST(AuthFactory, PasswordMethodNeedsAnIamEndpointOrRegion) {
+TEST(auth_factory, password_method_needs_an_iam_endpoint_or_region) {
   factory_fixture f;
   f.cfg.auth.method = config::auth_method::password;
   f.cfg.auth.domain = "acct";

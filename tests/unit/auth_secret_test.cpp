@@ -27,7 +27,7 @@ namespace {
 using test::env_guard;
 using test::temp_dir;
 
-TEST(AuthSecret, ReadsAPrivateFileAndStripsWhitespace) {
+TEST(auth_secret, reads_a_private_file_and_strips_whitespace) {
   temp_dir dir;
   auto path = dir.write("token", "  \n\tMIIabc def\r\n\n", 0600);
   auto got = read_secret(path);
@@ -38,14 +38,14 @@ TEST(AuthSecret, ReadsAPrivateFileAndStripsWhitespace) {
   EXPECT_EQ(got->stamp.size, 17);
 }
 
-TEST(AuthSecret, ReadOnlyForOwnerIsAccepted) {
+TEST(auth_secret, read_only_for_owner_is_accepted) {
   temp_dir dir;
   auto got = read_secret(dir.write("sk", "secret", 0400));
   ASSERT_TRUE(got.has_value()) << got.error();
   EXPECT_EQ(got->value.reveal(), "secret");
 }
 
-TEST(AuthSecret, RefusesFilesOthersCanAccess) {
+TEST(auth_secret, refuses_files_others_can_access) {
   temp_dir dir;
   for (mode_t mode : {0644, 0640, 0604, 0660, 0602}) {
     SCOPED_TRACE(mode);
@@ -60,7 +60,7 @@ TEST(AuthSecret, RefusesFilesOthersCanAccess) {
   EXPECT_NE(got.error().message().find("mode 0644"), std::string::npos) << got.error();
 }
 
-TEST(AuthSecret, RefusesEmptyAndWhitespaceOnlyFiles) {
+TEST(auth_secret, refuses_empty_and_whitespace_only_files) {
   temp_dir dir;
   for (std::string content : {"", " \n\t\r\n"}) {
     auto path = dir.write("empty", content);
@@ -71,7 +71,7 @@ TEST(AuthSecret, RefusesEmptyAndWhitespaceOnlyFiles) {
   }
 }
 
-TEST(AuthSecret, RefusesMissingFilesDirectoriesAndHugeFiles) {
+TEST(auth_secret, refuses_missing_files_directories_and_huge_files) {
   temp_dir dir;
   auto missing = read_secret(dir.file("nope"));
   ASSERT_FALSE(missing.has_value());
@@ -79,7 +79,7 @@ TEST(AuthSecret, RefusesMissingFilesDirectoriesAndHugeFiles) {
   EXPECT_NE(missing.error().message().find("No such file"), std::string::npos) << missing.error();
 
   ::chmod(dir.path().c_str(), 0700);
-  auto directory = read_secret(dir.path().string());
+  auto directory = read_secret(dir.path());
   ASSERT_FALSE(directory.has_value());
   EXPECT_NE(directory.error().message().find("not a regular file"), std::string::npos) << directory.error();
 
@@ -91,10 +91,10 @@ TEST(AuthSecret, RefusesMissingFilesDirectoriesAndHugeFiles) {
   ASSERT_FALSE(none.has_value());
 }
 
-TEST(AuthSecret, CredentialReadsFromCredentialsDirectory) {
+TEST(auth_secret, credential_reads_from_credentials_directory) {
   temp_dir dir;
   dir.write("hss-token", "tok-from-systemd\n", 0400);
-  env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  env_guard env("CREDENTIALS_DIRECTORY", dir.path());
   auto got = read_secret("credential:hss-token");
   ASSERT_TRUE(got.has_value()) << got.error();
   EXPECT_EQ(got->value.reveal(), "tok-from-systemd");
@@ -105,7 +105,7 @@ TEST(AuthSecret, CredentialReadsFromCredentialsDirectory) {
   EXPECT_NE(missing.error().message().find(dir.file("other")), std::string::npos) << missing.error();
 }
 
-TEST(AuthSecret, CredentialWithoutCredentialsDirectoryIsAClearError) {
+TEST(auth_secret, credential_without_credentials_directory_is_a_clear_error) {
   env_guard env("CREDENTIALS_DIRECTORY", std::nullopt);
   auto got = read_secret("credential:hss-token");
   ASSERT_FALSE(got.has_value());
@@ -113,7 +113,7 @@ TEST(AuthSecret, CredentialWithoutCredentialsDirectoryIsAClearError) {
   EXPECT_NE(got.error().message().find("credential:hss-token"), std::string::npos) << got.error();
 }
 
-TEST(AuthSecret, CredentialNamesCannotEscapeTheDirectory) {
+TEST(auth_secret, credential_names_cannot_escape_the_directory) {
   env_guard env("CREDENTIALS_DIRECTORY", "/run/credentials/x");
   EXPECT_FALSE(resolve_secret_path("credential:../etc/shadow").has_value());
   EXPECT_FALSE(resolve_secret_path("credential:").has_value());
@@ -123,7 +123,7 @@ TEST(AuthSecret, CredentialNamesCannotEscapeTheDirectory) {
   EXPECT_EQ(*ok, "/run/credentials/x/sk");
 }
 
-TEST(AuthSecret, StampChangesWhenTheFileIsReplaced) {
+TEST(auth_secret, stamp_changes_when_the_file_is_replaced) {
   temp_dir dir;
   auto path = dir.write("t", "one");
   auto a = stat_secret_file(path);
@@ -137,7 +137,7 @@ TEST(AuthSecret, StampChangesWhenTheFileIsReplaced) {
   EXPECT_FALSE(stat_secret_file(dir.file("gone")).has_value());
 }
 
-TEST(AuthSecret, SecretWipesWhatItLeavesBehind) {
+TEST(auth_secret, secret_wipes_what_it_leaves_behind) {
   secret a(std::string("short"));
   secret b(std::move(a));
   EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): the point of the test
@@ -151,7 +151,7 @@ TEST(AuthSecret, SecretWipesWhatItLeavesBehind) {
   EXPECT_TRUE(c.empty());
 }
 
-TEST(AuthSecret, WatchedSecretRereadsOnlyWhenTheFileChanges) {
+TEST(auth_secret, watched_secret_rereads_only_when_the_file_changes) {
   temp_dir dir;
   auto path = dir.write("t", "first\n");
   watched_secret w(path);
@@ -213,7 +213,7 @@ std::string add_service_user_acl(const std::string& path) {
 // systemd >= 254 on an ACL-capable tmpfs: mode 0400 plus an ACL for the
 // service user, which stat reads as 0440. Accepted as a credential (it is
 // systemd's, in $CREDENTIALS_DIRECTORY); refused as an ordinary path.
-TEST(AuthSecret, CredentialWithAServiceUserAclIsAccepted) {
+TEST(auth_secret, credential_with_a_service_user_acl_is_accepted) {
   temp_dir dir;
   auto path = dir.write("hss_token", "tok-with-acl\n", 0400);
   if (auto why = add_service_user_acl(path); !why.empty()) GTEST_SKIP() << why;
@@ -221,7 +221,7 @@ TEST(AuthSecret, CredentialWithAServiceUserAclIsAccepted) {
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   ASSERT_EQ(st.st_mode & 0777, 0440u) << "the ACL mask did not show in the group bits";
 
-  env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  env_guard env("CREDENTIALS_DIRECTORY", dir.path());
   auto got = read_secret("credential:hss_token");
   ASSERT_TRUE(got.has_value()) << got.error();
   EXPECT_EQ(got->value.reveal(), "tok-with-acl");
@@ -237,7 +237,7 @@ TEST(AuthSecret, CredentialWithAServiceUserAclIsAccepted) {
 
 // An ordinary path keeps the strict check whatever ACL it carries, and a
 // plain group-readable file is refused as before.
-TEST(AuthSecret, OrdinaryPathWithAnAclIsStillRefused) {
+TEST(auth_secret, ordinary_path_with_an_acl_is_still_refused) {
   temp_dir dir;
   auto path = dir.write("token", "tok\n", 0600);
   if (auto why = add_service_user_acl(path); !why.empty()) GTEST_SKIP() << why;
@@ -248,12 +248,12 @@ TEST(AuthSecret, OrdinaryPathWithAnAclIsStillRefused) {
 
 // A credential must be the file systemd placed: a symlink out of the
 // directory is refused (O_NOFOLLOW), an ordinary path may be a symlink.
-TEST(AuthSecret, CredentialSymlinksAreRefusedOrdinarySymlinksFollowed) {
+TEST(auth_secret, credential_symlinks_are_refused_ordinary_symlinks_followed) {
   temp_dir dir;
   temp_dir elsewhere;
   auto target = elsewhere.write("real", "linked-token\n", 0600);
   ASSERT_EQ(::symlink(target.c_str(), dir.file("hss_token").c_str()), 0);
-  env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  env_guard env("CREDENTIALS_DIRECTORY", dir.path());
   auto cred = read_secret("credential:hss_token");
   ASSERT_FALSE(cred.has_value());
   EXPECT_NE(cred.error().message().find("symbolic link"), std::string::npos) << cred.error();
@@ -276,7 +276,7 @@ std::optional<result<secret_contents>> read_bounded(
   return std::nullopt;
 }
 
-TEST(AuthSecret, FifoIsRefusedWithoutBlocking) {
+TEST(auth_secret, fifo_is_refused_without_blocking) {
   temp_dir dir;
   auto fifo = dir.file("token");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
@@ -286,14 +286,14 @@ TEST(AuthSecret, FifoIsRefusedWithoutBlocking) {
   EXPECT_NE(got->error().message().find("not a regular file"), std::string::npos) << got->error();
   EXPECT_NE(got->error().message().find(fifo), std::string::npos) << got->error();
 
-  env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  env_guard env("CREDENTIALS_DIRECTORY", dir.path());
   auto cred = read_bounded("credential:token", fifo);
   ASSERT_TRUE(cred.has_value()) << "read_secret blocked on a FIFO credential";
   ASSERT_FALSE(cred->has_value());
   EXPECT_NE(cred->error().message().find("not a regular file"), std::string::npos) << cred->error();
 }
 
-TEST(AuthSecret, DevicesAreRefused) {
+TEST(auth_secret, devices_are_refused) {
   for (const char* dev : {"/dev/null", "/dev/zero"}) {
     auto got = read_secret(dev);
     ASSERT_FALSE(got.has_value()) << dev;
@@ -301,7 +301,7 @@ TEST(AuthSecret, DevicesAreRefused) {
   }
 }
 
-TEST(AuthSecret, WipeStringOverwritesTheWholeBuffer) {
+TEST(auth_secret, wipe_string_overwrites_the_whole_buffer) {
   std::string s(100, 'p');
   s.resize(10);  // bytes past size() still hold the old content
   const char* data = s.data();

@@ -48,7 +48,7 @@ string_pairs sorted(string_pairs p) {
   return p;
 }
 
-TEST(AuthSigner, MatchesEveryPythonSdkVector) {
+TEST(auth_signer, matches_every_python_sdk_vector) {
   auto vectors = load_vectors();
   ASSERT_GE(vectors.size(), 3u);
   for (const auto& item : vectors) {
@@ -90,7 +90,7 @@ TEST(AuthSigner, MatchesEveryPythonSdkVector) {
   }
 }
 
-TEST(AuthSigner, EncodesExactlyTheUnreservedSet) {
+TEST(auth_signer, encodes_exactly_the_unreserved_set) {
   EXPECT_EQ(aksk::sdk_encode("AZaz09-_.~"), "AZaz09-_.~");
   EXPECT_EQ(aksk::sdk_encode("a b"), "a%20b");
   EXPECT_EQ(aksk::sdk_encode("a/b+c=d&e"), "a%2Fb%2Bc%3Dd%26e");
@@ -99,14 +99,14 @@ TEST(AuthSigner, EncodesExactlyTheUnreservedSet) {
   EXPECT_EQ(aksk::sdk_encode(""), "");
 }
 
-TEST(AuthSigner, DecodesPercentEscapesOnly) {
+TEST(auth_signer, decodes_percent_escapes_only) {
   EXPECT_EQ(aksk::percent_decode("a%20b%2fc"), "a b/c");
   EXPECT_EQ(aksk::percent_decode("a+b"), "a+b");
   EXPECT_EQ(aksk::percent_decode("100%"), "100%");
   EXPECT_EQ(aksk::percent_decode("%zz%4"), "%zz%4");
 }
 
-TEST(AuthSigner, CanonicalUriEndsInSlashAndReencodesSegments) {
+TEST(auth_signer, canonical_uri_ends_in_slash_and_reencodes_segments) {
   EXPECT_EQ(aksk::canonical_uri("/v5/p/kubernetes/jobs"), "/v5/p/kubernetes/jobs/");
   EXPECT_EQ(aksk::canonical_uri("/v5/p/kubernetes/jobs/"), "/v5/p/kubernetes/jobs/");
   EXPECT_EQ(aksk::canonical_uri("/web-0%20%28%CE%B2%29"), "/web-0%20%28%CE%B2%29/");
@@ -117,7 +117,7 @@ TEST(AuthSigner, CanonicalUriEndsInSlashAndReencodesSegments) {
   EXPECT_EQ(aksk::canonical_uri("/"), "/");
 }
 
-TEST(AuthSigner, CanonicalQuerySortsRawKeysThenValues) {
+TEST(auth_signer, canonical_query_sorts_raw_keys_then_values) {
   EXPECT_EQ(aksk::canonical_query({}), "");
   EXPECT_EQ(aksk::canonical_query({{"b", "2"}, {"a", "1"}}), "a=1&b=2");
   EXPECT_EQ(aksk::canonical_query({{"key", "b"}, {"key", "a"}, {"key", "B"}}),
@@ -130,7 +130,7 @@ TEST(AuthSigner, CanonicalQuerySortsRawKeysThenValues) {
   EXPECT_EQ(aksk::canonical_query({{"a-b", "1"}, {"a b", "2"}}), "a%20b=2&a-b=1");
 }
 
-TEST(AuthSigner, ParsesQueryPieces) {
+TEST(auth_signer, parses_query_pieces) {
   EXPECT_EQ(aksk::parse_query(""), string_pairs{});
   EXPECT_EQ(aksk::parse_query("a=1&&b=&c&d=x%20y=z"),
             (string_pairs{{"a", "1"}, {"b", ""}, {"c", ""}, {"d", "x y=z"}}));
@@ -155,7 +155,7 @@ aksk::sign_input edge_encoding_input(const std::string& sk) {
 // Expected values of the cases below: derived from HUAWEI-API.md §4 with
 // python3 (urllib.parse.quote/unquote, hashlib, hmac), the same script
 // reproducing every vector of aksk_vectors.json first.
-TEST(AuthSigner, EdgeCaseEncodingTrimmingUnderscoreAndPort) {
+TEST(auth_signer, edge_case_encoding_trimming_underscore_and_port) {
   std::string sk = "SK";
   auto out = aksk::sign(edge_encoding_input(sk));
   EXPECT_EQ(out.canonical_uri, "/v5/p/web-0%20%28%CE%B2%29/x/");
@@ -185,7 +185,7 @@ TEST(AuthSigner, EdgeCaseEncodingTrimmingUnderscoreAndPort) {
             out.headers_to_send.end());
 }
 
-TEST(AuthSigner, ExistingSdkDateIsReusedAndEmptyQueryKeepsItsLine) {
+TEST(auth_signer, existing_sdk_date_is_reused_and_empty_query_keeps_its_line) {
   aksk::sign_input in;
   in.method = "GET";
   in.path = "/v5/p/kubernetes/jobs";
@@ -206,7 +206,7 @@ TEST(AuthSigner, ExistingSdkDateIsReusedAndEmptyQueryKeepsItsLine) {
             0);
 }
 
-TEST(AuthSigner, JsonBodyIsHashed) {
+TEST(auth_signer, json_body_is_hashed) {
   aksk::sign_input in;
   in.method = "POST";
   in.path = "/v3/auth/tokens";
@@ -222,7 +222,7 @@ TEST(AuthSigner, JsonBodyIsHashed) {
   EXPECT_EQ(out.signature, "2e6400cb3c6095f1688c74235ca62c4cb6a2228316f571980253ea00ad1667bb");
 }
 
-TEST(AuthSigner, NonJsonBodyIsSentUnsigned) {
+TEST(auth_signer, non_json_body_is_sent_unsigned) {
   aksk::sign_input in;
   in.method = "PUT";
   in.path = "/obj";
@@ -238,7 +238,7 @@ TEST(AuthSigner, NonJsonBodyIsSentUnsigned) {
   EXPECT_EQ(out.signature, "f02d79a26ef90e4a176e41496526055f3d757c575e4cbef4dfac4167f9a756d9");
 }
 
-TEST(AuthSigner, ExistingHostHeaderIsKeptInAnyCase) {
+TEST(auth_signer, existing_host_header_is_kept_in_any_case) {
   aksk::sign_input in;
   in.method = "GET";
   in.path = "/";
@@ -253,7 +253,7 @@ TEST(AuthSigner, ExistingHostHeaderIsKeptInAnyCase) {
             1);
 }
 
-TEST(AuthSigner, FormatsSdkDateInUtc) {
+TEST(auth_signer, formats_sdk_date_in_utc) {
   using namespace std::chrono;
   auto t = sys_days{2025y / January / 15} + 8h + 30min + 0s + 999ms;
   EXPECT_EQ(aksk::format_sdk_date(t), "20250115T083000Z");
@@ -261,7 +261,7 @@ TEST(AuthSigner, FormatsSdkDateInUtc) {
             "20240229T235959Z");
 }
 
-TEST(AuthSigner, ClockSkewFromHttpDate) {
+TEST(auth_signer, clock_skew_from_http_date) {
   using namespace std::chrono;
   auto now = sys_days{1994y / November / 6} + 8h + 49min + 37s;
   EXPECT_EQ(aksk::clock_skew("Sun, 06 Nov 1994 08:49:37 GMT", now), seconds{0});

@@ -18,21 +18,11 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::captured_log;
+using test::count_header;
+using test::header;
 using test::temp_dir;
 
 api_error rejection() { return {401, "APIGW.0301", "Incorrect IAM authentication information: decrypt token fail", "req-1"}; }
-
-int count_header(const http_request& req, const std::string& name) {
-  return static_cast<int>(std::count_if(req.headers.begin(), req.headers.end(),
-                                        [&](const auto& h) { return h.first == name; }));
-}
-
-std::string header(const http_request& req, const std::string& name) {
-  for (const auto& [k, v] : req.headers) {
-    if (k == name) return v;
-  }
-  return "<absent>";
-}
 
 // Runs async_authorize on a real io_context, bounded by a deadline.
 result<void> run_authorize(authenticator& auth, http_request& req) {
@@ -48,7 +38,7 @@ result<void> run_authorize(authenticator& auth, http_request& req) {
   return got.value_or(result<void>(errc::timeout));
 }
 
-TEST(AuthToken, AddsTheTokenAndPicksUpAFileChange) {
+TEST(auth_token, adds_the_token_and_picks_up_a_file_change) {
   temp_dir dir;
   captured_log log;
   auto path = dir.write("token", "token-one\n");
@@ -67,7 +57,7 @@ TEST(AuthToken, AddsTheTokenAndPicksUpAFileChange) {
   EXPECT_EQ(count_header(next, "X-Auth-Token"), 1);
 }
 
-TEST(AuthToken, RejectedTokenWaitsForANewFileOrTheBackoff) {
+TEST(auth_token, rejected_token_waits_for_a_new_file_or_the_backoff) {
   temp_dir dir;
   captured_log log;
   auto path = dir.write("token", "token-one");
@@ -104,7 +94,7 @@ const clock_type::time_point t0 = clock_type::time_point{} + 1h;
 // The backoff on its own, step by step: 10 s, one probe per interval,
 // doubling on each rejected probe up to 5 minutes; in-flight answers do not
 // count; clear() starts over.
-TEST(AuthToken, BackoffStartsAtTenSecondsAndDoublesToFiveMinutes) {
+TEST(auth_token, backoff_starts_at_ten_seconds_and_doubles_to_five_minutes) {
   rejection_backoff b;
   EXPECT_TRUE(b.may_send(t0));
   EXPECT_EQ(b.rejected(t0), rejection_backoff::verdict::suspected);
@@ -132,7 +122,7 @@ TEST(AuthToken, BackoffStartsAtTenSecondsAndDoublesToFiveMinutes) {
 }
 
 // One project's 401 holds the token back from that project only.
-TEST(AuthToken, ARejectionForOneProjectLeavesTheOthersAlone) {
+TEST(auth_token, a_rejection_for_one_project_leaves_the_others_alone) {
   temp_dir dir;
   captured_log log;
   token_authenticator auth(dir.write("token", "tok"), log.logger);
@@ -155,7 +145,7 @@ TEST(AuthToken, ARejectionForOneProjectLeavesTheOthersAlone) {
   EXPECT_EQ(log.count("info", "accepted the token"), 1) << log.text();
 }
 
-TEST(AuthToken, RejectedProbesBackOffAndAFileChangeResets) {
+TEST(auth_token, rejected_probes_back_off_and_a_file_change_resets) {
   temp_dir dir;
   captured_log log;
   token_authenticator auth(dir.write("token", "tok"), log.logger,
@@ -189,7 +179,7 @@ TEST(AuthToken, RejectedProbesBackOffAndAFileChangeResets) {
 
 // The file was rotated while a request with the old token was out: its 401
 // re-reads the file at once and blames nobody; the new token is used.
-TEST(AuthToken, ARejectionRightAfterARotationUsesTheNewTokenAtOnce) {
+TEST(auth_token, a_rejection_right_after_a_rotation_uses_the_new_token_at_once) {
   temp_dir dir;
   captured_log log;
   token_authenticator auth(dir.write("token", "old"), log.logger);
@@ -203,7 +193,7 @@ TEST(AuthToken, ARejectionRightAfterARotationUsesTheNewTokenAtOnce) {
   EXPECT_EQ(log.count("warning", "rejected"), 0) << log.text();
 }
 
-TEST(AuthToken, FileProblemsAreReportedOnceAndRecoverWhenFixed) {
+TEST(auth_token, file_problems_are_reported_once_and_recover_when_fixed) {
   temp_dir dir;
   captured_log log;
   auto path = dir.file("token");
@@ -230,11 +220,11 @@ TEST(AuthToken, FileProblemsAreReportedOnceAndRecoverWhenFixed) {
   EXPECT_EQ(log.text().find("sekrit"), std::string::npos) << "log leaks the token";
 }
 
-TEST(AuthToken, ReadsACredential) {
+TEST(auth_token, reads_a_credential) {
   temp_dir dir;
   captured_log log;
   dir.write("hss-token", "cred-token\n", 0400);
-  test::env_guard env("CREDENTIALS_DIRECTORY", dir.path().string());
+  test::env_guard env("CREDENTIALS_DIRECTORY", dir.path());
   token_authenticator auth("credential:hss-token", log.logger);
   http_request req;
   ASSERT_TRUE(run_authorize(auth, req).has_value());

@@ -8,7 +8,7 @@
 namespace hssjw {
 namespace {
 
-TEST(EventLine, StringsAreEscapedExactlyAsBoostJsonDoes) {
+TEST(event_line, strings_are_escaped_exactly_as_boost_json_does) {
   for (std::string s : {std::string("plain-job-1"), std::string("quo\"te"), std::string("back\\slash"),
                         std::string("ctl\x01\n\t\x1f", 7), std::string("caf\xc3\xa9 \xf0\x9f\x98\x80"),
                         std::string("del\x7f"), std::string(), std::string("nul\0in", 6)}) {
@@ -31,7 +31,7 @@ TEST(EventLine, StringsAreEscapedExactlyAsBoostJsonDoes) {
 
 // The time is formatted once per run of events with the same time; a
 // different time is never given the previous one's text.
-TEST(EventLine, EachEventCarriesItsOwnTime) {
+TEST(event_line, each_event_carries_its_own_time) {
   change_event a, b;
   a.time_ms = 0;
   b.time_ms = 1'764'326'400'123;

@@ -6,11 +6,12 @@
 #include "model/event.hpp"
 #include "hss/http.hpp"
 
+#include "common/env_guard.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
-#include <cstdlib>
 #include <set>
 #include <sys/stat.h>
 
@@ -83,17 +84,14 @@ TEST(logging, journal_is_chosen_when_journal_stream_names_stderr) {
   struct stat st{};
   ASSERT_EQ(::fstat(2, &st), 0);
   const std::string mine = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
-  const char* saved = std::getenv("JOURNAL_STREAM");
-  const std::string keep = saved ? saved : "";
-  ::setenv("JOURNAL_STREAM", mine.c_str(), 1);
+  hssjw::test::env_guard journal_stream("JOURNAL_STREAM", mine);
   EXPECT_TRUE(journal_wanted(config::log_target::auto_detect));
   EXPECT_FALSE(journal_wanted(config::log_target::stderr_));
-  ::setenv("JOURNAL_STREAM", (std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1)).c_str(), 1);
+  journal_stream.set(std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1));
   EXPECT_FALSE(journal_wanted(config::log_target::auto_detect)) << "stderr redirected elsewhere: not the journal";
-  ::unsetenv("JOURNAL_STREAM");
+  journal_stream.set(std::nullopt);
   EXPECT_FALSE(journal_wanted(config::log_target::auto_detect));
   EXPECT_TRUE(journal_wanted(config::log_target::journal));
-  if (saved) ::setenv("JOURNAL_STREAM", keep.c_str(), 1);
 }
 
 }  // namespace

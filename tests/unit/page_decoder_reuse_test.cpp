@@ -25,7 +25,7 @@ std::string big_page(std::size_t jobs) {
   return out + "]}";
 }
 
-TEST(PageDecoderReuse, ThousandsOfFullPagesThroughOneDecoder) {
+TEST(page_decoder_reuse, thousands_of_full_pages_through_one_decoder) {
   const std::string body = big_page(200);
   page_decoder dec(jobs_resource(), {});
   decoded_page first, page;
@@ -46,7 +46,7 @@ TEST(PageDecoderReuse, ThousandsOfFullPagesThroughOneDecoder) {
 // recomputes it from the stored body. The two must agree under every
 // ignore set (known, unknown and key fields), or each restart would
 // report every job modified.
-TEST(PageDecoderReuse, WalkingFingerprintEqualsTheRestartFingerprint) {
+TEST(page_decoder_reuse, walking_fingerprint_equals_the_restart_fingerprint) {
   const std::string body = big_page(20);
   for (const std::vector<std::string>& ignore :
        std::vector<std::vector<std::string>>{{}, {"execute_time"}, {"pods_num", "status"},
@@ -70,7 +70,7 @@ TEST(PageDecoderReuse, WalkingFingerprintEqualsTheRestartFingerprint) {
 // nothing per job); any difference, in the fingerprint or in create_time,
 // and it is decoded as usual. Every accepted job is listed, in order, with
 // the key hash and create_time the walk planner needs.
-TEST(PageDecoderReuse, KnownUnchangedJobsAreNotBuilt) {
+TEST(page_decoder_reuse, known_unchanged_jobs_are_not_built) {
   const std::string body = big_page(6);
   page_decoder dec(jobs_resource(), {});
   decoded_page all, page;

@@ -1,24 +1,20 @@
-// Test harness: runs real processes (the daemon, the CLI) with captured
-// output and a hard deadline, and scratch directories that clean up.
+// Running real programs from a test (the daemon, the CLI, hss-fake,
+// helpers like unshare): to their end with captured output and a hard
+// deadline, or in the background with their output in files; and the
+// small probes the process-level tests share (NDJSON, a free port, a
+// plain HTTP GET, waiting for a condition).
 #pragma once
 
-#include <boost/json.hpp>
+#include <time.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
-namespace testing_support {
-
-struct temp_dir {
-  std::string path;
-  temp_dir();
-  ~temp_dir();
-  std::string file(const std::string& name) const { return path + "/" + name; }
-  void write(const std::string& name, const std::string& text, unsigned mode = 0600) const;
-};
+namespace hssjw::test {
 
 struct process_result {
   int exit_code = -1;  // -1: killed at the deadline
@@ -66,10 +62,12 @@ bool eventually(Pred pred, std::chrono::milliseconds deadline = std::chrono::sec
   auto end = std::chrono::steady_clock::now() + deadline;
   while (std::chrono::steady_clock::now() < end) {
     if (pred()) return true;
-    struct timespec ts{0, 20'000'000};
+    struct timespec ts {
+      0, 20'000'000
+    };
     nanosleep(&ts, nullptr);
   }
   return pred();
 }
 
-}  // namespace testing_support
+}  // namespace hssjw::test

@@ -1,5 +1,5 @@
-// Process and scratch-directory helpers for integration tests.
-#include "integration/process.hpp"
+// Running programs from tests (see process.hpp).
+#include "common/process.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -8,21 +8,19 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 extern char** environ;
 
-namespace testing_support {
+namespace hssjw::test {
 
 namespace {
 
@@ -52,27 +50,6 @@ std::string slurp(const std::string& path) {
 }
 
 }  // namespace
-
-temp_dir::temp_dir() {
-  char tmpl[] = "/tmp/hssjw-test-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  path = tmpl;
-}
-
-temp_dir::~temp_dir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-}
-
-void temp_dir::write(const std::string& name, const std::string& text, unsigned mode) const {
-  const auto p = file(name);
-  std::filesystem::create_directories(std::filesystem::path(p).parent_path());
-  {
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out << text;
-  }
-  ::chmod(p.c_str(), mode);
-}
 
 process_result run_process(const std::vector<std::string>& argv, std::chrono::milliseconds deadline,
                            const std::map<std::string, std::string>& env) {
@@ -104,7 +81,8 @@ process_result run_process(const std::vector<std::string>& argv, std::chrono::mi
   int open_fds = 2;
   bool killed = false;
   while (open_fds > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       ::kill(pid, SIGKILL);
       killed = true;
@@ -235,7 +213,8 @@ http_result http_get(std::uint16_t port, const std::string& path) {
   (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string all;
   char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    all.append(buf, static_cast<std::size_t>(n));
   ::close(fd);
   const auto split = all.find("\r\n\r\n");
   if (all.rfind("HTTP/1.", 0) != 0 || split == std::string::npos) return r;
@@ -245,4 +224,4 @@ http_result http_get(std::uint16_t port, const std::string& path) {
   return r;
 }
 
-}  // namespace testing_support
+}  // namespace hssjw::test
