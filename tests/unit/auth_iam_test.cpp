@@ -2,10 +2,7 @@
 // renewal schedule, and (with a fake IAM transport, no network) one login
 // per project however many requests wait, re-login after a rejection and
 // back-off after a refused password.
-#include "auth/iam_authenticator.hpp"
-
-#include "unit/auth_test_support.hpp"
-
+#include <fmt/chrono.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -14,11 +11,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <fmt/chrono.h>
-
 #include <functional>
 #include <map>
 #include <stdexcept>
+
+#include "auth/iam_authenticator.hpp"
+#include "unit/auth_test_support.hpp"
 
 namespace hssjw {
 namespace {
@@ -28,7 +26,7 @@ using namespace std::chrono_literals;
 using iam::wall_clock;
 namespace json = boost::json;
 
-TEST(AuthIam, RequestBodyIsTheDocumentedShapeAndEscapes) {
+TEST(auth_iam, request_body_is_the_documented_shape_and_escapes) {
   auto body = iam::token_request_body("my-account", "bot", "p\"w\\d\n\xc3\xa9", "proj-1");
   auto v = json::parse(body.reveal());
   auto expected = json::parse(R"({"auth": {
@@ -39,23 +37,24 @@ TEST(AuthIam, RequestBodyIsTheDocumentedShapeAndEscapes) {
   EXPECT_EQ(v, expected);
 }
 
-TEST(AuthIam, ParsesIamTimes) {
+TEST(auth_iam, parses_iam_times) {
   auto t = iam::parse_time("2020-01-04T09:05:22.701000Z");
   ASSERT_TRUE(t.has_value());
   EXPECT_EQ(*t, sys_days{2020y / January / 4} + 9h + 5min + 22s + 701ms);
-  EXPECT_EQ(iam::parse_time("2020-01-04T09:05:22Z"), sys_days{2020y / January / 4} + 9h + 5min + 22s);
+  EXPECT_EQ(iam::parse_time("2020-01-04T09:05:22Z"),
+            sys_days{2020y / January / 4} + 9h + 5min + 22s);
   EXPECT_EQ(iam::parse_time("2020-01-04T09:05:22.5Z"),
             sys_days{2020y / January / 4} + 9h + 5min + 22s + 500ms);
   EXPECT_EQ(iam::parse_time("2020-01-04T09:05:22.123456789Z"),
             sys_days{2020y / January / 4} + 9h + 5min + 22s + 123456us);
-  for (const char* bad : {"", "2020-01-04 09:05:22Z", "2020-02-30T00:00:00Z",
-                          "2020-01-04T25:00:00Z", "2020-01-04T09:05:22", "2020-01-04T09:05:22.Z",
-                          "2020-01-04T09:05:22.7a1Z"}) {
+  for (const char* bad :
+       {"", "2020-01-04 09:05:22Z", "2020-02-30T00:00:00Z", "2020-01-04T25:00:00Z",
+        "2020-01-04T09:05:22", "2020-01-04T09:05:22.Z", "2020-01-04T09:05:22.7a1Z"}) {
     EXPECT_FALSE(iam::parse_time(bad).has_value()) << bad;
   }
 }
 
-TEST(AuthIam, ParsesTheTokenBody) {
+TEST(auth_iam, parses_the_token_body) {
   auto t = iam::parse_token_body(R"({"token": {"expires_at": "2020-01-05T09:05:22.701000Z",
       "issued_at": "2020-01-04T09:05:22.701000Z", "methods": ["password"]}})");
   ASSERT_TRUE(t.has_value()) << t.error();
@@ -67,14 +66,14 @@ TEST(AuthIam, ParsesTheTokenBody) {
   ASSERT_TRUE(no_issued.has_value());
   EXPECT_FALSE(no_issued->issued_at.has_value());
 
-  for (const char* bad : {"", "[]", "{}", R"({"token": 1})", R"({"token": {}})",
-                          R"({"token": {"expires_at": 5}})",
-                          R"({"token": {"expires_at": "tomorrow"}})"}) {
+  for (const char* bad :
+       {"", "[]", "{}", R"({"token": 1})", R"({"token": {}})", R"({"token": {"expires_at": 5}})",
+        R"({"token": {"expires_at": "tomorrow"}})"}) {
     EXPECT_FALSE(iam::parse_token_body(bad).has_value()) << bad;
   }
 }
 
-TEST(AuthIam, RenewsAtEightyPercentOrAnHourBeforeExpiry) {
+TEST(auth_iam, renews_at_eighty_percent_or_an_hour_before_expiry) {
   auto issued = sys_days{2025y / March / 1} + 0h;
   // 24 h token: 80% (19.2 h) comes before "an hour before" (23 h).
   EXPECT_EQ(iam::renew_at({issued + 24h, issued}, issued), issued + 1152min);
@@ -148,9 +147,13 @@ struct iam_fixture {
 
   explicit iam_fixture(seconds min_login_interval = 0s, seconds stale_grace = 30s,
                        seconds refused_project_initial = 10s)
-      : auth{ctx.get_executor(), std::bind_front(&fake_send, fake),
-             {.domain = "acct", .user = "bot", .password_file = password_path,
-              .min_login_interval = min_login_interval, .stale_rejection_grace = stale_grace,
+      : auth{ctx.get_executor(),
+             std::bind_front(&fake_send, fake),
+             {.domain = "acct",
+              .user = "bot",
+              .password_file = password_path,
+              .min_login_interval = min_login_interval,
+              .stale_rejection_grace = stale_grace,
               .refused_project_initial = refused_project_initial},
              log.logger} {
     fake->body = token_body(24h);
@@ -174,7 +177,7 @@ struct iam_fixture {
   }
 };
 
-TEST(AuthIam, OneLoginPerProjectHoweverManyRequestsWait) {
+TEST(auth_iam, one_login_per_project_however_many_requests_wait) {
   iam_fixture f;
   auto first = f.authorize("p1", 5);
   EXPECT_EQ(f.fake->calls, 1);
@@ -196,7 +199,7 @@ TEST(AuthIam, OneLoginPerProjectHoweverManyRequestsWait) {
   EXPECT_EQ(f.log.text().find("token-1"), std::string::npos);
 }
 
-TEST(AuthIam, RejectedTokenLogsInAgainOnce) {
+TEST(auth_iam, rejected_token_logs_in_again_once) {
   iam_fixture f;
   f.authorize("p1", 1);
   f.auth.on_rejected("p1", {401, "APIGW.0307", "The token must be updated.", "r1"});
@@ -207,7 +210,7 @@ TEST(AuthIam, RejectedTokenLogsInAgainOnce) {
   EXPECT_EQ(f.log.count("warning", "APIGW.0307"), 1) << f.log.text();
 }
 
-TEST(AuthIam, TokenNearExpiryIsRenewedAhead) {
+TEST(auth_iam, token_near_expiry_is_renewed_ahead) {
   iam_fixture f;
   f.fake->body = token_body(30min);  // renew_at = an hour before expiry: already due
   f.authorize("p1", 1);
@@ -215,7 +218,7 @@ TEST(AuthIam, TokenNearExpiryIsRenewedAhead) {
   EXPECT_EQ(f.fake->calls, 2);
 }
 
-TEST(AuthIam, RefusedPasswordBacksOffUntilTheFileChanges) {
+TEST(auth_iam, refused_password_backs_off_until_the_file_changes) {
   iam_fixture f;
   f.fake->status = 401;
   f.fake->body = R"({"error": {"code": 401, "message": "The username or password is wrong.",
@@ -245,7 +248,7 @@ TEST(AuthIam, RefusedPasswordBacksOffUntilTheFileChanges) {
   EXPECT_EQ(f.log.text().find("battery staple"), std::string::npos);
 }
 
-TEST(AuthIam, ServerErrorsBackOffAndKeepTheMessage) {
+TEST(auth_iam, server_errors_back_off_and_keep_the_message) {
   iam_fixture f;
   f.fake->status = 503;
   f.fake->body = R"({"error_code": "APIGW.0613", "error_msg": "IAM unavailable"})";
@@ -259,7 +262,7 @@ TEST(AuthIam, ServerErrorsBackOffAndKeepTheMessage) {
 // replaced at once; a second rejection within min_login_interval of the
 // login before waits, so a token IAM keeps issuing but the API keeps
 // refusing costs at most two logins per interval.
-TEST(AuthIam, RejectedTokenIsReplacedAtOnceButNotInALoop) {
+TEST(auth_iam, rejected_token_is_replaced_at_once_but_not_in_a_loop) {
   iam_fixture f(60s, 0s);
   f.authorize("p1", 1);
   f.auth.on_rejected("p1", {401, "APIGW.0307", "The token must be updated", "r1"});
@@ -279,7 +282,7 @@ TEST(AuthIam, RejectedTokenIsReplacedAtOnceButNotInALoop) {
 
 // Pages in flight with the old token come back rejected after the new one
 // is in place: they must not throw the new token away.
-TEST(AuthIam, LateRejectionsOfTheOldTokenKeepTheNewOne) {
+TEST(auth_iam, late_rejections_of_the_old_token_keep_the_new_one) {
   iam_fixture f(60s, 30s);
   f.authorize("p1", 4);
   f.auth.on_rejected("p1", {401, "APIGW.0307", "The token must be updated", "r1"});
@@ -296,7 +299,7 @@ TEST(AuthIam, LateRejectionsOfTheOldTokenKeepTheNewOne) {
 // The password belongs to the user, not to a project: one refusal stops
 // the logins of every project (IAM locks users after repeated failures),
 // and projects waiting for an unproven password do not log in alongside.
-TEST(AuthIam, RefusedPasswordStopsEveryProjectAfterOneAttempt) {
+TEST(auth_iam, refused_password_stops_every_project_after_one_attempt) {
   iam_fixture f;
   f.fake->status = 401;
   f.fake->body = R"({"error": {"code": 401, "message": "The username or password is wrong.",
@@ -334,7 +337,7 @@ const char* const wrong_password_body =
 
 // IAM refuses project a's login, having accepted the same password for b:
 // only a waits (10 s), b keeps its token and can log in again.
-TEST(AuthIam, ARefusalForOneProjectDoesNotStopTheOthers) {
+TEST(auth_iam, a_refusal_for_one_project_does_not_stop_the_others) {
   iam_fixture f;
   ASSERT_TRUE(f.authorize("b", 1)[0].second->has_value());
   EXPECT_EQ(f.fake->calls, 1);
@@ -366,7 +369,7 @@ TEST(AuthIam, ARefusalForOneProjectDoesNotStopTheOthers) {
 // (the password unproven since its first refusal): it alone waits the long
 // wait, and the others keep logging in. It used to stop every project, and
 // the project came back after each stop to renew it.
-TEST(AuthIam, AProjectRefusedTwiceInARowStopsOnlyItself) {
+TEST(auth_iam, a_project_refused_twice_in_a_row_stops_only_itself) {
   iam_fixture f(0s, 30s, 0s);  // no first backoff: a's retry comes at once
   ASSERT_TRUE(f.authorize("b", 1)[0].second->has_value());
   f.fake->status_for["a"] = 403;
@@ -390,7 +393,7 @@ TEST(AuthIam, AProjectRefusedTwiceInARowStopsOnlyItself) {
 // The password was changed in IAM: the first refusal is taken for the
 // project's, the second (the password now unproven) stops every project,
 // as for a wrong password: two refused logins, not one per project.
-TEST(AuthIam, AChangedPasswordStillStopsEveryProjectAfterTwoRefusals) {
+TEST(auth_iam, a_changed_password_still_stops_every_project_after_two_refusals) {
   iam_fixture f;
   f.authorize("a", 1);
   f.authorize("b", 1);
@@ -410,7 +413,7 @@ TEST(AuthIam, AChangedPasswordStillStopsEveryProjectAfterTwoRefusals) {
 }
 
 // A refusal that crossed a password file change is retried with the new file at once.
-TEST(AuthIam, ARefusalAfterThePasswordFileChangedRetriesAtOnce) {
+TEST(auth_iam, a_refusal_after_the_password_file_changed_retries_at_once) {
   iam_fixture f;
   f.fake->status = 401;
   f.fake->body = wrong_password_body;
@@ -441,7 +444,7 @@ TEST(AuthIam, ARefusalAfterThePasswordFileChangedRetriesAtOnce) {
 // transport call is over, whatever way it ends. The test holds the
 // request, so it looks at the very buffer that was sent, never at freed
 // memory.
-TEST(AuthIam, SendLoginWipesTheBodyOnEveryWayOut) {
+TEST(auth_iam, send_login_wipes_the_body_on_every_way_out) {
   enum class ending { answer, error, exception, destroyed };
   for (ending how : {ending::answer, ending::error, ending::exception, ending::destroyed}) {
     SCOPED_TRACE(static_cast<int>(how));

@@ -1,14 +1,14 @@
 // The decoder and the differ together: pages as HSS sends them in, events
 // and deltas out (SPEC §3, §4).
-#include "hss/page_decoder.hpp"
-#include "walk/differ.hpp"
-
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <limits>
 #include <map>
 #include <optional>
+
+#include "hss/page_decoder.hpp"
+#include "walk/differ.hpp"
 
 namespace hssjw {
 namespace {
@@ -30,7 +30,7 @@ std::string page_json(const std::vector<std::string>& jobs, std::int64_t total =
   return out + "]}";
 }
 
-struct fixture : ::testing::Test {
+struct diff_fixture : ::testing::Test {
   scope_id scope{"p1", "all_granted_eps", ""};
   diff_options opts;
   scope_state state;
@@ -52,7 +52,8 @@ struct fixture : ::testing::Test {
     EXPECT_TRUE(decoded) << (decoded ? std::string() : decoded.error().message());
     return page;
   }
-  walk_observation observe(const std::string& body, bool complete = true, bool with_snapshot = true) {
+  walk_observation observe(const std::string& body, bool complete = true,
+                           bool with_snapshot = true) {
     auto page = decode(body, with_snapshot);
     return {complete, page.jobs, page.total_num, page.last_update_time, walk_number, marked};
   }
@@ -60,7 +61,8 @@ struct fixture : ::testing::Test {
   // What the state store holds beside the snapshot: keys and bodies, by
   // key hash.
   std::map<std::uint64_t, stored_job> stored;
-  stored_job_fn stored_fn = [this](std::uint64_t key_hash, bool with_body) -> std::optional<stored_job> {
+  stored_job_fn stored_fn = [this](std::uint64_t key_hash,
+                                   bool with_body) -> std::optional<stored_job> {
     auto it = stored.find(key_hash);
     if (it == stored.end()) return std::nullopt;
     return stored_job{it->second.key, with_body ? it->second.body : std::string()};
@@ -79,8 +81,10 @@ struct fixture : ::testing::Test {
   }
 };
 
-TEST_F(fixture, decoder_sorts_labels_keeps_unknown_fields_and_checks_types) {
-  auto page = decode(page_json({job_json("a", "Running", 1, R"([{"key":"z","val":"1"},{"key":"a","val":"9"},{"key":"a","val":"2"}])", R"(,"future_field":{"x":[1,2]})")}));
+TEST_F(diff_fixture, decoder_sorts_labels_keeps_unknown_fields_and_checks_types) {
+  auto page = decode(page_json({job_json(
+      "a", "Running", 1, R"([{"key":"z","val":"1"},{"key":"a","val":"9"},{"key":"a","val":"2"}])",
+      R"(,"future_field":{"x":[1,2]})")}));
   ASSERT_EQ(page.jobs.size(), 1u);
   auto v = json::parse(page.jobs[0].record.body).as_object();
   EXPECT_EQ(json::serialize(v["match_labels"]),
@@ -90,31 +94,33 @@ TEST_F(fixture, decoder_sorts_labels_keeps_unknown_fields_and_checks_types) {
   EXPECT_EQ(page.last_update_time, 77);
 }
 
-TEST_F(fixture, decoder_rejects_missing_keys_and_wrong_types) {
-  auto page = decode(page_json({R"({"cluster_name":"c","namespace_name":"n"})",
-                                R"({"cluster_name":"c","namespace_name":"n","name":"x","pods_num":"3"})",
-                                R"({"cluster_name":"c","namespace_name":"n","name":"y","create_time":1.5})",
-                                R"({"cluster_name":"c","namespace_name":"n","name":"z","match_labels":[{"key":1}]})",
-                                R"("not an object")", job_json("ok")}));
+TEST_F(diff_fixture, decoder_rejects_missing_keys_and_wrong_types) {
+  auto page = decode(page_json(
+      {R"({"cluster_name":"c","namespace_name":"n"})",
+       R"({"cluster_name":"c","namespace_name":"n","name":"x","pods_num":"3"})",
+       R"({"cluster_name":"c","namespace_name":"n","name":"y","create_time":1.5})",
+       R"({"cluster_name":"c","namespace_name":"n","name":"z","match_labels":[{"key":1}]})",
+       R"("not an object")", job_json("ok")}));
   EXPECT_EQ(page.rejected, 5u);
   ASSERT_EQ(page.jobs.size(), 1u);
   EXPECT_EQ(page.jobs[0].key.name, "ok");
   EXPECT_NE(page.reject_reason.find("name"), std::string::npos);
 }
 
-TEST_F(fixture, decoder_refuses_non_pages) {
+TEST_F(diff_fixture, decoder_refuses_non_pages) {
   page_decoder dec(jobs_resource(), {});
   decoded_page page;
-  for (const std::string& body : std::vector<std::string>{"", "[]", "{\"job_info_list\":[]}", "{\"total_num\":\"3\"}",
-                           "{\"total_num\":1,\"job_info_list\":{}}", "{\"total_num\":-1}",
-                           std::string(100, '[') + std::string(100, ']')}) {
+  for (const std::string& body :
+       std::vector<std::string>{"", "[]", "{\"job_info_list\":[]}", "{\"total_num\":\"3\"}",
+                                "{\"total_num\":1,\"job_info_list\":{}}", "{\"total_num\":-1}",
+                                std::string(100, '[') + std::string(100, ']')}) {
     auto decoded = dec.decode(body, page);
     ASSERT_FALSE(decoded) << body;
     EXPECT_FALSE(decoded.error().message().empty());
   }
 }
 
-TEST_F(fixture, baseline_emits_one_added_per_job_then_nothing) {
+TEST_F(diff_fixture, baseline_emits_one_added_per_job_then_nothing) {
   auto ev = walk({job_json("a"), job_json("b")});
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ev[0].type, event_type::added);
@@ -122,22 +128,25 @@ TEST_F(fixture, baseline_emits_one_added_per_job_then_nothing) {
   EXPECT_TRUE(walk({job_json("b"), job_json("a")}).empty());
 }
 
-TEST_F(fixture, baseline_without_events) {
+TEST_F(diff_fixture, baseline_without_events) {
   opts.baseline_events = false;
   EXPECT_TRUE(walk({job_json("a")}).empty());
   EXPECT_EQ(state.jobs.size(), 1u);
   EXPECT_EQ(walk({job_json("a"), job_json("b")}).size(), 1u);
 }
 
-TEST_F(fixture, incomplete_first_walk_is_not_a_baseline) {
+TEST_F(diff_fixture, incomplete_first_walk_is_not_a_baseline) {
   EXPECT_TRUE(walk({job_json("a")}, false).empty());
   EXPECT_FALSE(state.meta.has_baseline);
 }
 
-TEST_F(fixture, label_order_is_not_a_change_but_values_are) {
+TEST_F(diff_fixture, label_order_is_not_a_change_but_values_are) {
   walk({job_json("a")});
-  EXPECT_TRUE(walk({job_json("a", "Running", 1000, R"([{"key":"a","val":"1"},{"key":"b","val":"2"}])")}).empty());
-  auto ev = walk({job_json("a", "Failed", 1000, R"([{"key":"a","val":"1"},{"key":"b","val":"3"}])")});
+  EXPECT_TRUE(
+      walk({job_json("a", "Running", 1000, R"([{"key":"a","val":"1"},{"key":"b","val":"2"}])")})
+          .empty());
+  auto ev =
+      walk({job_json("a", "Failed", 1000, R"([{"key":"a","val":"1"},{"key":"b","val":"3"}])")});
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].type, event_type::modified);
   EXPECT_EQ(ev[0].changed, (std::vector<std::string>{"match_labels", "status"}));
@@ -146,7 +155,7 @@ TEST_F(fixture, label_order_is_not_a_change_but_values_are) {
   EXPECT_EQ(line["job"].as_object()["status"], "Failed");
 }
 
-TEST_F(fixture, create_time_change_is_replaced) {
+TEST_F(diff_fixture, create_time_change_is_replaced) {
   walk({job_json("a")});
   auto ev = walk({job_json("a", "Running", 2000)});
   ASSERT_EQ(ev.size(), 1u);
@@ -154,7 +163,7 @@ TEST_F(fixture, create_time_change_is_replaced) {
   EXPECT_EQ(ev[0].changed, (std::vector<std::string>{"create_time"}));
 }
 
-TEST_F(fixture, ignored_fields_alone_emit_nothing_but_are_listed_when_an_event_happens) {
+TEST_F(diff_fixture, ignored_fields_alone_emit_nothing_but_are_listed_when_an_event_happens) {
   opts.ignore_fields = {"execute_time", "pods_num"};
   walk({job_json("a")});
   std::string j = job_json("a");
@@ -167,7 +176,7 @@ TEST_F(fixture, ignored_fields_alone_emit_nothing_but_are_listed_when_an_event_h
   EXPECT_EQ(ev[0].changed, (std::vector<std::string>{"execute_time", "status"}));
 }
 
-TEST_F(fixture, removals_only_from_complete_walks) {
+TEST_F(diff_fixture, removals_only_from_complete_walks) {
   walk({job_json("a"), job_json("b")});
   EXPECT_TRUE(walk({job_json("a")}, false).empty());
   auto ev = walk({job_json("a")});
@@ -180,7 +189,7 @@ TEST_F(fixture, removals_only_from_complete_walks) {
   EXPECT_EQ(line["previous"].as_object()["name"], "b");
 }
 
-TEST_F(fixture, removal_confirmations) {
+TEST_F(diff_fixture, removal_confirmations) {
   opts.removal_confirmations = 2;
   walk({job_json("a"), job_json("b"), job_json("c")});
   EXPECT_TRUE(walk({job_json("a"), job_json("c")}).empty());
@@ -192,7 +201,7 @@ TEST_F(fixture, removal_confirmations) {
   EXPECT_EQ(ev.size(), 2u);
 }
 
-TEST_F(fixture, removal_guard_holds_then_releases_on_confirmation) {
+TEST_F(diff_fixture, removal_guard_holds_then_releases_on_confirmation) {
   std::vector<std::string> all;
   for (int i = 0; i < 20; ++i) all.push_back(job_json("j" + std::to_string(i)));
   walk(all);
@@ -204,7 +213,7 @@ TEST_F(fixture, removal_guard_holds_then_releases_on_confirmation) {
   EXPECT_EQ(state.jobs.size(), 5u);
 }
 
-TEST_F(fixture, removal_guard_glitch_then_recovery_emits_nothing) {
+TEST_F(diff_fixture, removal_guard_glitch_then_recovery_emits_nothing) {
   std::vector<std::string> all;
   for (int i = 0; i < 20; ++i) all.push_back(job_json("j" + std::to_string(i)));
   walk(all);
@@ -216,7 +225,7 @@ TEST_F(fixture, removal_guard_glitch_then_recovery_emits_nothing) {
 // The snapshot in memory holds digests; the bodies an event needs come
 // from the store. One that cannot be read fails the whole diff: no event,
 // nothing to commit (the daemon retries with the next walk).
-TEST_F(fixture, unreadable_stored_body_fails_the_diff_and_releases_nothing) {
+TEST_F(diff_fixture, unreadable_stored_body_fails_the_diff_and_releases_nothing) {
   walk({job_json("a"), job_json("b"), job_json("c")});
   stored.erase(key_hash_of(job_key{"c1", "ns", "b"}));
   auto obs = observe(page_json({job_json("a"), job_json("b", "Succeeded"), job_json("c")}));
@@ -242,13 +251,14 @@ TEST_F(fixture, unreadable_stored_body_fails_the_diff_and_releases_nothing) {
 // Two keys sharing a key hash are never taken for one job: the stored job
 // under the hash names another key, so the diff fails, names both, and
 // nothing is committed (docs/STATE.md "Key hashes").
-TEST_F(fixture, key_hash_collision_fails_the_diff_naming_both_keys) {
+TEST_F(diff_fixture, key_hash_collision_fails_the_diff_naming_both_keys) {
   walk({job_json("a"), job_json("b")});
   // The store says b's hash belongs to another job (as if the two collided).
   stored[key_hash_of(job_key{"c1", "ns", "b"})].key = job_key{"c1", "ns", "other"};
   auto obs = observe(page_json({job_json("a"), job_json("b", "Failed")}));
   auto out = diff_scope(scope, state, obs, opts, 1, stored_fn);
-  EXPECT_NE(out.error.find("key hash collision: job c1/ns/b and the stored job c1/ns/other share key hash 0x"),
+  EXPECT_NE(out.error.find(
+                "key hash collision: job c1/ns/b and the stored job c1/ns/other share key hash 0x"),
             std::string::npos)
       << out.error;
   EXPECT_TRUE(out.events.empty());
@@ -257,7 +267,7 @@ TEST_F(fixture, key_hash_collision_fails_the_diff_naming_both_keys) {
 
 // Walk numbers mark what a walk saw: marks of an earlier walk mean nothing
 // to a later one, so a job seen in walk 1 and missing from walk 2 is removed.
-TEST_F(fixture, marks_of_an_earlier_walk_do_not_count_as_seen) {
+TEST_F(diff_fixture, marks_of_an_earlier_walk_do_not_count_as_seen) {
   walk({job_json("a"), job_json("b"), job_json("c")});
   walk({job_json("a"), job_json("b"), job_json("c")});  // all three marked by this walk
   auto ev = walk({job_json("a"), job_json("c")});
@@ -277,7 +287,7 @@ TEST_F(fixture, marks_of_an_earlier_walk_do_not_count_as_seen) {
 // snapshot (unchanged jobs arrive as snapshot entries) or not (every job
 // decoded whole and compared by the differ): removals, pending removals
 // cleared by a job seen again, modifications.
-TEST_F(fixture, unchanged_as_snapshot_entries_or_whole_jobs_diff_alike) {
+TEST_F(diff_fixture, unchanged_as_snapshot_entries_or_whole_jobs_diff_alike) {
   auto run = [&](bool with_snapshot) {
     state = scope_state{};
     stored.clear();
@@ -288,13 +298,13 @@ TEST_F(fixture, unchanged_as_snapshot_entries_or_whole_jobs_diff_alike) {
     for (int i = 0; i < 12; ++i) jobs.push_back(job_json("j" + std::to_string(i)));
     walk(jobs, true, with_snapshot);
     auto some = jobs;
-    some.erase(some.begin() + 3, some.begin() + 5);   // j3, j4 missing once: pending
-    some[0] = job_json("j0", "Failed");                // modified
+    some.erase(some.begin() + 3, some.begin() + 5);  // j3, j4 missing once: pending
+    some[0] = job_json("j0", "Failed");              // modified
     for (auto& e : walk(some, true, with_snapshot)) out.push_back(to_json_line(e));
     out.push_back("pending " + std::to_string(state.pending.size()));
     auto back = jobs;
     back[0] = job_json("j0", "Failed");
-    back.erase(back.begin() + 4);                      // j3 back (unchanged), j4 still missing
+    back.erase(back.begin() + 4);  // j3 back (unchanged), j4 still missing
     for (auto& e : walk(back, true, with_snapshot)) out.push_back(to_json_line(e));
     out.push_back("pending " + std::to_string(state.pending.size()));
     return out;
@@ -310,11 +320,16 @@ TEST_F(fixture, unchanged_as_snapshot_entries_or_whole_jobs_diff_alike) {
   EXPECT_EQ(told[3], "pending 0");
 }
 
-TEST_F(fixture, event_line_matches_spec_shape) {
+TEST_F(diff_fixture, event_line_matches_spec_shape) {
   auto ev = walk({job_json("a")});
   ASSERT_EQ(ev.size(), 1u);
   auto line = to_json_line(ev[0]);
-  EXPECT_EQ(line.rfind(R"({"v":1,"seq":1,"type":"added","time":"2025-11-28T10:40:00.123Z","scope":{"project_id":"p1","enterprise_project_id":"all_granted_eps"},"key":{"cluster":"c1","namespace":"ns","name":"a"},"job":{)", 0), 0u) << line;
+  EXPECT_EQ(
+      line.rfind(
+          R"({"v":1,"seq":1,"type":"added","time":"2025-11-28T10:40:00.123Z","scope":{"project_id":"p1","enterprise_project_id":"all_granted_eps"},"key":{"cluster":"c1","namespace":"ns","name":"a"},"job":{)",
+          0),
+      0u)
+      << line;
   EXPECT_EQ(line.find("previous"), std::string::npos);
 }
 

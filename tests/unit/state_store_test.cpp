@@ -149,7 +149,7 @@ class state_store_test : public ::testing::TestWithParam<store_kind> {
   temp_dir dir_;
 };
 
-TEST_P(state_store_test, EmptyStoreHasNothing) {
+TEST_P(state_store_test, empty_store_has_nothing) {
   auto store = open();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->last_seq(), 0u);
@@ -158,7 +158,7 @@ TEST_P(state_store_test, EmptyStoreHasNothing) {
   EXPECT_TRUE(store->read_journal(0, 100).value().empty());
 }
 
-TEST_P(state_store_test, CommitThenLoadReturnsWhatWasCommitted) {
+TEST_P(state_store_test, commit_then_load_returns_what_was_committed) {
   auto store = open();
   ASSERT_TRUE(store);
   const auto scope = make_scope("p1", "eps-1", "cluster_name=a");
@@ -217,7 +217,7 @@ TEST_P(state_store_test, CommitThenLoadReturnsWhatWasCommitted) {
   EXPECT_FALSE(store->find_job(scope, key_hash_of(make_job("b", 0).key), true).value());
 }
 
-TEST_P(state_store_test, ScopesStayApart) {
+TEST_P(state_store_test, scopes_stay_apart) {
   auto store = open();
   ASSERT_TRUE(store);
   const auto s1 = make_scope("p1");
@@ -235,7 +235,7 @@ TEST_P(state_store_test, ScopesStayApart) {
   EXPECT_EQ(all[s2.str()].jobs.size(), 2u);
 }
 
-TEST_P(state_store_test, SeqsAreConsecutiveAndLinesRenderedWithThem) {
+TEST_P(state_store_test, seqs_are_consecutive_and_lines_rendered_with_them) {
   auto store = open();
   ASSERT_TRUE(store);
   const auto scope = make_scope("p1");
@@ -259,7 +259,7 @@ TEST_P(state_store_test, SeqsAreConsecutiveAndLinesRenderedWithThem) {
   }
 }
 
-TEST_P(state_store_test, ReadJournalPages) {
+TEST_P(state_store_test, read_journal_pages) {
   auto store = open();
   ASSERT_TRUE(store);
   const auto scope = make_scope("p1");
@@ -284,7 +284,7 @@ TEST_P(state_store_test, ReadJournalPages) {
   EXPECT_EQ(store->read_journal(0, std::numeric_limits<std::size_t>::max()).value().size(), 25u);
 }
 
-TEST_P(state_store_test, RetentionKeepsTheNewestMaxEvents) {
+TEST_P(state_store_test, retention_keeps_the_newest_max_events) {
   auto store = open(5);
   ASSERT_TRUE(store);
   const auto scope = make_scope("p1");
@@ -303,7 +303,7 @@ TEST_P(state_store_test, RetentionKeepsTheNewestMaxEvents) {
   EXPECT_EQ(store->read_journal(2, 2).value().front().seq, 8u);
 }
 
-TEST_P(state_store_test, PruneDeletesStateOfScopesNotKeptButNotTheirJournal) {
+TEST_P(state_store_test, prune_deletes_state_of_scopes_not_kept_but_not_their_journal) {
   auto store = open();
   ASSERT_TRUE(store);
   const auto keep = make_scope("p1");
@@ -363,7 +363,7 @@ std::vector<std::string> listed(state_store& store, const std::vector<scope_id>&
 // A job reader reads the jobs as they were when it opened, in bounded
 // reads, whatever commits (and prunes) after: the socket's list and sync
 // stream from it while the walks go on.
-TEST_P(state_store_test, JobReaderReadsTheStateAsOfItsSeqInBoundedReads) {
+TEST_P(state_store_test, job_reader_reads_the_state_as_of_its_seq_in_bounded_reads) {
   auto store = open();
   ASSERT_TRUE(store);
   const auto s1 = make_scope("p1"), s2 = make_scope("p2"), absent = make_scope("p3");
@@ -479,7 +479,7 @@ class sqlite_store_test : public ::testing::Test {
   scope_id scope_ = make_scope("p1");
 };
 
-TEST_F(sqlite_store_test, StateSurvivesReopenAndSeqsContinue) {
+TEST_F(sqlite_store_test, state_survives_reopen_and_seqs_continue) {
   scope_delta d;
   d.upserts = {make_job("a", 42)};
   d.meta.has_baseline = true;
@@ -505,7 +505,7 @@ TEST_F(sqlite_store_test, StateSurvivesReopenAndSeqsContinue) {
 
 // Fingerprints are rewritten in the database for a new basis (every
 // scope's, in one transaction), and the basis survives a reopen.
-TEST_F(sqlite_store_test, RewrittenFingerprintsAndTheirBasisSurviveReopen) {
+TEST_F(sqlite_store_test, rewritten_fingerprints_and_their_basis_survive_reopen) {
   {
     auto store = open_ok();
     ASSERT_TRUE(store);
@@ -536,7 +536,7 @@ TEST_F(sqlite_store_test, RewrittenFingerprintsAndTheirBasisSurviveReopen) {
   }
 }
 
-TEST_F(sqlite_store_test, CreatesTheDatabaseWithOurIdentityInWalMode) {
+TEST_F(sqlite_store_test, creates_the_database_with_our_identity_in_wal_mode) {
   { ASSERT_TRUE(open_ok()); }
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
@@ -554,7 +554,7 @@ TEST_F(sqlite_store_test, CreatesTheDatabaseWithOurIdentityInWalMode) {
   sqlite3_close(raw);
 }
 
-TEST_F(sqlite_store_test, CreatesAMissingStateDirWithMode0750) {
+TEST_F(sqlite_store_test, creates_a_missing_state_dir_with_mode0750) {
   const fs::path nested = dir_.path() / "a" / "b" / "state";
   auto r = open_sqlite_store(nested.string());
   ASSERT_TRUE(r) << r.error().message();
@@ -564,7 +564,7 @@ TEST_F(sqlite_store_test, CreatesAMissingStateDirWithMode0750) {
   EXPECT_TRUE(fs::exists(nested / "state.db"));
 }
 
-TEST_F(sqlite_store_test, MigratesAnEmptyVersion0Database) {
+TEST_F(sqlite_store_test, migrates_an_empty_version0_database) {
   // A database stamped as ours but with no schema yet (user_version 0).
   run_sql(db(), "PRAGMA application_id=" + std::to_string(sqlite_store::application_id) + ";");
   ASSERT_GT(fs::file_size(db()), 0u);
@@ -579,7 +579,7 @@ TEST_F(sqlite_store_test, MigratesAnEmptyVersion0Database) {
 // three key strings) opens as schema 2 with every job, body, pending
 // removal and seq kept, each job now under its key hash. The schema is the
 // shipped migration 1, spelled out: it is a file format in the field.
-TEST_F(sqlite_store_test, MigratesAVersion1DatabaseKeepingEveryJob) {
+TEST_F(sqlite_store_test, migrates_a_version1_database_keeping_every_job) {
   run_sql(db(), std::string(R"sql(
 CREATE TABLE scopes(id TEXT PRIMARY KEY NOT NULL, project_id TEXT NOT NULL, eps TEXT NOT NULL,
   filters TEXT NOT NULL, has_baseline INTEGER NOT NULL, last_total_num INTEGER,
@@ -628,7 +628,7 @@ PRAGMA application_id=)sql") +
 // job's hash by hand): the commit of that job is refused with its own
 // code, names both keys, and changes nothing; it is never merged into the
 // other job's row (docs/STATE.md "Key hashes").
-TEST_F(sqlite_store_test, KeyHashCollisionFailsTheCommitNamingBothKeys) {
+TEST_F(sqlite_store_test, key_hash_collision_fails_the_commit_naming_both_keys) {
   auto store = open_ok();
   ASSERT_TRUE(store);
   const keyed_job job = make_job("x", 1);
@@ -659,14 +659,14 @@ TEST_F(sqlite_store_test, KeyHashCollisionFailsTheCommitNamingBothKeys) {
       << "the other key's body is not x's";
 }
 
-TEST_F(sqlite_store_test, AZeroByteFileIsANewDatabase) {
+TEST_F(sqlite_store_test, a_zero_byte_file_is_a_new_database) {
   write_bytes(db(), "");
   auto store = open_ok();
   ASSERT_TRUE(store);
   EXPECT_EQ(store->last_seq(), 0u);
 }
 
-TEST_F(sqlite_store_test, GarbageIsRefusedAndLeftUntouched) {
+TEST_F(sqlite_store_test, garbage_is_refused_and_left_untouched) {
   std::string garbage(8192, '\0');
   for (std::size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 31 + 7);
   write_bytes(db(), garbage);
@@ -675,7 +675,7 @@ TEST_F(sqlite_store_test, GarbageIsRefusedAndLeftUntouched) {
   expect_refused(errc::state_corrupt);
 }
 
-TEST_F(sqlite_store_test, DamagedPagesAreRefusedAndLeftUntouched) {
+TEST_F(sqlite_store_test, damaged_pages_are_refused_and_left_untouched) {
   {
     auto store = open_ok();
     ASSERT_TRUE(store);
@@ -693,27 +693,27 @@ TEST_F(sqlite_store_test, DamagedPagesAreRefusedAndLeftUntouched) {
   EXPECT_NE(err.message().find("move it away"), std::string::npos) << err.message();
 }
 
-TEST_F(sqlite_store_test, ForeignDatabaseIsRefusedAndLeftUntouched) {
+TEST_F(sqlite_store_test, foreign_database_is_refused_and_left_untouched) {
   run_sql(db(), "PRAGMA application_id=305419896; CREATE TABLE t(x); INSERT INTO t VALUES(1);");
   auto err = expect_refused(errc::state_corrupt);
   EXPECT_NE(err.message().find("not an hss-jobwatch database"), std::string::npos) << err.message();
   EXPECT_NE(err.message().find("0x12345678"), std::string::npos) << err.message();
 }
 
-TEST_F(sqlite_store_test, PlainSqliteDatabaseWithTablesIsRefused) {
+TEST_F(sqlite_store_test, plain_sqlite_database_with_tables_is_refused) {
   run_sql(db(), "CREATE TABLE jobs(x); INSERT INTO jobs VALUES(1);");
   auto err = expect_refused(errc::state_corrupt);
   EXPECT_NE(err.message().find("not an hss-jobwatch database"), std::string::npos) << err.message();
 }
 
-TEST_F(sqlite_store_test, NewerSchemaIsRefusedAndLeftUntouched) {
+TEST_F(sqlite_store_test, newer_schema_is_refused_and_left_untouched) {
   { ASSERT_TRUE(open_ok()); }
   run_sql(db(), "PRAGMA user_version=" + std::to_string(sqlite_store::schema_version + 1) + ";");
   auto err = expect_refused(errc::state_corrupt);
   EXPECT_NE(err.message().find("newer"), std::string::npos) << err.message();
 }
 
-TEST_F(sqlite_store_test, MissingLastSeqIsRefused) {
+TEST_F(sqlite_store_test, missing_last_seq_is_refused) {
   // Without meta.last_seq a pruned-empty journal would restart seqs at 1.
   { ASSERT_TRUE(open_ok()); }
   run_sql(db(), "DELETE FROM meta WHERE key = 'last_seq';");
@@ -721,7 +721,7 @@ TEST_F(sqlite_store_test, MissingLastSeqIsRefused) {
   EXPECT_NE(err.message().find("last_seq"), std::string::npos) << err.message();
 }
 
-TEST_F(sqlite_store_test, SecondOpenOfTheSameDirIsLocked) {
+TEST_F(sqlite_store_test, second_open_of_the_same_dir_is_locked) {
   auto first = open_ok();
   ASSERT_TRUE(first);
   auto second = open();
@@ -733,7 +733,7 @@ TEST_F(sqlite_store_test, SecondOpenOfTheSameDirIsLocked) {
   EXPECT_TRUE(open_ok());
 }
 
-TEST_F(sqlite_store_test, StateDirThatIsAFileIsAnIoError) {
+TEST_F(sqlite_store_test, state_dir_that_is_a_file_is_an_io_error) {
   const fs::path file = dir_.path() / "plain-file";
   write_bytes(file, "x");
   auto r = open_sqlite_store(file.string());
@@ -742,7 +742,7 @@ TEST_F(sqlite_store_test, StateDirThatIsAFileIsAnIoError) {
   EXPECT_NE(r.error().message().find(file.string()), std::string::npos) << r.error().message();
 }
 
-TEST_F(sqlite_store_test, StateDbThatIsADirectoryIsAnIoError) {
+TEST_F(sqlite_store_test, state_db_that_is_a_directory_is_an_io_error) {
   fs::create_directory(db());
   auto r = open();
   ASSERT_FALSE(r);
@@ -750,7 +750,7 @@ TEST_F(sqlite_store_test, StateDbThatIsADirectoryIsAnIoError) {
   EXPECT_TRUE(fs::is_directory(db()));
 }
 
-TEST_F(sqlite_store_test, ReadOnlyDatabaseIsAnIoError) {
+TEST_F(sqlite_store_test, read_only_database_is_an_io_error) {
   if (::geteuid() == 0) GTEST_SKIP() << "root ignores file permissions";
   { ASSERT_TRUE(open_ok()); }
   fs::permissions(db(), fs::perms::owner_read | fs::perms::group_read);
@@ -759,7 +759,7 @@ TEST_F(sqlite_store_test, ReadOnlyDatabaseIsAnIoError) {
   EXPECT_EQ(r.error().code(), make_error_code(errc::state_io)) << r.error().message();
 }
 
-TEST_F(sqlite_store_test, ReadOnlyStateDirIsAnIoError) {
+TEST_F(sqlite_store_test, read_only_state_dir_is_an_io_error) {
   if (::geteuid() == 0) GTEST_SKIP() << "root ignores file permissions";
   { ASSERT_TRUE(open_ok()); }
   fs::permissions(dir_.path(), fs::perms::owner_read | fs::perms::owner_exec);
@@ -769,7 +769,7 @@ TEST_F(sqlite_store_test, ReadOnlyStateDirIsAnIoError) {
   EXPECT_NE(r.error().message().find("writable"), std::string::npos) << r.error().message();
 }
 
-TEST_F(sqlite_store_test, FailedCommitRollsBackAndConsumesNoSeq) {
+TEST_F(sqlite_store_test, failed_commit_rolls_back_and_consumes_no_seq) {
   auto store = open_ok();
   ASSERT_TRUE(store);
   scope_delta d;
@@ -821,7 +821,7 @@ TEST_F(sqlite_store_test, FailedCommitRollsBackAndConsumesNoSeq) {
 // A big commit (a baseline) does not keep its lines in the events (they
 // would all be in memory at once); the sinks render them again, to the
 // same bytes the journal has.
-TEST_F(sqlite_store_test, BigCommitJournalsLinesWithoutKeepingThem) {
+TEST_F(sqlite_store_test, big_commit_journals_lines_without_keeping_them) {
   auto store = open_ok();
   ASSERT_TRUE(store);
   auto small = make_events(scope_, 3);
@@ -839,7 +839,7 @@ TEST_F(sqlite_store_test, BigCommitJournalsLinesWithoutKeepingThem) {
   EXPECT_EQ(event_line(big.back()), journal.back().line);
 }
 
-TEST_F(sqlite_store_test, FailedDeltaWriteRollsBack) {
+TEST_F(sqlite_store_test, failed_delta_write_rolls_back) {
   auto store = open_ok();
   ASSERT_TRUE(store);
   run_sql(db(),
@@ -855,7 +855,7 @@ TEST_F(sqlite_store_test, FailedDeltaWriteRollsBack) {
   EXPECT_TRUE(store->read_journal(0, 10).value().empty());
 }
 
-TEST_F(sqlite_store_test, RetentionByAgeAndSeqNeverReusedAfterPruningAll) {
+TEST_F(sqlite_store_test, retention_by_age_and_seq_never_reused_after_pruning_all) {
   sqlite_options opts;
   opts.max_events = 0;
   opts.max_age = std::chrono::milliseconds(1000);
@@ -890,7 +890,7 @@ TEST_F(sqlite_store_test, RetentionByAgeAndSeqNeverReusedAfterPruningAll) {
   EXPECT_EQ(store->oldest_seq(), 6u);
 }
 
-TEST_F(sqlite_store_test, PruningIsBoundedPerStep) {
+TEST_F(sqlite_store_test, pruning_is_bounded_per_step) {
   sqlite_options opts;
   opts.max_events = 2;
   opts.max_age = std::chrono::milliseconds(0);
@@ -908,7 +908,7 @@ TEST_F(sqlite_store_test, PruningIsBoundedPerStep) {
   EXPECT_EQ(store->read_journal(0, 100).value().size(), 2u);
 }
 
-TEST_F(sqlite_store_test, AgePruningStopsAtTheFirstYoungEvent) {
+TEST_F(sqlite_store_test, age_pruning_stops_at_the_first_young_event) {
   sqlite_options opts;
   opts.max_events = 0;
   opts.max_age = std::chrono::milliseconds(1000);
