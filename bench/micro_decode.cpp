@@ -1,16 +1,16 @@
 // Target 4 (issue #8): decoding one 200-job page, and decoding plus diffing
 // it, against Boost.JSON's own parse of the same bytes. The three run on
 // the same body in the same process; run_micro.sh prints their ratio.
-#include "micro_support.hpp"
-
 #include <benchmark/benchmark.h>
+
+#include <array>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/parser.hpp>
-
-#include <array>
 #include <memory>
 #include <optional>
+
+#include "micro_support.hpp"
 
 #if __has_include("hss/page_hazards.hpp")
 #include "hss/page_hazards.hpp"

@@ -1,8 +1,8 @@
 // diff_scope over N jobs: a steady walk (nothing changed) and one with 1%
 // of the jobs modified, the two shapes of a production poll.
-#include "micro_support.hpp"
-
 #include <benchmark/benchmark.h>
+
+#include "micro_support.hpp"
 
 namespace hssjw::bench {
 namespace {
@@ -29,7 +29,11 @@ void diff_steady(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
 }
-BENCHMARK(diff_steady)->Name("diff/steady")->Arg(10'000)->Arg(100'000)->Arg(1'000'000)
+BENCHMARK(diff_steady)
+    ->Name("diff/steady")
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
     ->Unit(benchmark::kMillisecond);
 
 void diff_churn(benchmark::State& state) {
@@ -49,7 +53,11 @@ void diff_churn(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
   state.counters["events"] = static_cast<double>(events);
 }
-BENCHMARK(diff_churn)->Name("diff/churn_1pct")->Arg(10'000)->Arg(100'000)->Arg(1'000'000)
+BENCHMARK(diff_churn)
+    ->Name("diff/churn_1pct")
+    ->Arg(10'000)
+    ->Arg(100'000)
+    ->Arg(1'000'000)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

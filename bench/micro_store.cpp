@@ -2,15 +2,14 @@
 // read shapes: a baseline of N jobs, commits of 10k changes (rows + events
 // in one transaction) against a store holding 100k jobs, and journal replay
 // in the socket server's batch size (200 entries per read_journal).
-#include "micro_support.hpp"
-
-#include "state/sqlite_store.hpp"
-
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
 #include <memory>
 #include <random>
+
+#include "micro_support.hpp"
+#include "state/sqlite_store.hpp"
 
 namespace hssjw::bench {
 namespace {
@@ -47,7 +46,8 @@ diff_outcome walk_diff(const scope_state& prev, std::vector<keyed_job> seen,
   obs.complete = true;
   obs.total_num = static_cast<std::int64_t>(seen.size());
   obs.jobs = std::move(seen);
-  const stored_job_fn body = [store](std::uint64_t key_hash, bool with_body) -> std::optional<stored_job> {
+  const stored_job_fn body = [store](std::uint64_t key_hash,
+                                     bool with_body) -> std::optional<stored_job> {
     if (!store) return std::nullopt;
     auto r = store->find_job(bench_scope, key_hash, with_body);
     return r ? std::move(*r) : std::nullopt;
@@ -75,8 +75,12 @@ void baseline_commit(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
 }
-BENCHMARK(baseline_commit)->Name("store/baseline_commit")->Arg(100'000)->Iterations(3)
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(baseline_commit)
+    ->Name("store/baseline_commit")
+    ->Arg(100'000)
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // 10k modified jobs (10k rows updated, 10k journal rows) per transaction;
 // successive commits flip the same jobs back and forth.
@@ -101,7 +105,10 @@ void commit_10k(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * changes));
 }
-BENCHMARK(commit_10k)->Name("store/commit_10k_changes")->Iterations(10)->Unit(benchmark::kMillisecond)
+BENCHMARK(commit_10k)
+    ->Name("store/commit_10k_changes")
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 // A subscriber far behind reading the journal from the start, 200 at a time.
@@ -121,9 +128,13 @@ void journal_replay(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(read));
-  state.counters["events_per_pass"] = static_cast<double>(read) / static_cast<double>(state.iterations());
+  state.counters["events_per_pass"] =
+      static_cast<double>(read) / static_cast<double>(state.iterations());
 }
-BENCHMARK(journal_replay)->Name("store/journal_replay_100k")->Iterations(5)->Unit(benchmark::kMillisecond)
+BENCHMARK(journal_replay)
+    ->Name("store/journal_replay_100k")
+    ->Iterations(5)
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 }  // namespace

@@ -1,14 +1,13 @@
 // Builds the micro-benchmarks' inputs from the fake HSS's synthetic jobs.
 #include "micro_support.hpp"
 
-#include "fake_hss/churn.hpp"
-#include "fake_hss/protocol.hpp"
-
 #include <boost/json/serialize.hpp>
-
 #include <map>
 #include <memory>
 #include <stdexcept>
+
+#include "fake_hss/churn.hpp"
+#include "fake_hss/protocol.hpp"
 
 namespace hssjw::bench {
 
@@ -21,7 +20,8 @@ const std::vector<fake_hss::job>& synthetic(std::size_t n) {
   return it->second;
 }
 
-std::string render(const std::vector<fake_hss::job>& all, std::size_t offset, std::size_t per_page) {
+std::string render(const std::vector<fake_hss::job>& all, std::size_t offset,
+                   std::size_t per_page) {
   fake_hss::page pg;
   pg.total_num = static_cast<std::int64_t>(all.size());
   pg.last_update_time = 1'720'765'124'000;
@@ -73,7 +73,8 @@ std::vector<keyed_job> with_changes(const std::vector<keyed_job>& jobs, std::siz
   }
   page_decoder dec(jobs_resource(), {});
   std::vector<keyed_job> fresh;
-  for (std::size_t off = 0; off < changed.size(); off += 200) decode_into(dec, render(changed, off, 200), fresh);
+  for (std::size_t off = 0; off < changed.size(); off += 200)
+    decode_into(dec, render(changed, off, 200), fresh);
   std::vector<keyed_job> out = jobs;
   for (std::size_t k = 0; k < fresh.size(); ++k) out[k * every] = std::move(fresh[k]);
   return out;

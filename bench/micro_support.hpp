@@ -3,13 +3,13 @@
 // snapshots the differ and the store work on, built once per process.
 #pragma once
 
-#include "hss/page_decoder.hpp"
-#include "state/scope_state.hpp"
-#include "walk/differ.hpp"
-
 #include <cstddef>
 #include <string>
 #include <vector>
+
+#include "hss/page_decoder.hpp"
+#include "state/scope_state.hpp"
+#include "walk/differ.hpp"
 
 namespace hssjw::bench {
 

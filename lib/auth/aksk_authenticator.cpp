@@ -3,12 +3,12 @@
 // key id (not a secret) and the SK file.
 #include "auth/aksk_authenticator.hpp"
 
-#include "auth/aksk_signer.hpp"
-#include "auth/auth_util.hpp"
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "auth/aksk_signer.hpp"
+#include "auth/auth_util.hpp"
 
 namespace hssjw {
 namespace {
@@ -42,8 +42,9 @@ void aksk_authenticator::end_probe(bool accepted) {
   probe_.reset();
 }
 
-boost::asio::awaitable<result<void>> aksk_authenticator::async_authorize(
-    http_request& req, std::string project_id, std::string host) {
+boost::asio::awaitable<result<void>> aksk_authenticator::async_authorize(http_request& req,
+                                                                         std::string project_id,
+                                                                         std::string host) {
   while (probe_ && !proven()) {
     auto probe = probe_;
     co_await probe->async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
@@ -94,7 +95,8 @@ result<void> aksk_authenticator::authorize(http_request& req, const std::string&
     return fail("AK/SK signing for access key " + access_key_ + " paused for " +
                 std::to_string(opts_.pause.count()) +
                 "s after rejected signatures (the gateway locks a key for 5 minutes after 5 "
-                "failures); check the key in " + secret_key_.path());
+                "failures); check the key in " +
+                secret_key_.path());
   }
   gateway_locked_ = false;
   if (!last_error_.empty()) log_->info("auth: AK/SK signing available again");
@@ -102,8 +104,8 @@ result<void> aksk_authenticator::authorize(http_request& req, const std::string&
 
   auto q = req.target.find('?');
   std::string path = req.target.substr(0, q);
-  auto query = aksk::parse_query(q == std::string::npos ? std::string_view{}
-                                                        : std::string_view(req.target).substr(q + 1));
+  auto query = aksk::parse_query(
+      q == std::string::npos ? std::string_view{} : std::string_view(req.target).substr(q + 1));
 
   // A retried request may still carry the previous attempt's signature.
   auth_detail::remove_header(req, "Authorization");
@@ -115,8 +117,8 @@ result<void> aksk_authenticator::authorize(http_request& req, const std::string&
   auth_detail::set_header(req, "Host", host);
   auth_detail::set_header(req, "X-Sdk-Date", aksk::format_sdk_date(wall));
 
-  aksk::sign_input in{req.method, path,     std::move(query), req.headers, req.body,
-                      host,       access_key_, (*sk)->reveal(), {}};
+  aksk::sign_input in{req.method, path,        std::move(query), req.headers, req.body,
+                      host,       access_key_, (*sk)->reveal(),  {}};
   auto out = aksk::sign(in);
   req.headers = std::move(out.headers_to_send);
   // The wire query must be the signed one byte for byte (§4.2 step 4).

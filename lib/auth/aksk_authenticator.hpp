@@ -10,16 +10,16 @@
 // the gateway's five failures in one burst.
 #pragma once
 
-#include "auth/authenticator.hpp"
-#include "auth/secret_file.hpp"
-
-#include <boost/asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "auth/authenticator.hpp"
+#include "auth/secret_file.hpp"
 
 namespace hssjw {
 
@@ -47,17 +47,15 @@ class aksk_authenticator final : public authenticator {
       : aksk_authenticator(std::move(access_key), std::move(secret_key_file), std::move(log),
                            options{}) {}
 
-  boost::asio::awaitable<result<void>> async_authorize(http_request& req,
-                                                       std::string project_id,
+  boost::asio::awaitable<result<void>> async_authorize(http_request& req, std::string project_id,
                                                        std::string host) override;
   void on_rejected(const std::string& project_id, const api_error& err) override;
   void on_accepted(const std::string& project_id) override;
 
   // The decisions behind the two calls above, with the clocks passed in:
   // `wall` becomes X-Sdk-Date, `now` drives the pause.
-  result<void> authorize(http_request& req, const std::string& project_id,
-                         const std::string& host, std::chrono::system_clock::time_point wall,
-                         clock::time_point now);
+  result<void> authorize(http_request& req, const std::string& project_id, const std::string& host,
+                         std::chrono::system_clock::time_point wall, clock::time_point now);
   void rejected(const api_error& err, clock::time_point now);
 
   bool paused(clock::time_point now) const { return now < paused_until_; }
@@ -76,7 +74,7 @@ class aksk_authenticator final : public authenticator {
   unsigned rejections_ = 0;           // within the current window
   clock::time_point window_start_{};  // first rejection of the window
   clock::time_point paused_until_{};
-  bool gateway_locked_ = false;       // the gateway said so; a new SK will not help
+  bool gateway_locked_ = false;             // the gateway said so; a new SK will not help
   std::optional<file_stamp> paused_stamp_;  // the SK version that was rejected
   std::string last_error_;
   // The SK version the gateway accepted (or that went unanswered for

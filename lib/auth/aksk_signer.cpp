@@ -2,9 +2,6 @@
 // HUAWEI-API.md §4.2; where the official SDKs differ we follow python-v3.
 #include "auth/aksk_signer.hpp"
 
-#include "core/utc.hpp"
-#include "hss/http.hpp"
-
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -12,6 +9,9 @@
 #include <array>
 #include <cctype>
 #include <cstdio>
+
+#include "core/utc.hpp"
+#include "hss/http.hpp"
 
 namespace hssjw::aksk {
 namespace {
@@ -140,8 +140,7 @@ std::string percent_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-        hex_value(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
       out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
       i += 2;
     } else {
@@ -209,7 +208,8 @@ sign_output sign(const sign_input& in) {
   if (get_header(headers, "host") == nullptr && !in.host.empty()) {
     headers.emplace_back("Host", in.host);
   }
-  if (wants_unsigned_payload(headers)) headers.emplace_back("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD");
+  if (wants_unsigned_payload(headers))
+    headers.emplace_back("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD");
 
   out.canonical_uri = canonical_uri(in.path);
   out.canonical_query = canonical_query(in.query);
@@ -244,7 +244,8 @@ std::optional<std::chrono::seconds> clock_skew(std::string_view http_date,
                                                std::chrono::system_clock::time_point now) {
   const auto server = parse_http_date(http_date);
   if (!server) return std::nullopt;
-  return std::chrono::duration_cast<std::chrono::seconds>(*server - std::chrono::floor<std::chrono::seconds>(now));
+  return std::chrono::duration_cast<std::chrono::seconds>(
+      *server - std::chrono::floor<std::chrono::seconds>(now));
 }
 
 }  // namespace hssjw::aksk

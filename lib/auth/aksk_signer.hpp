@@ -15,20 +15,20 @@ namespace hssjw::aksk {
 using string_pairs = std::vector<std::pair<std::string, std::string>>;
 
 struct sign_input {
-  std::string method;      // "GET"; upper-cased for signing
-  std::string path;        // as sent, percent-encoded, without the query
-  string_pairs query;      // decoded (key, value) pairs, any order
-  string_pairs headers;    // before signing; names in any case
-  std::string body;        // exact bytes sent
-  std::string host;        // Host value ("host" or "host:port") added when no Host header
+  std::string method;    // "GET"; upper-cased for signing
+  std::string path;      // as sent, percent-encoded, without the query
+  string_pairs query;    // decoded (key, value) pairs, any order
+  string_pairs headers;  // before signing; names in any case
+  std::string body;      // exact bytes sent
+  std::string host;      // Host value ("host" or "host:port") added when no Host header
   std::string ak;
-  std::string_view sk;     // a view: the SK stays in its wiped buffer
-  std::string sdk_date;    // "YYYYMMDDTHHMMSSZ"; an X-Sdk-Date header wins
+  std::string_view sk;   // a view: the SK stays in its wiped buffer
+  std::string sdk_date;  // "YYYYMMDDTHHMMSSZ"; an X-Sdk-Date header wins
 };
 
 struct sign_output {
   std::string canonical_uri;
-  std::string canonical_query;   // also the query to send, byte for byte
+  std::string canonical_query;  // also the query to send, byte for byte
   std::string canonical_headers;
   std::string signed_headers;
   std::string payload_hash;

@@ -2,10 +2,10 @@
 // how an upstream rejection is described in a log line.
 #pragma once
 
-#include "hss/http.hpp"
-
 #include <string>
 #include <string_view>
+
+#include "hss/http.hpp"
 
 namespace hssjw::auth_detail {
 

@@ -3,13 +3,12 @@
 // async_authorize before each request and reports rejections.
 #pragma once
 
-#include "core/error.hpp"
-#include "hss/http.hpp"
-
 #include <boost/asio/awaitable.hpp>
-
 #include <string>
 #include <string_view>
+
+#include "core/error.hpp"
+#include "hss/http.hpp"
 
 namespace hssjw {
 
@@ -20,8 +19,9 @@ class authenticator {
   // Adds the auth headers for `req` to `project_id`'s API (X-Auth-Token, or
   // the AK/SK headers and Authorization). May suspend (an IAM login).
   // `host` is the Host header value the request will carry.
-  virtual boost::asio::awaitable<result<void>> async_authorize(
-      http_request& req, std::string project_id, std::string host) = 0;
+  virtual boost::asio::awaitable<result<void>> async_authorize(http_request& req,
+                                                               std::string project_id,
+                                                               std::string host) = 0;
 
   // The upstream rejected the credentials (401, APIGW.0301/0307): a token
   // method drops the token (re-read / renew), a signer backs off.

@@ -1,15 +1,15 @@
 // make_authenticator (see factory.hpp).
 #include "auth/factory.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include "auth/aksk_authenticator.hpp"
 #include "auth/iam_authenticator.hpp"
 #include "auth/secret_file.hpp"
 #include "auth/token_authenticator.hpp"
 #include "hss/client.hpp"
 #include "hss/proxy_choice.hpp"
-
-#include <algorithm>
-#include <chrono>
 
 namespace hssjw {
 namespace {
@@ -38,9 +38,8 @@ std::unique_ptr<authenticator> make_iam(const config::config& cfg, boost::asio::
   s.user = cfg.auth.user;
   s.password_file = cfg.auth.password_file;
   // A request sent with a rejected token is answered within poll.timeout.
-  s.stale_rejection_grace =
-      std::max(std::chrono::duration_cast<std::chrono::seconds>(cfg.poll.timeout),
-               std::chrono::seconds(1));
+  s.stale_rejection_grace = std::max(
+      std::chrono::duration_cast<std::chrono::seconds>(cfg.poll.timeout), std::chrono::seconds(1));
   return std::make_unique<iam_authenticator>(ex, iam::https_transport(std::move(client)),
                                              std::move(s), std::move(log));
 }
@@ -66,9 +65,12 @@ std::string missing_setting(const config::auth_config& a) {
 
 const char* method_name(auth_method m) {
   switch (m) {
-    case auth_method::token: return "token";
-    case auth_method::password: return "password";
-    case auth_method::aksk: return "aksk";
+    case auth_method::token:
+      return "token";
+    case auth_method::password:
+      return "password";
+    case auth_method::aksk:
+      return "aksk";
   }
   return "?";
 }
@@ -77,9 +79,12 @@ const char* method_name(auth_method m) {
 
 std::string secret_spec(const config::auth_config& auth) {
   switch (auth.method) {
-    case auth_method::token: return auth.token_file;
-    case auth_method::password: return auth.password_file;
-    case auth_method::aksk: return auth.secret_key_file;
+    case auth_method::token:
+      return auth.token_file;
+    case auth_method::password:
+      return auth.password_file;
+    case auth_method::aksk:
+      return auth.secret_key_file;
   }
   return {};
 }
@@ -111,7 +116,8 @@ result<std::unique_ptr<authenticator>> make_authenticator(const config::config& 
       return std::make_unique<aksk_authenticator>(a.access_key, a.secret_key_file, std::move(log));
     case auth_method::password:
       if (cfg.region.empty() && a.iam_endpoint.empty())
-        return error(errc::config_invalid, "auth.method password needs auth.iam_endpoint (or region)");
+        return error(errc::config_invalid,
+                     "auth.method password needs auth.iam_endpoint (or region)");
       return make_iam(cfg, std::move(ex), std::move(log));
   }
   return error(errc::config_invalid, "unknown auth.method");

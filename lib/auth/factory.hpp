@@ -3,15 +3,15 @@
 // read now: a bad secret file is a startup error, not a failure per poll.
 #pragma once
 
-#include "auth/authenticator.hpp"
-#include "core/error.hpp"
-#include "config/config.hpp"
-
-#include <boost/asio/any_io_executor.hpp>
 #include <spdlog/logger.h>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <memory>
 #include <string>
+
+#include "auth/authenticator.hpp"
+#include "config/config.hpp"
+#include "core/error.hpp"
 
 namespace hssjw {
 

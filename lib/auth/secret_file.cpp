@@ -3,9 +3,8 @@
 // every path out, and messages that tell the operator what to fix.
 #include "auth/secret_file.hpp"
 
-#include <openssl/crypto.h>
-
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -141,35 +140,40 @@ result<int> open_secret(const location& at) {
   if (at.credential()) {
     fd_guard dir{::open(at.credentials_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
     if (dir.fd < 0) {
-      return {in_place_error, unusable("cannot open the credentials directory " + at.credentials_dir +
-                                  " ($CREDENTIALS_DIRECTORY): " + errno_text(errno))};
+      return {in_place_error,
+              unusable("cannot open the credentials directory " + at.credentials_dir +
+                       " ($CREDENTIALS_DIRECTORY): " + errno_text(errno))};
     }
     if (::fstatat(dir.fd, at.name.c_str(), &pre, AT_SYMLINK_NOFOLLOW) != 0) {
-      return {in_place_error, unusable("cannot open secret file " + at.path + ": " + errno_text(errno))};
+      return {in_place_error,
+              unusable("cannot open secret file " + at.path + ": " + errno_text(errno))};
     }
     if (S_ISLNK(pre.st_mode)) {
       return {in_place_error, unusable("secret file " + at.path +
-                                  " is a symbolic link; a credential must be a file in "
-                                  "$CREDENTIALS_DIRECTORY (use LoadCredential=)")};
+                                       " is a symbolic link; a credential must be a file in "
+                                       "$CREDENTIALS_DIRECTORY (use LoadCredential=)")};
     }
     if (!S_ISREG(pre.st_mode)) {
       return {in_place_error, unusable("secret file " + at.path + " is not a regular file")};
     }
     int fd = ::openat(dir.fd, at.name.c_str(), flags | O_NOFOLLOW);
     if (fd < 0) {
-      return {in_place_error, unusable("cannot open secret file " + at.path + ": " + errno_text(errno))};
+      return {in_place_error,
+              unusable("cannot open secret file " + at.path + ": " + errno_text(errno))};
     }
     return fd;
   }
   if (::stat(at.path.c_str(), &pre) != 0) {
-    return {in_place_error, unusable("cannot open secret file " + at.path + ": " + errno_text(errno))};
+    return {in_place_error,
+            unusable("cannot open secret file " + at.path + ": " + errno_text(errno))};
   }
   if (!S_ISREG(pre.st_mode)) {
     return {in_place_error, unusable("secret file " + at.path + " is not a regular file")};
   }
   int fd = ::open(at.path.c_str(), flags);
   if (fd < 0) {
-    return {in_place_error, unusable("cannot open secret file " + at.path + ": " + errno_text(errno))};
+    return {in_place_error,
+            unusable("cannot open secret file " + at.path + ": " + errno_text(errno))};
   }
   return fd;
 }
@@ -220,17 +224,19 @@ void strip_in_place(std::string& s) {
 
 result<std::string> resolve_secret_path(std::string_view spec) {
   if (spec.empty()) return {in_place_error, unusable("no secret file configured")};
-  if (!spec.starts_with(credential_prefix)) return {boost::system::in_place_value, std::string(spec)};
+  if (!spec.starts_with(credential_prefix))
+    return {boost::system::in_place_value, std::string(spec)};
   auto name = spec.substr(credential_prefix.size());
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
     return {in_place_error, unusable("invalid credential name in \"" + std::string(spec) +
-                                "\": expected credential:NAME without '/'")};
+                                     "\": expected credential:NAME without '/'")};
   }
   const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
   if (dir == nullptr || *dir == '\0') {
-    return {in_place_error, unusable(std::string(spec) +
-                                ": $CREDENTIALS_DIRECTORY is not set (it is set by systemd for "
-                                "units with LoadCredential=); use a file path instead")};
+    return {in_place_error,
+            unusable(std::string(spec) +
+                     ": $CREDENTIALS_DIRECTORY is not set (it is set by systemd for "
+                     "units with LoadCredential=); use a file path instead")};
   }
   std::string path(dir);
   if (!path.ends_with('/')) path += '/';
@@ -254,9 +260,11 @@ result<secret_contents> read_secret(std::string_view spec) {
   fd_guard fd{*opened};
   struct stat st {};
   if (::fstat(fd.fd, &st) != 0) {
-    return {in_place_error, unusable("cannot stat secret file " + at->path + ": " + errno_text(errno))};
+    return {in_place_error,
+            unusable("cannot stat secret file " + at->path + ": " + errno_text(errno))};
   }
-  if (auto problem = check_file(*at, st); !problem.empty()) return {in_place_error, unusable(problem)};
+  if (auto problem = check_file(*at, st); !problem.empty())
+    return {in_place_error, unusable(problem)};
   const std::string* path = &at->path;
 
   secret_contents out;
@@ -267,7 +275,7 @@ result<secret_contents> read_secret(std::string_view spec) {
     out.value.wipe();
     if (err < 0) {
       return {in_place_error, unusable("secret file " + *path + " is larger than " +
-                                  std::to_string(max_secret_size) + " bytes")};
+                                       std::to_string(max_secret_size) + " bytes")};
     }
     return {in_place_error, unusable("cannot read secret file " + *path + ": " + errno_text(err))};
   }

@@ -8,15 +8,14 @@
 // accident.
 #pragma once
 
-#include "core/error.hpp"
-
 #include <boost/system/result.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/error.hpp"
 
 namespace hssjw {
 
@@ -69,8 +68,8 @@ struct file_stamp {
 
 struct secret_contents {
   secret value;
-  file_stamp stamp;   // of the file that was read (fstat of the open file)
-  std::string path;   // the resolved path, for messages
+  file_stamp stamp;  // of the file that was read (fstat of the open file)
+  std::string path;  // the resolved path, for messages
 };
 
 // Secrets larger than this are refused: IAM tokens are a few KB (HSS takes

@@ -2,13 +2,12 @@
 // command, as people type them.
 #include "client/cli_args.hpp"
 
-#include "model/event.hpp"
-
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-
 #include <charconv>
+
+#include "model/event.hpp"
 
 namespace hssjw::cli {
 
@@ -54,7 +53,8 @@ parse_result usage_error(std::string message) {
 
 std::optional<std::string> add_filter(options& o, std::string_view kv) {
   const auto eq = kv.find('=');
-  if (eq == std::string_view::npos || eq == 0) return "--filter takes K=V, got '" + std::string(kv) + "'";
+  if (eq == std::string_view::npos || eq == 0)
+    return "--filter takes K=V, got '" + std::string(kv) + "'";
   std::string key(kv.substr(0, eq));
   std::string value(kv.substr(eq + 1));
   if (key == "type" || key == "types") {
@@ -74,9 +74,10 @@ std::optional<std::string> add_filter(options& o, std::string_view kv) {
   if (key == "project") key = "project_id";
   if (key == "eps") key = "enterprise_project_id";
   if (key == "ns") key = "namespace";
-  if (key != "project_id" && key != "enterprise_project_id" && key != "cluster" && key != "namespace" &&
-      key != "name")
-    return "unknown filter key '" + key + "' (project_id, enterprise_project_id, cluster, namespace, name, type)";
+  if (key != "project_id" && key != "enterprise_project_id" && key != "cluster" &&
+      key != "namespace" && key != "name")
+    return "unknown filter key '" + key +
+           "' (project_id, enterprise_project_id, cluster, namespace, name, type)";
   if (o.filter.contains(key)) return "--filter " + key + " given twice";
   o.filter[key] = value;
   return std::nullopt;
@@ -85,7 +86,8 @@ std::optional<std::string> add_filter(options& o, std::string_view kv) {
 std::optional<std::string> parse_since(options& o, std::string_view v) {
   std::uint64_t n = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || p != v.data() + v.size()) return "--since takes a seq (a non-negative integer)";
+  if (ec != std::errc() || p != v.data() + v.size())
+    return "--since takes a seq (a non-negative integer)";
   o.since = n;
   return std::nullopt;
 }
@@ -93,8 +95,10 @@ std::optional<std::string> parse_since(options& o, std::string_view v) {
 std::optional<std::string> check(const options& o) {
   if (o.since && o.sync) return "--since and --sync cannot be combined";
   if (o.cmd != command::watch && (o.since || o.sync)) return "--since and --sync go with watch";
-  if (o.cmd == command::status && (!o.filter.empty() || !o.types.empty())) return "status takes no --filter";
-  if (o.cmd == command::list && !o.types.empty()) return "list shows jobs, not events: --filter type does not apply";
+  if (o.cmd == command::status && (!o.filter.empty() || !o.types.empty()))
+    return "status takes no --filter";
+  if (o.cmd == command::list && !o.types.empty())
+    return "list shows jobs, not events: --filter type does not apply";
   return std::nullopt;
 }
 

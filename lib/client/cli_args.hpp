@@ -2,15 +2,14 @@
 // client/commands.hpp. Kept apart so usage errors are unit-tested.
 #pragma once
 
-#include "core/error.hpp"
-
 #include <boost/system/result.hpp>
-
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/error.hpp"
 
 namespace hssjw::cli {
 

@@ -4,15 +4,14 @@
 // connection neither loses nor repeats an event.
 #include "client/commands.hpp"
 
-#include "client/line_client.hpp"
-#include "client/render.hpp"
-
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-
 #include <cerrno>
 #include <random>
 #include <thread>
+
+#include "client/line_client.hpp"
+#include "client/render.hpp"
 
 namespace hssjw::cli {
 
@@ -46,8 +45,8 @@ void emit(std::FILE* out, const std::string& text) {
 }
 
 // Connects and reads the hello; a message on failure.
-bool open_session(const options& o, const run_settings& s, line_client& c, json::object& hello, std::string& why,
-                  int& errno_value) {
+bool open_session(const options& o, const run_settings& s, line_client& c, json::object& hello,
+                  std::string& why, int& errno_value) {
   connect_error ce;
   if (!c.connect(o.socket, s.connect_timeout, ce)) {
     why = ce.message;
@@ -63,7 +62,8 @@ bool open_session(const options& o, const run_settings& s, line_client& c, json:
   }
   hello = std::move(*parsed);
   if (field(hello, "type") == "error") {  // busy, shutting_down
-    why = "the daemon refused the connection: " + field(hello, "code") + ": " + field(hello, "message");
+    why = "the daemon refused the connection: " + field(hello, "code") + ": " +
+          field(hello, "message");
     return false;
   }
   return true;
@@ -175,9 +175,13 @@ int watcher::run() {
     if (!resume_ && !o_.since && !o_.sync) resume_ = seq_of(hello);
     if (!c.send_line(request_line(o_, resume_), s_.reply_timeout)) continue;
     switch (follow(c)) {
-      case outcome::fatal: return 1;
-      case outcome::retry_later: sleep_backoff(); break;
-      case outcome::dropped: break;
+      case outcome::fatal:
+        return 1;
+      case outcome::retry_later:
+        sleep_backoff();
+        break;
+      case outcome::dropped:
+        break;
     }
   }
 }
@@ -222,8 +226,9 @@ bool watcher::handle(const std::string& line, const json::object& msg, outcome& 
       const auto scope = sc && sc->is_object() ? field(sc->as_object(), "project_id") + "/" +
                                                      field(sc->as_object(), "enterprise_project_id")
                                                : std::string("?");
-      std::fprintf(err_, "hss-jobwatch: scope %s is %s%s%s\n", scope.c_str(), field(msg, "state").c_str(),
-                   field(msg, "error").empty() ? "" : ": ", field(msg, "error").c_str());
+      std::fprintf(err_, "hss-jobwatch: scope %s is %s%s%s\n", scope.c_str(),
+                   field(msg, "state").c_str(), field(msg, "error").empty() ? "" : ": ",
+                   field(msg, "error").c_str());
     }
     return true;
   }

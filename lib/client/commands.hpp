@@ -2,10 +2,10 @@
 // Each returns the exit code (SPEC §7: 0 ok, 1 runtime failure).
 #pragma once
 
-#include "client/cli_args.hpp"
-
 #include <chrono>
 #include <cstdio>
+
+#include "client/cli_args.hpp"
 
 namespace hssjw::cli {
 

@@ -44,12 +44,14 @@ std::string user_name(uid_t uid) {
 std::string explain(const std::string& path, int e) {
   switch (e) {
     case ENOENT:
-      return "no socket at " + path + ": is hss-jobwatchd running? (choose another with --socket or HSS_JOBWATCH_SOCKET)";
+      return "no socket at " + path +
+             ": is hss-jobwatchd running? (choose another with --socket or HSS_JOBWATCH_SOCKET)";
     case EACCES:
     case EPERM:
       return permission_denied_message(path);
     case ECONNREFUSED:
-      return "nobody is listening on " + path + ": hss-jobwatchd is not running (the file is left from an earlier run)";
+      return "nobody is listening on " + path +
+             ": hss-jobwatchd is not running (the file is left from an earlier run)";
     case ENOTSOCK:
       return path + " is not a socket";
     case ETIMEDOUT:
@@ -86,7 +88,10 @@ std::string permission_denied_message(const std::string& path) {
 
 line_client::~line_client() { close(); }
 
-line_client::line_client(line_client&& o) noexcept : fd_(o.fd_), buf_(std::move(o.buf_)), pos_(o.pos_) { o.fd_ = -1; }
+line_client::line_client(line_client&& o) noexcept
+    : fd_(o.fd_), buf_(std::move(o.buf_)), pos_(o.pos_) {
+  o.fd_ = -1;
+}
 
 line_client& line_client::operator=(line_client&& o) noexcept {
   if (this != &o) {
@@ -106,7 +111,8 @@ void line_client::close() {
   pos_ = 0;
 }
 
-bool line_client::connect(const std::string& path, std::chrono::milliseconds deadline, connect_error& error) {
+bool line_client::connect(const std::string& path, std::chrono::milliseconds deadline,
+                          connect_error& error) {
   close();
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -160,7 +166,8 @@ bool line_client::send_line(const std::string& line, std::chrono::milliseconds d
   return true;
 }
 
-std::optional<std::string> line_client::read_line(std::optional<std::chrono::milliseconds> deadline) {
+std::optional<std::string> line_client::read_line(
+    std::optional<std::chrono::milliseconds> deadline) {
   timed_out_ = false;
   const auto end = deadline ? steady::now() + *deadline : steady::time_point::max();
   for (;;) {

@@ -2,11 +2,10 @@
 // the tables stay readable with long cluster and job names.
 #include "client/render.hpp"
 
-#include "model/event.hpp"
-
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 
-#include <algorithm>
+#include "model/event.hpp"
 
 namespace hssjw::cli {
 
@@ -71,8 +70,8 @@ std::string render_table(const std::vector<std::vector<std::string>>& rows) {
 
 std::string event_text(const json::object& e) {
   const auto type = str(e, "type");
-  std::string out = str(e, "time") + " #" + str(e, "seq") + " " + type + " " + key_text(obj(e, "key")) + " (" +
-                    scope_text(obj(e, "scope")) + ")";
+  std::string out = str(e, "time") + " #" + str(e, "seq") + " " + type + " " +
+                    key_text(obj(e, "key")) + " (" + scope_text(obj(e, "scope")) + ")";
   out += job_summary(type == "removed" ? obj(e, "previous") : obj(e, "job"));
   if (const auto* c = e.if_contains("changed"); c && c->is_array()) {
     out += " changed=";
@@ -87,7 +86,8 @@ std::string event_text(const json::object& e) {
 }
 
 std::string existing_text(const json::object& x) {
-  return "existing " + key_text(obj(x, "key")) + " (" + scope_text(obj(x, "scope")) + ")" + job_summary(obj(x, "job"));
+  return "existing " + key_text(obj(x, "key")) + " (" + scope_text(obj(x, "scope")) + ")" +
+         job_summary(obj(x, "job"));
 }
 
 // "app=npd,tier=node" from [{"key":"app","val":"npd"},...]
@@ -110,15 +110,18 @@ std::string list_table(std::vector<json::object> existing, bool wide) {
     return std::make_tuple(str(s, "project_id"), str(s, "enterprise_project_id"), str(k, "cluster"),
                            str(k, "namespace"), str(k, "name"));
   };
-  std::sort(existing.begin(), existing.end(),
-            [&](const json::object& a, const json::object& b) { return sort_key(a) < sort_key(b); });
-  std::vector<std::vector<std::string>> rows{{"SCOPE", "CLUSTER", "NAMESPACE", "NAME", "STATUS", "PODS", "CREATED"}};
+  std::sort(existing.begin(), existing.end(), [&](const json::object& a, const json::object& b) {
+    return sort_key(a) < sort_key(b);
+  });
+  std::vector<std::vector<std::string>> rows{
+      {"SCOPE", "CLUSTER", "NAMESPACE", "NAME", "STATUS", "PODS", "CREATED"}};
   if (wide) rows[0].insert(rows[0].end(), {"EXECUTED", "IMAGE", "LABELS"});
   for (const auto& x : existing) {
     const auto& k = obj(x, "key");
     const auto& j = obj(x, "job");
-    rows.push_back({scope_text(obj(x, "scope")), str(k, "cluster"), str(k, "namespace"), str(k, "name"),
-                    str(j, "status", "-"), str(j, "pods_num", "-"), time_of_ms(j, "create_time")});
+    rows.push_back({scope_text(obj(x, "scope")), str(k, "cluster"), str(k, "namespace"),
+                    str(k, "name"), str(j, "status", "-"), str(j, "pods_num", "-"),
+                    time_of_ms(j, "create_time")});
     if (wide)
       rows.back().insert(rows.back().end(), {time_of_ms(j, "execute_time"),
                                              str(j, "image_name", "-"), labels_text(j)});
@@ -127,8 +130,9 @@ std::string list_table(std::vector<json::object> existing, bool wide) {
 }
 
 std::string status_table(const json::object& s, bool wide) {
-  std::string out = str(s, "server") + "  seq " + str(s, "seq") + "  oldest_seq " + str(s, "oldest_seq") +
-                    "  subscribers " + str(s, "subscribers") + "  clients " + str(s, "clients") + "\n";
+  std::string out = str(s, "server") + "  seq " + str(s, "seq") + "  oldest_seq " +
+                    str(s, "oldest_seq") + "  subscribers " + str(s, "subscribers") + "  clients " +
+                    str(s, "clients") + "\n";
   if (auto e = str(s, "config_error"); !e.empty())
     out += "config: reload rejected, running the previous config: " + e + "\n";
   // Seconds are enough in the table; wide keeps the server's milliseconds.

@@ -3,13 +3,13 @@
 #pragma once
 
 #include <boost/json/object.hpp>
-
 #include <string>
 #include <vector>
 
 namespace hssjw::cli {
 
-// "2026-11-28T10:40:00.123Z #1042 modified glz-2451/kube-system/cceaddon-npd (p1/all_granted_eps) status=Running pods=6 changed=pods_num,status"
+// "2026-11-28T10:40:00.123Z #1042 modified glz-2451/kube-system/cceaddon-npd (p1/all_granted_eps)
+// status=Running pods=6 changed=pods_num,status"
 std::string event_text(const boost::json::object& event);
 // "existing glz-2451/kube-system/cceaddon-npd (p1/-) status=Running pods=6"
 std::string existing_text(const boost::json::object& existing);

@@ -18,7 +18,6 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/error_condition.hpp>
 #include <boost/system/result.hpp>
-
 #include <iosfwd>
 #include <string>
 #include <type_traits>
@@ -70,11 +69,16 @@ class error {
   // Errors compare by code, also with error conditions and enums such as
   // asio::error::operation_aborted: the message is for people.
   friend bool operator==(const error& a, const error& b) { return a.code_ == b.code_; }
-  friend bool operator==(const error& e, const boost::system::error_code& c) { return e.code_ == c; }
-  friend bool operator==(const error& e, const boost::system::error_condition& c) { return e.code_ == c; }
+  friend bool operator==(const error& e, const boost::system::error_code& c) {
+    return e.code_ == c;
+  }
+  friend bool operator==(const error& e, const boost::system::error_condition& c) {
+    return e.code_ == c;
+  }
   template <class Enum>
-    requires boost::system::is_error_code_enum<Enum>::value || boost::system::is_error_condition_enum<Enum>::value
-  friend bool operator==(const error& e, Enum c) {
+  requires boost::system::is_error_code_enum<Enum>::value ||
+      boost::system::is_error_condition_enum<Enum>::value friend bool
+      operator==(const error& e, Enum c) {
     return e.code_ == c;
   }
 

@@ -40,12 +40,24 @@ inline std::uint64_t murmur64a(std::string_view bytes, std::uint64_t seed) {
     h *= m;
   }
   switch (n & 7) {
-    case 7: h ^= std::uint64_t{p[6]} << 48; [[fallthrough]];
-    case 6: h ^= std::uint64_t{p[5]} << 40; [[fallthrough]];
-    case 5: h ^= std::uint64_t{p[4]} << 32; [[fallthrough]];
-    case 4: h ^= std::uint64_t{p[3]} << 24; [[fallthrough]];
-    case 3: h ^= std::uint64_t{p[2]} << 16; [[fallthrough]];
-    case 2: h ^= std::uint64_t{p[1]} << 8; [[fallthrough]];
+    case 7:
+      h ^= std::uint64_t{p[6]} << 48;
+      [[fallthrough]];
+    case 6:
+      h ^= std::uint64_t{p[5]} << 40;
+      [[fallthrough]];
+    case 5:
+      h ^= std::uint64_t{p[4]} << 32;
+      [[fallthrough]];
+    case 4:
+      h ^= std::uint64_t{p[3]} << 24;
+      [[fallthrough]];
+    case 3:
+      h ^= std::uint64_t{p[2]} << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= std::uint64_t{p[1]} << 8;
+      [[fallthrough]];
     case 1:
       h ^= std::uint64_t{p[0]};
       h *= m;

@@ -5,11 +5,11 @@
 // that no other file pays for them.
 #include "hss/client.hpp"
 
-#include "hss/response_parse.hpp"
-#include "hss/upstream_text.hpp"
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
-#include "core/version.hpp"
-
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -22,15 +22,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-
-#include <openssl/crypto.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
-#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <vector>
+
+#include "core/version.hpp"
+#include "hss/response_parse.hpp"
+#include "hss/upstream_text.hpp"
 
 namespace hssjw {
 namespace {
@@ -90,9 +88,12 @@ result<origin> parse_endpoint(const client_options& o) {
   auto u = urls::parse_uri(o.endpoint);
   if (!u) return config_error();
   origin r;
-  if (u->scheme_id() == urls::scheme::https) r.tls = true;
-  else if (u->scheme_id() == urls::scheme::http && o.allow_insecure_http) r.tls = false;
-  else return config_error();  // plain http only for tests and the demo
+  if (u->scheme_id() == urls::scheme::https)
+    r.tls = true;
+  else if (u->scheme_id() == urls::scheme::http && o.allow_insecure_http)
+    r.tls = false;
+  else
+    return config_error();  // plain http only for tests and the demo
   const bool bare_path = u->encoded_path().empty() || u->encoded_path() == "/";
   if (!u->has_authority() || u->has_userinfo() || u->host_address().empty() || !bare_path ||
       u->has_query() || u->has_fragment() || !valid_port(*u))
@@ -125,12 +126,10 @@ result<std::optional<proxy_target>> parse_proxy(std::string_view proxy) {
   if (proxy.empty()) return std::optional<proxy_target>{};
   auto u = urls::parse_uri(proxy);
   // Only plain-HTTP proxies: the tunnel carries TLS to the origin anyway.
-  if (!u || u->scheme_id() != urls::scheme::http || u->host_address().empty() ||
-      !valid_port(*u))
+  if (!u || u->scheme_id() != urls::scheme::http || u->host_address().empty() || !valid_port(*u))
     return config_error();
   proxy_target p{u->host_address(), port_or(*u, "80"), {}};
-  if (u->has_userinfo())
-    p.authorization = "Basic " + base64(u->user() + ":" + u->password());
+  if (u->has_userinfo()) p.authorization = "Basic " + base64(u->user() + ":" + u->password());
   return std::optional<proxy_target>{std::move(p)};
 }
 
@@ -145,8 +144,10 @@ result<std::shared_ptr<ssl::context>> make_tls_context(const client_options& o) 
   SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
   ctx->set_verify_mode(ssl::verify_peer);
   error_code ec;
-  if (o.ca_file.empty()) ctx->set_default_verify_paths(ec);
-  else ctx->load_verify_file(o.ca_file, ec);
+  if (o.ca_file.empty())
+    ctx->set_default_verify_paths(ec);
+  else
+    ctx->load_verify_file(o.ca_file, ec);
   if (ec) return ec;
   return ctx;
 }
@@ -202,8 +203,10 @@ asio::awaitable<void> close_gracefully(connection_ptr c) {
 
 // Ends a healthy connection: TLS close_notify in the background.
 void retire(const asio::any_io_executor& ex, connection_ptr c) {
-  if (c->tls) asio::co_spawn(ex, close_gracefully(std::move(c)), asio::detached);
-  else c->close();
+  if (c->tls)
+    asio::co_spawn(ex, close_gracefully(std::move(c)), asio::detached);
+  else
+    c->close();
 }
 
 // Bytes that arrived on an idle connection answer no request of ours (a
@@ -279,8 +282,8 @@ asio::awaitable<result<tcp::resolver::results_type>> resolve(std::string host, s
   auto [wait_ec] = co_await p->wake.async_wait(as_value);
   if (p->done) {
     if (p->ec)
-      co_return error(
-          p->ec, "cannot resolve " + std::string(role) + ' ' + host + ": " + p->ec.message());
+      co_return error(p->ec,
+                      "cannot resolve " + std::string(role) + ' ' + host + ": " + p->ec.message());
     co_return std::move(p->results);
   }
   p->resolver.cancel();
@@ -289,7 +292,7 @@ asio::awaitable<result<tcp::resolver::results_type>> resolve(std::string host, s
 }
 
 asio::awaitable<error> connect_tcp(connection& c, std::string host, std::string port,
-                                        std::string_view role, steady::time_point deadline) {
+                                   std::string_view role, steady::time_point deadline) {
   auto endpoints = co_await resolve(std::move(host), std::move(port), role, deadline);
   if (!endpoints) co_return endpoints.error();
   if (co_await cancelled()) co_return aborted();
@@ -309,13 +312,13 @@ error tunnel_refused(const std::string& authority, unsigned status, std::string_
   const auto code = status == 407 ? boost::system::errc::permission_denied
                                   : boost::system::errc::connection_refused;
   return error(make_error_code(code), "proxy CONNECT to " + authority +
-                                             " refused: " + std::to_string(status) + ' ' + text);
+                                          " refused: " + std::to_string(status) + ' ' + text);
 }
 
 // HTTP CONNECT through the proxy; afterwards the socket is a raw pipe to the
 // origin.
 asio::awaitable<error> open_tunnel(connection& c, const origin& to, const proxy_target& via,
-                                        steady::time_point deadline) {
+                                   steady::time_point deadline) {
   const std::string authority = bracketed(to.host) + ':' + to.port;
   http::request<http::empty_body> req{http::verb::connect, authority, 11};
   req.set(http::field::host, authority);
@@ -353,8 +356,7 @@ error_code prepare_tls(connection& c, const std::string& host) {
     ok = X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1 &&
          SSL_set_tlsext_host_name(ssl_handle, host.c_str()) == 1;
   }
-  if (ok != 1)
-    return {static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()};
+  if (ok != 1) return {static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()};
   return {};
 }
 
@@ -462,7 +464,8 @@ bool is_token(std::string_view s) {
 // Header injection guard: a value with CR/LF/NUL would let a caller (or a
 // hostile config value) smuggle headers or a second request.
 bool is_field_value(std::string_view s) {
-  return std::none_of(s.begin(), s.end(), [](char ch) { return ch == '\r' || ch == '\n' || ch == '\0'; });
+  return std::none_of(s.begin(), s.end(),
+                      [](char ch) { return ch == '\r' || ch == '\n' || ch == '\0'; });
 }
 
 bool is_target(std::string_view s) {
@@ -476,8 +479,10 @@ result<http::request<http::string_body>> build_request(const client_state& st, h
     return make_error_code(boost::system::errc::invalid_argument);
   http::request<http::string_body> r;
   const http::verb verb = http::string_to_verb(req.method);
-  if (verb == http::verb::unknown) r.method_string(req.method);
-  else r.method(verb);
+  if (verb == http::verb::unknown)
+    r.method_string(req.method);
+  else
+    r.method(verb);
   r.target(req.target);
   r.version(11);
   for (const auto& [name, value] : req.headers) {
@@ -585,10 +590,14 @@ https_client::https_client(boost::asio::any_io_executor ex, client_options opts)
   auto target = parse_endpoint(st->opts);
   auto proxy = parse_proxy(st->opts.proxy);
   auto ctx = make_tls_context(st->opts);
-  if (!target) st->init_error = target.error();
-  else if (!proxy) st->init_error = proxy.error();
-  else if (!ctx) st->init_error = ctx.error();
-  else if (st->opts.timeout <= std::chrono::milliseconds::zero()) st->init_error = config_error();
+  if (!target)
+    st->init_error = target.error();
+  else if (!proxy)
+    st->init_error = proxy.error();
+  else if (!ctx)
+    st->init_error = ctx.error();
+  else if (st->opts.timeout <= std::chrono::milliseconds::zero())
+    st->init_error = config_error();
   if (target) st->target = std::move(*target);
   if (proxy) st->proxy = std::move(*proxy);
   if (ctx) st->tls_ctx = std::move(*ctx);

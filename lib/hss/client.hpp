@@ -4,24 +4,23 @@
 // client.cpp behind this non-template interface.
 #pragma once
 
-#include "core/error.hpp"
-#include "hss/http.hpp"
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "core/error.hpp"
+#include "hss/http.hpp"
+
 namespace hssjw {
 
 struct client_options {
-  std::string endpoint;          // "https://host[:port]" (http:// only if allow_insecure_http)
-  std::string ca_file;           // "" = system store
-  std::string proxy;             // "" = none; "http://[user:pass@]host:port" (choose_proxy)
+  std::string endpoint;  // "https://host[:port]" (http:// only if allow_insecure_http)
+  std::string ca_file;   // "" = system store
+  std::string proxy;     // "" = none; "http://[user:pass@]host:port" (choose_proxy)
   std::chrono::milliseconds timeout{30'000};  // whole request: connect..body
   std::size_t body_limit = 16 * 1024 * 1024;
   std::size_t max_idle_connections = 8;

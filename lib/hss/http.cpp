@@ -5,18 +5,17 @@
 // upstream_text (printable, valid UTF-8, bounded).
 #include "hss/http.hpp"
 
-#include "hss/upstream_text.hpp"
-
-#include <boost/json.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/json.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <optional>
+
+#include "hss/upstream_text.hpp"
 
 namespace hssjw {
 namespace {
@@ -30,16 +29,20 @@ constexpr std::size_t max_json_depth = 32;
 // ({"error":{"code":401,...}}); render those as the digits a human expects.
 std::optional<std::string> scalar_text(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::string: return std::string(v.get_string());
-    case json::kind::int64: return std::to_string(v.get_int64());
-    case json::kind::uint64: return std::to_string(v.get_uint64());
+    case json::kind::string:
+      return std::string(v.get_string());
+    case json::kind::int64:
+      return std::to_string(v.get_int64());
+    case json::kind::uint64:
+      return std::to_string(v.get_uint64());
     case json::kind::double_: {
       const double d = v.get_double();
       if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 1e15)
         return std::to_string(static_cast<std::int64_t>(d));
       return json::serialize(v);
     }
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -175,15 +178,16 @@ std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text) {
   return sys_days{ymd} + hours{hh} + minutes{mm} + seconds{ss};
 }
 
-std::optional<std::chrono::milliseconds> retry_after_delay(const http_response& r,
-                                                           std::chrono::system_clock::time_point now) {
+std::optional<std::chrono::milliseconds> retry_after_delay(
+    const http_response& r, std::chrono::system_clock::time_point now) {
   using namespace std::chrono;
   constexpr seconds longest{3600};
   const std::string_view v = r.retry_after;
   if (!v.empty() && v.find_first_not_of("0123456789") == std::string_view::npos) {
     long long secs = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
-    if (ec != std::errc() || p != v.data() + v.size() || secs > longest.count()) return std::nullopt;
+    if (ec != std::errc() || p != v.data() + v.size() || secs > longest.count())
+      return std::nullopt;
     return seconds(secs);
   }
   const auto until = parse_http_date(v);

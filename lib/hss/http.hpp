@@ -24,9 +24,9 @@ struct http_request {
 struct http_response {
   unsigned status = 0;
   std::string body;
-  std::string request_id;    // X-Request-Id
-  std::string retry_after;   // Retry-After, "" if absent
-  std::string date;          // Date, "" if absent
+  std::string request_id;   // X-Request-Id
+  std::string retry_after;  // Retry-After, "" if absent
+  std::string date;         // Date, "" if absent
   std::string content_type;
   std::string subject_token;  // X-Subject-Token (IAM login answers); a secret: never log it
   std::chrono::milliseconds latency{0};
@@ -55,8 +55,8 @@ std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text);
 // answer's own Date header (so our clock's skew does not matter; `now`
 // when it has none); a date in the past is no wait. nullopt when absent,
 // unparseable, or over an hour (the caller then waits one budget window).
-std::optional<std::chrono::milliseconds> retry_after_delay(const http_response& r,
-                                                           std::chrono::system_clock::time_point now);
+std::optional<std::chrono::milliseconds> retry_after_delay(
+    const http_response& r, std::chrono::system_clock::time_point now);
 
 // APIGW.0308 / APIG.0308 or HTTP 429: the gateway's throttling answer.
 bool is_throttled(const api_error& e);

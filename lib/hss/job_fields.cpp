@@ -1,13 +1,12 @@
 // Fingerprints, label order and field comparison for job objects.
 #include "hss/job_fields.hpp"
 
-#include "core/hash.hpp"
-
-
 #include <algorithm>
 #include <bit>
 #include <functional>
 #include <string_view>
+
+#include "core/hash.hpp"
 
 namespace hssjw {
 
@@ -36,21 +35,30 @@ std::uint64_t hash_array(const json::array& a) {
 std::uint64_t hash_object(const json::object& o) {
   std::hash<std::string_view> h;
   std::uint64_t sum = 0xe7037ed1a0b428dbULL ^ o.size();
-  for (const auto& member : o) sum += mix64(h(member.key()) * 0x9E3779B97F4A7C15ULL ^ hash_value(member.value()));
+  for (const auto& member : o)
+    sum += mix64(h(member.key()) * 0x9E3779B97F4A7C15ULL ^ hash_value(member.value()));
   return mix64(sum);
 }
 
 std::uint64_t hash_value(const json::value& v) {
   std::hash<std::string_view> h;
   switch (v.kind()) {
-    case json::kind::string: return h(v.get_string()) ^ 0x5bd1e995ULL;
-    case json::kind::int64: return mix64(static_cast<std::uint64_t>(v.get_int64()));
-    case json::kind::uint64: return mix64(v.get_uint64() ^ 0x1234567ULL);
-    case json::kind::double_: return mix64(std::bit_cast<std::uint64_t>(v.get_double()) ^ 0x8a5cd789635d2dffULL);
-    case json::kind::bool_: return v.get_bool() ? 0x77ULL : 0x78ULL;
-    case json::kind::null: return 0x79ULL;
-    case json::kind::array: return hash_array(v.get_array());
-    case json::kind::object: return hash_object(v.get_object());
+    case json::kind::string:
+      return h(v.get_string()) ^ 0x5bd1e995ULL;
+    case json::kind::int64:
+      return mix64(static_cast<std::uint64_t>(v.get_int64()));
+    case json::kind::uint64:
+      return mix64(v.get_uint64() ^ 0x1234567ULL);
+    case json::kind::double_:
+      return mix64(std::bit_cast<std::uint64_t>(v.get_double()) ^ 0x8a5cd789635d2dffULL);
+    case json::kind::bool_:
+      return v.get_bool() ? 0x77ULL : 0x78ULL;
+    case json::kind::null:
+      return 0x79ULL;
+    case json::kind::array:
+      return hash_array(v.get_array());
+    case json::kind::object:
+      return hash_object(v.get_object());
   }
   return 0x7aULL;
 }

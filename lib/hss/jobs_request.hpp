@@ -3,14 +3,14 @@
 // token and AK/SK methods send byte-identical queries).
 #pragma once
 
-#include "model/job.hpp"
-#include "model/scope.hpp"
-#include "hss/resource.hpp"
-
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+
+#include "hss/resource.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 namespace hssjw {
 

@@ -5,7 +5,6 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -41,7 +40,8 @@ class open_keys {
     if (f.many) return f.many->insert(std::string(key)).second;
     for (std::size_t i = f.first_span; i < spans_.size(); ++i) {
       const span& s = spans_[i];
-      if (s.size == key.size() && std::memcmp(bytes_.data() + s.offset, key.data(), key.size()) == 0)
+      if (s.size == key.size() &&
+          std::memcmp(bytes_.data() + s.offset, key.data(), key.size()) == 0)
         return false;
     }
     if (spans_.size() - f.first_span == scan_limit) {
@@ -176,8 +176,10 @@ class hazard_handler {
   bool in_item() const { return list_depth_ != none && frames_.size() > list_depth_ + 1; }
 
   void report(std::string what) {
-    if (in_item()) result.items.try_emplace(item_, std::move(what));
-    else if (frames_.size() == 1 && result.root.empty()) result.root = std::move(what);
+    if (in_item())
+      result.items.try_emplace(item_, std::move(what));
+    else if (frames_.size() == 1 && result.root.empty())
+      result.root = std::move(what);
     // Anywhere else (another top-level field) nothing of it is kept. At
     // the top level only duplicates matter: the fields read there are
     // type-checked, and a non-finite number is no int64.

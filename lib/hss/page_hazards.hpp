@@ -9,7 +9,6 @@
 
 #include <boost/json/value.hpp>
 #include <boost/json/value_stack.hpp>
-
 #include <cstddef>
 #include <map>
 #include <string>

@@ -1,11 +1,10 @@
 // choose_proxy and no_proxy_matches (see proxy_choice.hpp).
 #include "hss/proxy_choice.hpp"
 
+#include <algorithm>
 #include <boost/url/ipv4_address.hpp>
 #include <boost/url/ipv6_address.hpp>
 #include <boost/url/parse.hpp>
-
-#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 

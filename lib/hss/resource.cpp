@@ -5,11 +5,15 @@ namespace hssjw {
 namespace {
 
 constexpr field_def job_fields[] = {
-    {"cluster_name", field_kind::string}, {"namespace_name", field_kind::string},
-    {"name", field_kind::string},         {"status", field_kind::string},
-    {"pods_num", field_kind::int64},      {"image_name", field_kind::string},
+    {"cluster_name", field_kind::string},
+    {"namespace_name", field_kind::string},
+    {"name", field_kind::string},
+    {"status", field_kind::string},
+    {"pods_num", field_kind::int64},
+    {"image_name", field_kind::string},
     {"match_labels", field_kind::label_list},
-    {"create_time", field_kind::int64},   {"execute_time", field_kind::int64},
+    {"create_time", field_kind::int64},
+    {"execute_time", field_kind::int64},
 };
 constexpr std::string_view job_filters[] = {"cluster_name", "namespace_name", "job_name"};
 constexpr std::string_view job_times[] = {"create_time", "execute_time"};

@@ -19,15 +19,15 @@ struct field_def {
 };
 
 struct resource_def {
-  std::string_view name;              // "jobs"
-  std::string_view path;              // appended to /v5/{project_id}/
-  std::string_view list_field;        // array of items in the response
-  std::string_view total_field;       // "total_num"
-  std::string_view last_update_field; // "" when the API has none
-  std::array<std::string_view, 3> key_fields;  // cluster, namespace, name
-  std::string_view replace_field;     // differs => "replaced"
-  std::string_view labels_field;      // compared as a set, sorted key,val
-  std::span<const field_def> known_fields;     // type-checked
+  std::string_view name;                            // "jobs"
+  std::string_view path;                            // appended to /v5/{project_id}/
+  std::string_view list_field;                      // array of items in the response
+  std::string_view total_field;                     // "total_num"
+  std::string_view last_update_field;               // "" when the API has none
+  std::array<std::string_view, 3> key_fields;       // cluster, namespace, name
+  std::string_view replace_field;                   // differs => "replaced"
+  std::string_view labels_field;                    // compared as a set, sorted key,val
+  std::span<const field_def> known_fields;          // type-checked
   std::span<const std::string_view> filter_params;  // server-side filters
   std::span<const std::string_view> time_fields;    // epoch ms
 };

@@ -3,13 +3,14 @@
 // keeps it cheap to fuzz: clang 14 cannot instrument client.cpp's
 // coroutines for libFuzzer ("Cannot represent a difference across
 // sections").
-#include "hss/client.hpp"
 #include "hss/response_parse.hpp"
-#include "hss/upstream_text.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
+
+#include "hss/client.hpp"
+#include "hss/upstream_text.hpp"
 
 namespace hssjw {
 namespace detail {
@@ -43,7 +44,8 @@ http_response to_response(http::response<http::string_body>&& res, steady::durat
   out.content_type = header_text(res, "Content-Type");
   // A credential, sent back verbatim as X-Auth-Token and never shown; the
   // client refuses to send a header value with CR, LF or NUL anyway.
-  if (auto st = res.find("X-Subject-Token"); st != res.end()) out.subject_token = std::string(st->value());
+  if (auto st = res.find("X-Subject-Token"); st != res.end())
+    out.subject_token = std::string(st->value());
   out.body = std::move(res.body());
   out.latency = std::chrono::duration_cast<std::chrono::milliseconds>(latency);
   return out;

@@ -4,16 +4,15 @@
 // lib/hss: it pulls in Beast's HTTP headers.
 #pragma once
 
-#include "core/error.hpp"
-#include "hss/http.hpp"
-
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+
+#include "core/error.hpp"
+#include "hss/http.hpp"
 
 namespace hssjw::detail {
 

@@ -15,10 +15,14 @@ log_field_list& stack() {
 
 const char* message_id_of(event_type t) {
   switch (t) {
-    case event_type::added: return message_ids::added;
-    case event_type::removed: return message_ids::removed;
-    case event_type::modified: return message_ids::modified;
-    case event_type::replaced: return message_ids::replaced;
+    case event_type::added:
+      return message_ids::added;
+    case event_type::removed:
+      return message_ids::removed;
+    case event_type::modified:
+      return message_ids::modified;
+    case event_type::replaced:
+      return message_ids::replaced;
   }
   return message_ids::added;
 }

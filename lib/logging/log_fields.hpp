@@ -5,12 +5,12 @@
 // thread-local: the daemon logs from its one event-loop thread.
 #pragma once
 
-#include "model/job.hpp"
-#include "model/scope.hpp"
-
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 namespace hssjw {
 

@@ -4,13 +4,13 @@
 // global sinks; mains build the logger here and pass it down.
 #pragma once
 
-#include "config/config.hpp"
-#include "logging/log_fields.hpp"
-
 #include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "config/config.hpp"
+#include "logging/log_fields.hpp"
 
 namespace spdlog {
 class logger;
@@ -31,6 +31,7 @@ bool journal_wanted(config::log_target target);
 // One JSON log line (with '\n'): time, level, logger, message, then the
 // fields, every string escaped.
 std::string json_log_line(std::chrono::system_clock::time_point time, std::string_view level,
-                          std::string_view logger, std::string_view message, const log_field_list& fields);
+                          std::string_view logger, std::string_view message,
+                          const log_field_list& fields);
 
 }  // namespace hssjw

@@ -5,12 +5,12 @@
 // happen on the loop thread.
 #pragma once
 
+#include <chrono>
+#include <string_view>
+
 #include "metrics/registry.hpp"
 #include "sinks/sink.hpp"
 #include "walk/walk_observer.hpp"
-
-#include <chrono>
-#include <string_view>
 
 namespace hssjw::metrics {
 
@@ -22,17 +22,20 @@ class daemon_metrics final : public walk_observer, public event_sink {
   std::string render() { return reg_.render(); }
 
   // One walk ended; `outcome` is complete | unchanged | incomplete | failed.
-  void on_walk(const scope_id& scope, std::string_view outcome, std::chrono::steady_clock::duration took);
+  void on_walk(const scope_id& scope, std::string_view outcome,
+               std::chrono::steady_clock::duration took);
   void on_reload(bool ok);
 
   // For the socket server: a subscriber cut off (`reason`: overflow,
   // busy, ...). The current count of subscribers is a collector's job.
   void on_subscriber_dropped(std::string_view reason);
 
-  void on_request(const scope_id& scope, unsigned status, std::chrono::steady_clock::duration latency) override;
+  void on_request(const scope_id& scope, unsigned status,
+                  std::chrono::steady_clock::duration latency) override;
   void on_page(const scope_id& scope) override;
   void on_retry(const scope_id& scope) override;
-  void on_events(const scope_id& scope, const std::vector<change_event>& events, bool baseline) override;
+  void on_events(const scope_id& scope, const std::vector<change_event>& events,
+                 bool baseline) override;
 
  private:
   registry reg_;

@@ -4,6 +4,8 @@
 // at most that long.
 #include "metrics/http_server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -18,8 +20,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <list>
 
@@ -67,7 +67,8 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 namespace {
 
 error bad_address(const std::string& listen) {
-  return {make_error_code(boost::system::errc::invalid_argument), "bad listen address '" + listen + "'"};
+  return {make_error_code(boost::system::errc::invalid_argument),
+          "bad listen address '" + listen + "'"};
 }
 
 result<tcp::endpoint> resolve(asio::io_context& ioc, const std::string& listen) {
@@ -93,9 +94,11 @@ result<tcp::endpoint> resolve(asio::io_context& ioc, const std::string& listen) 
 
 }  // namespace
 
-result<std::unique_ptr<http_server>> http_server::open(
-    asio::io_context& ioc, const std::string& listen, http_handler handler,
-    std::shared_ptr<spdlog::logger> log, http_limits limits) {
+result<std::unique_ptr<http_server>> http_server::open(asio::io_context& ioc,
+                                                       const std::string& listen,
+                                                       http_handler handler,
+                                                       std::shared_ptr<spdlog::logger> log,
+                                                       http_limits limits) {
   auto ep = resolve(ioc, listen);
   if (!ep) return ep.error();
   auto i = std::make_shared<impl>(ioc, std::move(handler), std::move(log), limits);
@@ -168,7 +171,8 @@ bool http_server::impl::make_room() {
 }
 
 // `self` keeps the server state alive while this connection runs.
-asio::awaitable<void> http_server::impl::async_serve(std::shared_ptr<impl> /*self*/, tcp::socket socket) {
+asio::awaitable<void> http_server::impl::async_serve(std::shared_ptr<impl> /*self*/,
+                                                     tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   // Leaves `live` on every way out, also when the frame is destroyed while
   // suspended (the daemon destroys pending frames before the server): stop()

@@ -5,8 +5,6 @@
 // a reply.
 #pragma once
 
-#include "core/error.hpp"
-
 #include <boost/system/result.hpp>
 #include <chrono>
 #include <cstddef>
@@ -15,6 +13,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "core/error.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -51,9 +51,10 @@ class http_server {
  public:
   // Resolves and binds `listen` ("host:port", "[v6]:port"; port 0 picks a
   // free one). The error names the address and the cause.
-  static result<std::unique_ptr<http_server>> open(
-      boost::asio::io_context& ioc, const std::string& listen, http_handler handler,
-      std::shared_ptr<spdlog::logger> log, http_limits limits = {});
+  static result<std::unique_ptr<http_server>> open(boost::asio::io_context& ioc,
+                                                   const std::string& listen, http_handler handler,
+                                                   std::shared_ptr<spdlog::logger> log,
+                                                   http_limits limits = {});
   ~http_server();
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;

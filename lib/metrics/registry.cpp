@@ -13,10 +13,14 @@ std::string escape_label_value(std::string_view v) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -24,9 +28,12 @@ std::string escape_label_value(std::string_view v) {
 std::string escape_help(std::string_view v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -38,7 +45,8 @@ std::string format_value(double v) {
   if (v == std::floor(v) && std::fabs(v) < 1e15)
     std::snprintf(buf, sizeof buf, "%.0f", v);
   else
-    for (int precision = 6; precision <= 17; ++precision) {  // the shortest text that reads back exactly
+    for (int precision = 6; precision <= 17;
+         ++precision) {  // the shortest text that reads back exactly
       std::snprintf(buf, sizeof buf, "%.*g", precision, v);
       if (std::strtod(buf, nullptr) == v) break;
     }
@@ -64,16 +72,20 @@ std::string series(const std::string& name, const labels& l, const std::string& 
 
 const char* kind_name(kind k) {
   switch (k) {
-    case kind::counter: return "counter";
-    case kind::gauge: return "gauge";
-    case kind::histogram: return "histogram";
+    case kind::counter:
+      return "counter";
+    case kind::gauge:
+      return "gauge";
+    case kind::histogram:
+      return "histogram";
   }
   return "untyped";
 }
 
 }  // namespace
 
-void registry::describe(const std::string& name, kind k, std::string help, std::vector<double> buckets) {
+void registry::describe(const std::string& name, kind k, std::string help,
+                        std::vector<double> buckets) {
   if (find(name)) return;
   family f;
   f.name = name;
@@ -128,14 +140,18 @@ void registry::clear(std::string_view name) {
     }
 }
 
-void registry::on_collect(std::function<void(registry&)> collect) { collectors_.push_back(std::move(collect)); }
+void registry::on_collect(std::function<void(registry&)> collect) {
+  collectors_.push_back(std::move(collect));
+}
 
 double registry::value(std::string_view name, const labels& l) const {
   const auto* f = find(name);
   if (!f) return 0;
-  if (auto it = f->counters.find(l); it != f->counters.end()) return static_cast<double>(it->second);
+  if (auto it = f->counters.find(l); it != f->counters.end())
+    return static_cast<double>(it->second);
   if (auto it = f->gauges.find(l); it != f->gauges.end()) return it->second;
-  if (auto it = f->histograms.find(l); it != f->histograms.end()) return static_cast<double>(it->second.count);
+  if (auto it = f->histograms.find(l); it != f->histograms.end())
+    return static_cast<double>(it->second.count);
   return 0;
 }
 

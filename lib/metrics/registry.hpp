@@ -23,11 +23,12 @@ class registry {
  public:
   // Declares a family once, before use. Histograms need ascending bucket
   // upper bounds (+Inf is implied).
-  void describe(const std::string& name, kind k, std::string help, std::vector<double> buckets = {});
+  void describe(const std::string& name, kind k, std::string help,
+                std::vector<double> buckets = {});
 
   // Counters only go up: `n` is added to the series.
   void add(std::string_view name, const labels& l = {}, std::uint64_t n = 1);
-  void set(std::string_view name, const labels& l, double value);  // gauges
+  void set(std::string_view name, const labels& l, double value);      // gauges
   void observe(std::string_view name, const labels& l, double value);  // histograms
   // Drops every series of `name` (gauges rebuilt at collection time).
   void clear(std::string_view name);

@@ -2,30 +2,33 @@
 // canonical JSON text, so they are embedded as they are, not re-serialised.
 #include "model/event.hpp"
 
-#include "core/utc.hpp"
-
 #include <boost/json/serialize.hpp>
 #include <boost/json/string_view.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <limits>
+
+#include "core/utc.hpp"
 
 namespace hssjw {
 
 std::string_view to_string(event_type t) {
   switch (t) {
-    case event_type::added: return "added";
-    case event_type::removed: return "removed";
-    case event_type::modified: return "modified";
-    case event_type::replaced: return "replaced";
+    case event_type::added:
+      return "added";
+    case event_type::removed:
+      return "removed";
+    case event_type::modified:
+      return "modified";
+    case event_type::replaced:
+      return "replaced";
   }
   return "unknown";
 }
 
 bool parse_event_type(std::string_view s, event_type& out) {
-  for (auto t : {event_type::added, event_type::removed, event_type::modified,
-                 event_type::replaced}) {
+  for (auto t :
+       {event_type::added, event_type::removed, event_type::modified, event_type::replaced}) {
     if (s == to_string(t)) {
       out = t;
       return true;
@@ -37,7 +40,8 @@ bool parse_event_type(std::string_view s, event_type& out) {
 std::string event_line(const change_event& e) { return e.line.empty() ? to_json_line(e) : e.line; }
 
 std::string format_utc_ms(std::int64_t epoch_ms) {
-  const auto u = to_utc_parts(std::chrono::system_clock::time_point(std::chrono::milliseconds(epoch_ms)));
+  const auto u =
+      to_utc_parts(std::chrono::system_clock::time_point(std::chrono::milliseconds(epoch_ms)));
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", u.year, u.month, u.day,
                 u.hour, u.minute, u.second, u.millisecond);

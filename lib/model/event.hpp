@@ -1,13 +1,13 @@
 // A change event (SPEC §4) and its NDJSON rendering.
 #pragma once
 
-#include "model/job.hpp"
-#include "model/scope.hpp"
-
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 namespace hssjw {
 
@@ -22,8 +22,8 @@ struct change_event {
   std::int64_t time_ms = 0;  // when the walk that saw it completed
   scope_id scope;
   job_key key;
-  std::string job;       // canonical JSON; empty for removed
-  std::string previous;  // canonical JSON; empty for added
+  std::string job;                   // canonical JSON; empty for removed
+  std::string previous;              // canonical JSON; empty for added
   std::vector<std::string> changed;  // sorted; modified and replaced only
   // to_json_line(*this), set by the state store's commit with the seq (the
   // journal stores it): the sinks send it as it is instead of rendering

@@ -1,10 +1,10 @@
 // Hashing and naming for the job model.
 #include "model/job.hpp"
 
-#include "core/hash.hpp"
-
 #include <cstdio>
 #include <string_view>
+
+#include "core/hash.hpp"
 
 namespace hssjw {
 

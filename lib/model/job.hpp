@@ -60,8 +60,8 @@ struct prehashed {
 // A job as decoded from a page, and as written to the state store.
 struct job_record {
   std::optional<std::int64_t> create_time;  // a different value means "replaced"
-  std::uint64_t fingerprint = 0;  // over every field not in poll.ignore_fields
-  std::string body;               // canonical JSON object text
+  std::uint64_t fingerprint = 0;            // over every field not in poll.ignore_fields
+  std::string body;                         // canonical JSON object text
 };
 
 // What a snapshot holds of a job in memory: enough to tell whether it

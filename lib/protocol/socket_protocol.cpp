@@ -56,17 +56,23 @@ std::optional<std::string> parse_filter(const json::value& v, event_filter& f) {
       for (const auto& t : val.as_array()) {
         event_type type;
         if (!t.is_string() || !parse_event_type(t.as_string(), type))
-          return "\"filter.types\" holds an unknown event type (added, removed, modified, replaced)";
+          return "\"filter.types\" holds an unknown event type (added, removed, modified, "
+                 "replaced)";
         f.types.push_back(type);
       }
       continue;
     }
     std::optional<std::string>* slot = nullptr;
-    if (k == "project_id") slot = &f.project_id;
-    else if (k == "enterprise_project_id") slot = &f.enterprise_project_id;
-    else if (k == "cluster") slot = &f.cluster;
-    else if (k == "namespace") slot = &f.ns;
-    else if (k == "name") slot = &f.name;
+    if (k == "project_id")
+      slot = &f.project_id;
+    else if (k == "enterprise_project_id")
+      slot = &f.enterprise_project_id;
+    else if (k == "cluster")
+      slot = &f.cluster;
+    else if (k == "namespace")
+      slot = &f.ns;
+    else if (k == "name")
+      slot = &f.name;
     if (!slot) return "unknown filter field \"" + std::string(k) + "\"";
     if (!val.is_string()) return "\"filter." + std::string(k) + "\" must be a string";
     *slot = text_of(val);
@@ -90,10 +96,14 @@ std::optional<std::string> parse_op(const json::object& o, request& r) {
   if (it == o.end()) return "missing \"op\" (watch, list or status)";
   if (!it->value().is_string()) return "\"op\" must be a string";
   const auto& name = it->value().as_string();
-  if (name == "watch") r.operation = op::watch;
-  else if (name == "list") r.operation = op::list;
-  else if (name == "status") r.operation = op::status;
-  else return "unknown op \"" + std::string(name) + "\" (watch, list or status)";
+  if (name == "watch")
+    r.operation = op::watch;
+  else if (name == "list")
+    r.operation = op::list;
+  else if (name == "status")
+    r.operation = op::status;
+  else
+    return "unknown op \"" + std::string(name) + "\" (watch, list or status)";
   return std::nullopt;
 }
 
@@ -121,11 +131,14 @@ std::optional<std::string> parse_members(const json::object& o, request& r) {
 }  // namespace
 
 event_meta meta_of(const change_event& e) {
-  return {e.scope.project_id, e.scope.enterprise_project_id, e.key.cluster, e.key.ns, e.key.name, e.type};
+  return {e.scope.project_id, e.scope.enterprise_project_id,
+          e.key.cluster,      e.key.ns,
+          e.key.name,         e.type};
 }
 
 event_meta meta_of(const scope_id& scope, const job_key& key) {
-  return {scope.project_id, scope.enterprise_project_id, key.cluster, key.ns, key.name, std::nullopt};
+  return {scope.project_id, scope.enterprise_project_id, key.cluster, key.ns, key.name,
+          std::nullopt};
 }
 
 std::optional<event_meta> parse_event_meta(std::string_view line) {

@@ -4,20 +4,18 @@
 // only moves these bytes.
 #pragma once
 
-#include "core/error.hpp"
-
-#include "model/job.hpp"
-#include "model/scope.hpp"
-#include "model/event.hpp"
-
 #include <boost/system/result.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/error.hpp"
+#include "model/event.hpp"
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 namespace hssjw::proto {
 

@@ -2,16 +2,15 @@
 // §9 (journald fields, JSON keys) so that one kind of record can be selected.
 #include "sinks/log_sink.hpp"
 
-#include "logging/log_fields.hpp"
-
 #include <spdlog/spdlog.h>
+
+#include "logging/log_fields.hpp"
 
 namespace hssjw {
 
 std::string describe_event(const change_event& e) {
   std::string out(to_string(e.type));
-  out += ' ' + e.key.str() + " in " + e.scope.str() +
-         " (seq " + std::to_string(e.seq);
+  out += ' ' + e.key.str() + " in " + e.scope.str() + " (seq " + std::to_string(e.seq);
   if (!e.changed.empty()) {
     out += "; changed ";
     for (std::size_t i = 0; i < e.changed.size(); ++i) out += (i ? "," : "") + e.changed[i];

@@ -2,9 +2,9 @@
 // line for a baseline.
 #pragma once
 
-#include "sinks/sink.hpp"
-
 #include <memory>
+
+#include "sinks/sink.hpp"
 
 namespace spdlog {
 class logger;
@@ -23,7 +23,8 @@ class log_sink final : public event_sink {
   std::shared_ptr<spdlog::logger> log_;
 };
 
-// "modified glz-2451/kube-system/cceaddon-npd in p1/all_granted_eps (seq 12; changed pods_num,status)"
+// "modified glz-2451/kube-system/cceaddon-npd in p1/all_granted_eps (seq 12; changed
+// pods_num,status)"
 std::string describe_event(const change_event& e);
 
 }  // namespace hssjw

@@ -1,10 +1,10 @@
 // Events as NDJSON lines on a stdio stream (hss-jobwatchd --once).
 #pragma once
 
-#include "sinks/sink.hpp"
-
 #include <cstdio>
 #include <string>
+
+#include "sinks/sink.hpp"
 
 namespace hssjw {
 

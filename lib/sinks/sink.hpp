@@ -2,10 +2,10 @@
 // socket. A sink is told only after the store committed the events.
 #pragma once
 
-#include "model/event.hpp"
-
 #include <string>
 #include <vector>
+
+#include "model/event.hpp"
 
 namespace hssjw {
 

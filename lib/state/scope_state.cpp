@@ -23,7 +23,8 @@ bool mark_if_unchanged(scope_state& state, std::uint32_t walk, std::uint64_t key
 }
 
 void apply(scope_state& state, const scope_delta& delta) {
-  for (const auto& j : delta.upserts) state.jobs.insert_or_assign(key_hash_of(j), digest_of(j.record));
+  for (const auto& j : delta.upserts)
+    state.jobs.insert_or_assign(key_hash_of(j), digest_of(j.record));
   for (const auto& k : delta.deletions) state.jobs.erase(key_hash_of(k));
   for (const auto& [k, p] : delta.pending_set) state.pending.insert_or_assign(k, p);
   for (const auto& k : delta.pending_cleared) state.pending.erase(k);

@@ -4,23 +4,22 @@
 // deltas.
 #pragma once
 
-#include "model/job.hpp"
-#include "model/scope.hpp"
-
 #include <boost/unordered/unordered_flat_map.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "model/job.hpp"
+#include "model/scope.hpp"
+
 namespace hssjw {
 
 struct scope_meta {
-  bool has_baseline = false;  // a complete walk has been committed
-  std::optional<std::int64_t> last_total_num;         // of the last complete walk
-  std::optional<std::int64_t> last_update_time;       // of the last complete walk
-  std::uint32_t walks_since_full = 0;  // for poll.trust_last_update_time
+  bool has_baseline = false;                     // a complete walk has been committed
+  std::optional<std::int64_t> last_total_num;    // of the last complete walk
+  std::optional<std::int64_t> last_update_time;  // of the last complete walk
+  std::uint32_t walks_since_full = 0;            // for poll.trust_last_update_time
   friend bool operator==(const scope_meta&, const scope_meta&) = default;
 };
 
@@ -54,11 +53,11 @@ struct scope_state {
 
 // The change one committed walk makes to a scope's state.
 struct scope_delta {
-  std::vector<keyed_job> upserts;      // added, modified, replaced
-  std::vector<job_key> deletions;      // removed
+  std::vector<keyed_job> upserts;  // added, modified, replaced
+  std::vector<job_key> deletions;  // removed
   std::vector<std::pair<job_key, pending_removal>> pending_set;
   std::vector<job_key> pending_cleared;
-  scope_meta meta;                     // the scope's meta after the walk
+  scope_meta meta;  // the scope's meta after the walk
 
   bool empty_of_jobs() const { return upserts.empty() && deletions.empty(); }
 };

@@ -40,8 +40,8 @@ int statement::prepare(sqlite3* db, std::string_view sql) {
   stmt_ = nullptr;
   // PREPARE_PERSISTENT: these statements live as long as the store and
   // run on every commit; the flag tells SQLite not to use lookaside memory.
-  return sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
-                            SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+  return sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                            &stmt_, nullptr);
 }
 
 int statement::bind(int i, std::int64_t v) { return sqlite3_bind_int64(stmt_, i, v); }

@@ -119,7 +119,7 @@ class sqlite_store_impl final : public sqlite_store {
   sqlite_options opts_;
   std::uint64_t last_seq_ = 0;
   std::uint64_t oldest_seq_ = 1;
-  test_hooks hooks_;  // TEST ONLY, see test_hooks
+  test_hooks hooks_;         // TEST ONLY, see test_hooks
   std::string line_buffer_;  // write_events of a big commit
   // Job readers (read_jobs) opened while no job changed share one read
   // transaction; a commit or prune that changes jobs counts here.

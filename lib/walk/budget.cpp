@@ -38,7 +38,8 @@ void request_budget::record(clock::time_point at) {
 
 void request_budget::on_throttled(clock::time_point now,
                                   std::optional<std::chrono::milliseconds> retry_after) {
-  auto wait = retry_after ? *retry_after : std::chrono::duration_cast<std::chrono::milliseconds>(rate_.per);
+  auto wait =
+      retry_after ? *retry_after : std::chrono::duration_cast<std::chrono::milliseconds>(rate_.per);
   // Unlimited has no window to wait for: one second, as the docs suggest
   // waiting a few seconds after APIGW.0308.
   if (rate_.unlimited() && !retry_after) wait = std::chrono::seconds(1);

@@ -7,12 +7,12 @@
 // is tested without sleeping.
 #pragma once
 
-#include "config/config.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <optional>
+
+#include "config/config.hpp"
 
 namespace hssjw {
 

@@ -3,12 +3,11 @@
 // the removal guard and the confirmation count.
 #include "walk/differ.hpp"
 
-#include "hss/job_fields.hpp"
-
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/unordered/unordered_flat_set.hpp>
 
-#include <algorithm>
+#include "hss/job_fields.hpp"
 
 namespace hssjw {
 
@@ -39,8 +38,8 @@ bool is_replacement(const job_digest& before, const job_record& after) {
 
 class differ {
  public:
-  differ(const scope_id& scope, const scope_state& prev, const diff_options& opts,
-         std::int64_t now, const stored_job_fn& stored)
+  differ(const scope_id& scope, const scope_state& prev, const diff_options& opts, std::int64_t now,
+         const stored_job_fn& stored)
       : scope_(scope), prev_(prev), opts_(opts), now_(now), stored_(stored) {}
 
   // `owned`: the same observation, whose jobs may be moved into the delta.
@@ -84,7 +83,8 @@ class differ {
     for (const auto& [key, p] : prev_.pending) {
       const auto hash = key_hash_of(key);
       auto it = prev_.jobs.find(hash);
-      if (it != prev_.jobs.end() && was_seen(hash, it->second)) out_.delta.pending_cleared.push_back(key);
+      if (it != prev_.jobs.end() && was_seen(hash, it->second))
+        out_.delta.pending_cleared.push_back(key);
     }
   }
 
@@ -109,12 +109,12 @@ class differ {
     auto changed = changed_fields(parse_object(before_body), parse_object(job.record.body));
     bool replaced = is_replacement(before, job.record);
     bool relevant = replaced || std::any_of(changed.begin(), changed.end(), [&](auto& f) {
-                      return std::find(opts_.ignore_fields.begin(), opts_.ignore_fields.end(),
-                                       f) == opts_.ignore_fields.end();
+                      return std::find(opts_.ignore_fields.begin(), opts_.ignore_fields.end(), f) ==
+                             opts_.ignore_fields.end();
                     });
     if (!relevant) return;  // only ignored fields differ: no event, snapshot kept
-    auto e = make_event(replaced ? event_type::replaced : event_type::modified, scope_, job.key,
-                        now_);
+    auto e =
+        make_event(replaced ? event_type::replaced : event_type::modified, scope_, job.key, now_);
     e.job = job.record.body;
     e.previous = std::move(before_body);
     e.changed = std::move(changed);
@@ -219,14 +219,14 @@ class differ {
 }  // namespace
 
 diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
-                        const walk_observation& seen, const diff_options& opts,
-                        std::int64_t now_ms, const stored_job_fn& stored) {
+                        const walk_observation& seen, const diff_options& opts, std::int64_t now_ms,
+                        const stored_job_fn& stored) {
   return differ(scope, previous, opts, now_ms, stored).run(seen, nullptr);
 }
 
-diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
-                        walk_observation&& seen, const diff_options& opts,
-                        std::int64_t now_ms, const stored_job_fn& stored) {
+diff_outcome diff_scope(const scope_id& scope, const scope_state& previous, walk_observation&& seen,
+                        const diff_options& opts, std::int64_t now_ms,
+                        const stored_job_fn& stored) {
   return differ(scope, previous, opts, now_ms, stored).run(seen, &seen);
 }
 

@@ -2,20 +2,20 @@
 // commit, against the scope's previous state. Pure logic, no I/O (SPEC §3).
 #pragma once
 
-#include "state/scope_state.hpp"
-#include "model/event.hpp"
-
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "model/event.hpp"
+#include "state/scope_state.hpp"
+
 namespace hssjw {
 
 struct diff_options {
   std::vector<std::string> ignore_fields;
-  double removal_guard = 0.5;            // fraction of the scope
+  double removal_guard = 0.5;  // fraction of the scope
   std::uint32_t removal_confirmations = 1;
   bool baseline_events = true;
 };
@@ -39,7 +39,8 @@ struct walk_observation {
 // A job of the previous snapshot as stored, by key hash (the snapshot in
 // memory holds digests only); `with_body` false reads its key alone.
 // nullopt when the store has none, or cannot read it.
-using stored_job_fn = std::function<std::optional<stored_job>(std::uint64_t key_hash, bool with_body)>;
+using stored_job_fn =
+    std::function<std::optional<stored_job>(std::uint64_t key_hash, bool with_body)>;
 
 struct diff_outcome {
   // Set when a stored job the diff needs could not be read, or two keys
@@ -48,8 +49,8 @@ struct diff_outcome {
   std::string error;
   std::vector<change_event> events;  // seq 0: the store assigns them
   scope_delta delta;
-  bool baseline = false;              // this walk is the scope's baseline
-  std::size_t held_removals = 0;      // newly held by the removal guard
+  bool baseline = false;                  // this walk is the scope's baseline
+  std::size_t held_removals = 0;          // newly held by the removal guard
   std::size_t confirmations_pending = 0;  // missing, awaiting confirmations
 };
 
@@ -58,12 +59,11 @@ struct diff_outcome {
 // walk); callers check `delta` / `events` and commit them together.
 // `stored` is asked only for jobs that changed or went away.
 diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
-                        const walk_observation& seen, const diff_options& opts,
-                        std::int64_t now_ms, const stored_job_fn& stored);
+                        const walk_observation& seen, const diff_options& opts, std::int64_t now_ms,
+                        const stored_job_fn& stored);
 // The same, moving the jobs it keeps out of `seen` (which keeps its other
 // members) instead of copying them.
-diff_outcome diff_scope(const scope_id& scope, const scope_state& previous,
-                        walk_observation&& seen, const diff_options& opts,
-                        std::int64_t now_ms, const stored_job_fn& stored);
+diff_outcome diff_scope(const scope_id& scope, const scope_state& previous, walk_observation&& seen,
+                        const diff_options& opts, std::int64_t now_ms, const stored_job_fn& stored);
 
 }  // namespace hssjw

@@ -3,10 +3,10 @@
 // without metrics passes no observer.
 #pragma once
 
+#include <chrono>
+
 #include "model/job.hpp"
 #include "model/scope.hpp"
-
-#include <chrono>
 
 namespace hssjw {
 
@@ -15,7 +15,8 @@ class walk_observer {
   virtual ~walk_observer() = default;
   // One request answered (`status`) or failed in transport (`status` 0:
   // connection error, timeout), with the time from sending to the answer.
-  virtual void on_request(const scope_id& scope, unsigned status, std::chrono::steady_clock::duration latency) = 0;
+  virtual void on_request(const scope_id& scope, unsigned status,
+                          std::chrono::steady_clock::duration latency) = 0;
   // A page decoded and accepted.
   virtual void on_page(const scope_id& scope) = 0;
   // A failed page is about to be fetched again (backoff, throttling, auth).

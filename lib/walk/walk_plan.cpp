@@ -1,16 +1,16 @@
 // The walk planner's chain check and repair policy (see walk_plan.hpp).
 #include "walk/walk_plan.hpp"
 
-#include "core/hash.hpp"
-
 #include <algorithm>
 #include <functional>
+
+#include "core/hash.hpp"
 
 namespace hssjw {
 
 std::uint64_t listing_identity(std::uint64_t key_hash, std::optional<std::int64_t> create_time) {
-  const std::uint64_t id =
-      mix64(key_hash ^ (create_time ? mix64(static_cast<std::uint64_t>(*create_time)) : 0x9e3779b9ULL));
+  const std::uint64_t id = mix64(
+      key_hash ^ (create_time ? mix64(static_cast<std::uint64_t>(*create_time)) : 0x9e3779b9ULL));
   return id == 0 ? 1 : id;  // 0 marks a rejected job
 }
 
@@ -57,8 +57,8 @@ void walk_plan::plan_from_first(std::int64_t total) {
 
 std::uint32_t walk_plan::repair_limit() const {
   if (max_repairs_) return max_repairs_;
-  const auto planned = static_cast<std::uint32_t>(
-      first_total_.value_or(0) / std::max<std::int64_t>(1, page_size_ - 1));
+  const auto planned = static_cast<std::uint32_t>(first_total_.value_or(0) /
+                                                  std::max<std::int64_t>(1, page_size_ - 1));
   return planned + 4;
 }
 
@@ -145,10 +145,18 @@ void walk_plan::request_repair(std::int64_t frontier_offset, const page& frontie
   const std::int64_t deleted = std::max<std::int64_t>(0, frontier.total - latest_total_);
   std::int64_t margin = 0;
   switch (attempts_at_frontier_) {
-    case 1: margin = gap ? 1 : 0; break;
-    case 2: margin = std::max<std::int64_t>(1, step / 4); break;
-    case 3: margin = std::max<std::int64_t>(1, step / 2); break;
-    default: margin = step * (attempts_at_frontier_ - 3); break;
+    case 1:
+      margin = gap ? 1 : 0;
+      break;
+    case 2:
+      margin = std::max<std::int64_t>(1, step / 4);
+      break;
+    case 3:
+      margin = std::max<std::int64_t>(1, step / 2);
+      break;
+    default:
+      margin = step * (attempts_at_frontier_ - 3);
+      break;
   }
   const std::int64_t end = frontier_offset + static_cast<std::int64_t>(frontier.ids.size());
   const std::int64_t offset = std::clamp<std::int64_t>(end - 1 - deleted - margin, 0, max_offset);

@@ -11,11 +11,7 @@
 // See docs/WALKER.md for the argument and its limits.
 #pragma once
 
-#include "model/job.hpp"
-#include "model/scope.hpp"
-
 #include <boost/unordered/unordered_flat_set.hpp>
-
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -23,6 +19,9 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 namespace hssjw {
 
@@ -77,7 +76,7 @@ class walk_plan {
 
   std::uint32_t page_size_;
   std::uint32_t max_repairs_;
-  std::deque<std::int64_t> planned_;    // not yet issued, ascending
+  std::deque<std::int64_t> planned_;  // not yet issued, ascending
   std::set<std::int64_t> outstanding_;
   std::multimap<std::int64_t, page> pages_;  // by offset; re-reads are kept too
   // The chain, grown as pages arrive (a full rebuild per page made a walk
@@ -91,7 +90,7 @@ class walk_plan {
   std::int64_t latest_total_ = 0;
   std::uint32_t issued_ = 0;
   std::uint32_t repairs_ = 0;
-  std::int64_t last_frontier_ = -1;     // the frontier the last repair was for
+  std::int64_t last_frontier_ = -1;  // the frontier the last repair was for
   std::uint32_t attempts_at_frontier_ = 0;
   bool complete_ = false;
   bool gave_up_ = false;

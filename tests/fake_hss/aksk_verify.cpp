@@ -145,8 +145,9 @@ std::string canonical_query(std::string_view raw_query) {
     for (auto piece : split(raw_query, '&')) {
       if (piece.empty()) continue;
       const auto eq = piece.find('=');
-      pairs.emplace_back(decode(piece.substr(0, eq)),
-                         eq == std::string_view::npos ? std::string{} : decode(piece.substr(eq + 1)));
+      pairs.emplace_back(decode(piece.substr(0, eq)), eq == std::string_view::npos
+                                                          ? std::string{}
+                                                          : decode(piece.substr(eq + 1)));
     }
   }
   std::sort(pairs.begin(), pairs.end());  // std::string compares bytes as unsigned char
@@ -165,10 +166,10 @@ std::optional<std::string> canonical_request(const request& r,
   const std::string_view target = r.target;
   std::string method = r.method;
   for (auto& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  std::string out = method + "\n" + canonical_uri(target.substr(0, q)) + "\n" +
-                    canonical_query(q == std::string_view::npos ? std::string_view{}
-                                                                : target.substr(q + 1)) +
-                    "\n";
+  std::string out =
+      method + "\n" + canonical_uri(target.substr(0, q)) + "\n" +
+      canonical_query(q == std::string_view::npos ? std::string_view{} : target.substr(q + 1)) +
+      "\n";
   std::string names;
   for (const auto& name : signed_headers) {
     auto it = r.headers.find(name);
@@ -182,7 +183,8 @@ std::optional<std::string> canonical_request(const request& r,
 
 // Step 9.
 std::string string_to_sign(std::string_view sdk_date, std::string_view canonical_request) {
-  return std::string(algorithm) + "\n" + std::string(sdk_date) + "\n" + sha256_hex(canonical_request);
+  return std::string(algorithm) + "\n" + std::string(sdk_date) + "\n" +
+         sha256_hex(canonical_request);
 }
 
 // Step 10: the SK itself is the key, no derivation.
@@ -210,7 +212,8 @@ std::optional<std::chrono::system_clock::time_point> parse_sdk_date(std::string_
             sec = num(13, 2);
   if (y < 0 || mo < 0 || d < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
     return std::nullopt;
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return std::nullopt;
   return sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec};
 }

@@ -12,9 +12,8 @@ namespace fake_hss {
 
 namespace {
 
-constexpr std::array<std::string_view, 8> cronjobs{"backup",   "report",     "cleanup",
-                                                   "sync",     "etl-load",   "db-vacuum",
-                                                   "cert-check", "log-rotate"};
+constexpr std::array<std::string_view, 8> cronjobs{
+    "backup", "report", "cleanup", "sync", "etl-load", "db-vacuum", "cert-check", "log-rotate"};
 constexpr std::array<std::string_view, 5> namespaces{"default", "kube-system", "batch", "etl",
                                                      "monitoring"};
 constexpr std::array<std::string_view, 3> clusters{"cluster-01", "cluster-02", "cluster-03"};
@@ -47,9 +46,12 @@ job cron_job(std::string project_id, std::string eps, std::string cluster, std::
 
 std::string_view to_string(churn_change::kind k) {
   switch (k) {
-    case churn_change::kind::added: return "added";
-    case churn_change::kind::modified: return "modified";
-    case churn_change::kind::removed: return "removed";
+    case churn_change::kind::added:
+      return "added";
+    case churn_change::kind::modified:
+      return "modified";
+    case churn_change::kind::removed:
+      return "removed";
   }
   return "unknown";
 }
@@ -81,7 +83,8 @@ std::vector<job> synthetic_jobs(const std::string& project_id, const std::string
   for (std::size_t i = 0; i < n; ++i) {
     // Job i is (n - 1 - i) minutes older than the newest; the minute in the
     // name is what the CronJob controller would put there, and unique.
-    const std::int64_t created = newest_synthetic_ms - static_cast<std::int64_t>(n - 1 - i) * minute_ms;
+    const std::int64_t created =
+        newest_synthetic_ms - static_cast<std::int64_t>(n - 1 - i) * minute_ms;
     const std::uint64_t r = rng();
     job j = cron_job(project_id, eps, cluster_of(eps, r >> 24), any_of(namespaces, r >> 32),
                      any_of(cronjobs, r >> 40), static_cast<std::uint64_t>(created / minute_ms), r);
@@ -114,7 +117,8 @@ std::vector<churn_change> churner::step(inventory& inv) {
     job j = cron_job(project, eps, cluster, ns, any_of(cronjobs, r >> 40), next_id_++, r);
     j.status = "Running";
     if (inv.upsert(j)) ++fresh[{project, eps}];
-    changes.push_back({churn_change::kind::added, {}, *inv.find(project, eps, j.cluster, j.ns, j.name)});
+    changes.push_back(
+        {churn_change::kind::added, {}, *inv.find(project, eps, j.cluster, j.ns, j.name)});
   }
   for (std::size_t i = 0; i < opts_.modifies; ++i) {
     const auto& [project, eps] = scopes[pick(scopes.size())];

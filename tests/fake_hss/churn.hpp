@@ -4,14 +4,14 @@
 // Plain logic over an inventory; the server drives churn from a timer.
 #pragma once
 
-#include "fake_hss/inventory.hpp"
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "fake_hss/inventory.hpp"
 
 namespace fake_hss {
 

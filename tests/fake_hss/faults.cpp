@@ -9,17 +9,28 @@ namespace fake_hss {
 
 std::string_view to_string(fault_kind k) {
   switch (k) {
-    case fault_kind::http_error: return "http_error";
-    case fault_kind::stall: return "stall";
-    case fault_kind::reset: return "reset";
-    case fault_kind::truncate: return "truncate";
-    case fault_kind::malformed_json: return "malformed_json";
-    case fault_kind::wrong_type: return "wrong_type";
-    case fault_kind::missing_field: return "missing_field";
-    case fault_kind::wrong_total: return "wrong_total";
-    case fault_kind::error_body_200: return "error_body_200";
-    case fault_kind::trickle: return "trickle";
-    case fault_kind::shift: return "shift";
+    case fault_kind::http_error:
+      return "http_error";
+    case fault_kind::stall:
+      return "stall";
+    case fault_kind::reset:
+      return "reset";
+    case fault_kind::truncate:
+      return "truncate";
+    case fault_kind::malformed_json:
+      return "malformed_json";
+    case fault_kind::wrong_type:
+      return "wrong_type";
+    case fault_kind::missing_field:
+      return "missing_field";
+    case fault_kind::wrong_total:
+      return "wrong_total";
+    case fault_kind::error_body_200:
+      return "error_body_200";
+    case fault_kind::trickle:
+      return "trickle";
+    case fault_kind::shift:
+      return "shift";
     case fault_kind::interim:
       return "interim";
     case fault_kind::request_id:
@@ -44,17 +55,13 @@ fault fault::http_error(unsigned status, std::string code, std::string msg) {
   return f;
 }
 
-fault fault::internal_error() {
-  return http_error(500, "HSS.0041", "Internal server error");
-}
+fault fault::internal_error() { return http_error(500, "HSS.0041", "Internal server error"); }
 
 fault fault::unavailable() {
   return http_error(503, "APIGW.0613", "IAM service is currently unavailable");
 }
 
-fault fault::token_expired() {
-  return http_error(401, "APIGW.0307", "The token must be updated");
-}
+fault fault::token_expired() { return http_error(401, "APIGW.0307", "The token must be updated"); }
 
 fault fault::throttled(std::optional<std::chrono::seconds> retry_after) {
   fault f = http_error(429, "APIGW.0308",

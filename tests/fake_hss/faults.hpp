@@ -50,11 +50,11 @@ struct fault {
   std::string error_code = "HSS.0041";
   std::string error_msg = "Internal server error";
   std::optional<std::chrono::seconds> retry_after;  // http_error: Retry-After header
-  std::chrono::milliseconds delay{0};              // stall; trickle (between chunks)
-  std::size_t chunk = 1;                           // trickle
-  std::int64_t total_delta = 1;                    // wrong_total
-  std::string field = "pods_num";                  // wrong_type, missing_field
-  std::size_t job_index = 0;                       // wrong_type, missing_field
+  std::chrono::milliseconds delay{0};               // stall; trickle (between chunks)
+  std::size_t chunk = 1;                            // trickle
+  std::int64_t total_delta = 1;                     // wrong_total
+  std::string field = "pods_num";                   // wrong_type, missing_field
+  std::size_t job_index = 0;                        // wrong_type, missing_field
   // shift: jobs inserted (> 0) or deleted (< 0) at shift_at, a position of
   // the requested scope's unfiltered listing (0 = the front, i.e. newest).
   std::int64_t shift_by = 1;
@@ -66,9 +66,9 @@ struct fault {
 
   // --- factories ---
   static fault http_error(unsigned status, std::string code, std::string msg);
-  static fault internal_error();                   // 500 HSS.0041
-  static fault unavailable();                      // 503 APIGW.0613
-  static fault token_expired();                    // 401 APIGW.0307
+  static fault internal_error();  // 500 HSS.0041
+  static fault unavailable();     // 503 APIGW.0613
+  static fault token_expired();   // 401 APIGW.0307
   static fault throttled(std::optional<std::chrono::seconds> retry_after = std::nullopt);
   static fault stall(std::chrono::milliseconds answer_after = std::chrono::milliseconds{0});
   static fault reset();
@@ -95,7 +95,7 @@ struct fault {
 // What a request looks like to the fault matcher.
 struct fault_target {
   std::size_t index = 0;
-  std::string project_id;             // "" when not a jobs request
+  std::string project_id;              // "" when not a jobs request
   std::optional<std::int64_t> offset;  // jobs requests only (absent = 0)
 };
 

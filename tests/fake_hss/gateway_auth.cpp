@@ -4,7 +4,6 @@
 #include "fake_hss/gateway_auth.hpp"
 
 #include <boost/json.hpp>
-
 #include <cstdio>
 
 namespace fake_hss {
@@ -30,7 +29,8 @@ iam_reply bad_body(std::string_view why) {
 }
 
 // The string at a path of nested objects, or nothing.
-std::optional<std::string> string_at(const json::value& v, std::initializer_list<const char*> path) {
+std::optional<std::string> string_at(const json::value& v,
+                                     std::initializer_list<const char*> path) {
   const json::value* at = &v;
   for (const char* key : path) {
     const auto* o = at->if_object();
@@ -73,10 +73,14 @@ const std::string* header(const aksk::request& r, const std::string& name) {
 
 std::string_view to_string(auth_mode m) {
   switch (m) {
-    case auth_mode::token: return "token";
-    case auth_mode::iam: return "iam";
-    case auth_mode::aksk: return "aksk";
-    case auth_mode::any: return "any";
+    case auth_mode::token:
+      return "token";
+    case auth_mode::iam:
+      return "iam";
+    case auth_mode::aksk:
+      return "aksk";
+    case auth_mode::any:
+      return "any";
   }
   return "?";
 }
@@ -139,7 +143,8 @@ iam_reply gateway_auth::login(std::string_view body, bool with_catalog, wall::ti
   auto user = string_at(v, {"auth", "identity", "password", "user", "name"});
   auto password = string_at(v, {"auth", "identity", "password", "user", "password"});
   auto project = string_at(v, {"auth", "scope", "project", "id"});
-  if (!domain || !user || !password) return bad_body("user domain name, name and password are required");
+  if (!domain || !user || !password)
+    return bad_body("user domain name, name and password are required");
   // The daemon always asks for a project-scoped token; an unscoped one
   // would be useless to it.
   if (!project || project->empty()) return bad_body("auth.scope.project.id is required");
@@ -151,11 +156,15 @@ iam_reply gateway_auth::login(std::string_view body, bool with_catalog, wall::ti
       {"expires_at", iam_time(t.expires_at)},
       {"issued_at", iam_time(t.issued_at)},
       {"methods", json::array{"password"}},
-      {"project", {{"id", t.project_id}, {"name", "fake-region"},
-                   {"domain", {{"id", "domain-" + t.domain}, {"name", t.domain}}}}},
+      {"project",
+       {{"id", t.project_id},
+        {"name", "fake-region"},
+        {"domain", {{"id", "domain-" + t.domain}, {"name", t.domain}}}}},
       {"roles", json::array{json::object{{"id", "0"}, {"name", "op_service"}}}},
-      {"user", {{"id", "user-" + t.user}, {"name", t.user},
-                {"domain", {{"id", "domain-" + t.domain}, {"name", t.domain}}}}},
+      {"user",
+       {{"id", "user-" + t.user},
+        {"name", t.user},
+        {"domain", {{"id", "domain-" + t.domain}, {"name", t.domain}}}}},
   };
   if (with_catalog) token["catalog"] = json::array{};
   iam_reply r{201, t.token, json::serialize(json::object{{"token", std::move(token)}})};
@@ -255,7 +264,8 @@ std::optional<error_reply> gateway_auth::check_aksk(const aksk::request& r,
         key->second,
         gateway_error(401, "APIGW.0303",
                       "Incorrect app authentication information: signature expired, signature "
-                      "time:" + *date + ",server time:" + aksk::format_sdk_date(now)),
+                      "time:" +
+                          *date + ",server time:" + aksk::format_sdk_date(now)),
         steady_now);
   if (!aksk::verify(r, *auth, key->second.sk))
     return signature_failed(key->second, bad_signature(), steady_now);

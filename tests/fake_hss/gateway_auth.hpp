@@ -7,9 +7,6 @@
 // skew the fake's clock.
 #pragma once
 
-#include "fake_hss/aksk_verify.hpp"
-#include "fake_hss/protocol.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -18,6 +15,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "fake_hss/aksk_verify.hpp"
+#include "fake_hss/protocol.hpp"
 
 namespace fake_hss {
 

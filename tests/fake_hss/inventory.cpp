@@ -34,7 +34,8 @@ bool matches(const job& j, const page_query& q) {
 
 boost::json::object job::to_json() const {
   boost::json::array match_labels;
-  for (const auto& [k, v] : labels) match_labels.push_back(boost::json::object{{"key", k}, {"val", v}});
+  for (const auto& [k, v] : labels)
+    match_labels.push_back(boost::json::object{{"key", k}, {"val", v}});
   boost::json::object o{{"cluster_name", cluster},
                         {"namespace_name", ns},
                         {"name", name},
@@ -213,9 +214,8 @@ job_ptr inventory::at(std::string_view project_id, std::string_view eps, std::si
   return v && index < v->size() ? (*v)[index].s->j : nullptr;
 }
 
-job_ptr inventory::find(std::string_view project_id, std::string_view eps,
-                      std::string_view cluster, std::string_view ns,
-                      std::string_view name) const {
+job_ptr inventory::find(std::string_view project_id, std::string_view eps, std::string_view cluster,
+                        std::string_view ns, std::string_view name) const {
   auto p = projects_.find(project_id);
   if (p == projects_.end()) return nullptr;
   auto found = p->second.index.find(index_key(eps, cluster, ns, name));

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/json/object.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -33,7 +32,7 @@ struct job {
   std::string name;              // name
   std::string status = "Running";
   std::int64_t pods_num = 1;
-  std::string image = "busybox:1.36";  // image_name
+  std::string image = "busybox:1.36";                       // image_name
   std::vector<std::pair<std::string, std::string>> labels;  // match_labels
   std::int64_t create_time = 0;   // epoch ms; 0 = stamped "now" on insertion
   std::int64_t execute_time = 0;  // epoch ms; 0 = create_time on insertion

@@ -3,12 +3,9 @@
 // inventory, optionally churns, prints one "listening ..." line on stdout
 // when ready, logs each request on stderr, and exits on SIGINT/SIGTERM.
 // See docs/FAKE_HSS.md.
-#include "fake_hss/server.hpp"
-
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-
-#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +17,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "fake_hss/server.hpp"
 
 namespace {
 
@@ -84,13 +83,22 @@ std::string trim(std::string s) {
 std::string parse(int argc, char** argv, args& a) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view opt = argv[i];
-    if (opt == "--churn") { a.churn = true; continue; }
-    if (opt == "--any-auth") { a.any_auth = true; continue; }
-    if (opt == "--prerender") { a.prerender = true; continue; }
+    if (opt == "--churn") {
+      a.churn = true;
+      continue;
+    }
+    if (opt == "--any-auth") {
+      a.any_auth = true;
+      continue;
+    }
+    if (opt == "--prerender") {
+      a.prerender = true;
+      continue;
+    }
     if (opt == "--help" || opt == "-h") return "help";
-    constexpr std::string_view with_value[] = {"--port",   "--dir",  "--token", "--token-file",
-                                               "--projects", "--eps", "--jobs",  "--seed",
-                                               "--churn-interval", "--latency"};
+    constexpr std::string_view with_value[] = {
+        "--port", "--dir",  "--token", "--token-file",     "--projects",
+        "--eps",  "--jobs", "--seed",  "--churn-interval", "--latency"};
     if (std::find(std::begin(with_value), std::end(with_value), opt) == std::end(with_value))
       return "unknown option " + std::string(opt);
     if (i + 1 >= argc) return std::string(opt) + " needs a value";

@@ -2,7 +2,6 @@
 #include "fake_hss/protocol.hpp"
 
 #include <boost/json/serialize.hpp>
-
 #include <charconv>
 
 namespace fake_hss {
@@ -67,7 +66,8 @@ parsed_target parse_target(std::string_view target) {
     if (pair.empty()) continue;
     const auto eq = pair.find('=');
     std::string key = percent_decode(pair.substr(0, eq));
-    std::string value = eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1));
+    std::string value =
+        eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1));
     t.query.emplace(std::move(key), std::move(value));
   }
   return t;
@@ -78,7 +78,8 @@ std::optional<std::string> jobs_project(std::string_view path) {
   if (path.size() <= prefix.size() + suffix.size() || !path.starts_with(prefix) ||
       !path.ends_with(suffix))
     return std::nullopt;
-  std::string_view project = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+  std::string_view project =
+      path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
   if (project.find('/') != std::string_view::npos) return std::nullopt;
   return percent_decode(project);
 }
@@ -111,12 +112,13 @@ std::variant<page_query, error_reply> parse_jobs_query(
 }
 
 error_reply not_found() {
-  return {404, "APIGW.0101", "The API does not exist or has not been published in the environment",
-          {}};
+  return {
+      404, "APIGW.0101", "The API does not exist or has not been published in the environment", {}};
 }
 
 error_reply missing_token() {
-  return {401, "APIGW.0301", "Incorrect IAM authentication information: x-auth-token not found", {}};
+  return {
+      401, "APIGW.0301", "Incorrect IAM authentication information: x-auth-token not found", {}};
 }
 
 error_reply bad_token() {

@@ -4,8 +4,6 @@
 // be read (and tested) in one place.
 #pragma once
 
-#include "fake_hss/inventory.hpp"
-
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -14,6 +12,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "fake_hss/inventory.hpp"
 
 namespace fake_hss {
 

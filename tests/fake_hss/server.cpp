@@ -5,8 +5,7 @@
 // coroutine's job. IAM logins take a shorter path: no hook, no faults.
 #include "fake_hss/server.hpp"
 
-#include "fake_hss/certs.hpp"
-
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -20,20 +19,20 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <random>
 #include <stdexcept>
-#include <future>
 #include <thread>
 #include <unordered_map>
 #include <variant>
+
+#include "fake_hss/certs.hpp"
 
 namespace fake_hss {
 
@@ -375,8 +374,8 @@ asio::awaitable<bool> server::impl::send(Stream& stream, const plan& p) {
     for (std::size_t at = 0; at < wire.size(); at += p.chunk) {
       const std::size_t n = std::min(p.chunk, wire.size() - at);
       tcp_layer.expires_after(30s);
-      auto [ec, written] = co_await asio::async_write(stream, asio::buffer(wire.data() + at, n),
-                                                      tuple_awaitable);
+      auto [ec, written] =
+          co_await asio::async_write(stream, asio::buffer(wire.data() + at, n), tuple_awaitable);
       if (ec) co_return false;
       if (at + n < wire.size()) {
         timer.expires_after(p.trickle_every);
@@ -533,14 +532,20 @@ void server::impl::apply(const fault& f, std::optional<boost::json::object>& doc
       if (f.delay.count() == 0) p.mode = transport::never;
       p.wait += f.delay;
       break;
-    case fault_kind::reset: p.mode = transport::reset; break;
-    case fault_kind::truncate: p.mode = transport::truncate; break;
+    case fault_kind::reset:
+      p.mode = transport::reset;
+      break;
+    case fault_kind::truncate:
+      p.mode = transport::truncate;
+      break;
     case fault_kind::trickle:
       p.mode = transport::trickle;
       p.trickle_every = f.delay;
       p.chunk = f.chunk;
       break;
-    case fault_kind::malformed_json: cut = true; break;
+    case fault_kind::malformed_json:
+      cut = true;
+      break;
     case fault_kind::wrong_type:
       if (doc) corrupt_type(*doc, f);
       break;
@@ -552,7 +557,8 @@ void server::impl::apply(const fault& f, std::optional<boost::json::object>& doc
         if (auto* t = doc->if_contains("total_num"); t && t->is_int64())
           *t = t->as_int64() + f.total_delta;
       break;
-    case fault_kind::shift: break;  // applied before the page was computed
+    case fault_kind::shift:
+      break;  // applied before the page was computed
     case fault_kind::interim:
       p.interim.insert(p.interim.end(), f.interim_statuses.begin(), f.interim_statuses.end());
       break;
@@ -571,14 +577,17 @@ plan server::impl::iam_plan(const request_record& rec) {
   std::lock_guard lock(mu_);
   ++login_attempts_;
   if (iam_down_) {
-    p.r = {503, {}, render_error({503, "APIGW.0613", "IAM service is unavailable", {}}, rec.request_id)};
+    p.r = {503,
+           {},
+           render_error({503, "APIGW.0613", "IAM service is unavailable", {}}, rec.request_id)};
     return p;
   }
   auto it = rec.query.find("nocatalog");
   const bool catalog = it == rec.query.end() || it->second.empty();
   iam_reply r = gateway_.login(rec.body, catalog, wall_now());
   p.r = {r.status, {}, std::move(r.body)};
-  if (!r.subject_token.empty()) p.r.headers.emplace_back("X-Subject-Token", std::move(r.subject_token));
+  if (!r.subject_token.empty())
+    p.r.headers.emplace_back("X-Subject-Token", std::move(r.subject_token));
   return p;
 }
 
@@ -591,8 +600,8 @@ plan server::impl::api_plan(const request_record& rec, const request_hook& hook,
   plan p;
   {
     std::lock_guard lock(mu_);
-    hit = faults_.take({rec.index, rec.project_id,
-                        jobs_request ? query_offset(rec.query) : std::nullopt});
+    hit = faults_.take(
+        {rec.index, rec.project_id, jobs_request ? query_offset(rec.query) : std::nullopt});
     for (const auto& f : hit)
       if (f.kind == fault_kind::shift) apply_shift(rec, f);
     p.wait = latency_;
@@ -666,8 +675,9 @@ plan server::impl::decide(const http::request<http::string_body>& req, std::size
       for (const auto& f : hit) logged.faults.push_back(f.kind);
     }
   }
-  for (const auto& f : hit) faults_text += std::string(faults_text.empty() ? " faults=" : ",") +
-                                           std::string(to_string(f.kind));
+  for (const auto& f : hit)
+    faults_text +=
+        std::string(faults_text.empty() ? " faults=" : ",") + std::string(to_string(f.kind));
   log("#" + std::to_string(rec.index) + " conn=" + std::to_string(connection) + " " + rec.method +
       " " + rec.target + " -> " + (answered ? std::to_string(p.r.status) : "no answer") +
       " id=" + rec.request_id + faults_text);
@@ -795,7 +805,8 @@ void server::rotate_ca() {
   });
   done.get_future().wait();
   write_file(fs::path(impl_->state_dir_) / "ca.pem", m.ca_cert_pem,
-             fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+             fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                 fs::perms::others_read);
 }
 
 void server::set_token(std::string token) {

@@ -19,12 +19,6 @@
 //   EXPECT_EQ(srv.requests().size(), 4);
 #pragma once
 
-#include "fake_hss/churn.hpp"
-#include "fake_hss/faults.hpp"
-#include "fake_hss/gateway_auth.hpp"
-#include "fake_hss/inventory.hpp"
-#include "fake_hss/protocol.hpp"
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +29,12 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "fake_hss/churn.hpp"
+#include "fake_hss/faults.hpp"
+#include "fake_hss/gateway_auth.hpp"
+#include "fake_hss/inventory.hpp"
+#include "fake_hss/protocol.hpp"
 
 namespace fake_hss {
 
@@ -48,9 +48,9 @@ struct request_record {
   std::map<std::string, std::string> query;    // percent-decoded
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
-  std::string project_id;  // jobs requests only
-  unsigned status = 0;     // the status line sent; 0 = no answer (stall, reset) or not yet
-  std::string request_id;  // the X-Request-Id header sent back
+  std::string project_id;          // jobs requests only
+  unsigned status = 0;             // the status line sent; 0 = no answer (stall, reset) or not yet
+  std::string request_id;          // the X-Request-Id header sent back
   std::vector<fault_kind> faults;  // faults that applied, in injection order
 };
 using request_view = request_record;
@@ -92,9 +92,9 @@ class server {
   server& operator=(const server&) = delete;
 
   std::uint16_t port() const;
-  std::string ca_file() const;    // PEM of the CA to trust (tls.ca_file)
+  std::string ca_file() const;  // PEM of the CA to trust (tls.ca_file)
   std::string state_dir() const;
-  std::string endpoint() const;   // "https://localhost:<port>"
+  std::string endpoint() const;  // "https://localhost:<port>"
 
   // --- inventory (see inventory.hpp for ordering and stamping rules) ---
   bool upsert(job j);
@@ -149,10 +149,10 @@ class server {
   // set_iam_down for its failures.
   void add_iam_user(std::string domain, std::string user, std::string password);
   void set_token_lifetime(std::chrono::seconds lifetime);  // for tokens issued from now on
-  void expire_tokens();        // every token issued so far expires now (-> APIGW.0307)
+  void expire_tokens();          // every token issued so far expires now (-> APIGW.0307)
   void set_iam_down(bool down);  // logins answer 503 APIGW.0613
   std::vector<issued_token> issued_tokens() const;  // successful logins, in order
-  std::size_t login_attempts() const;  // every POST /v3/auth/tokens, also refused ones
+  std::size_t login_attempts() const;               // every POST /v3/auth/tokens, also refused ones
 
   // --- AK/SK: SDK-HMAC-SHA256 verified by aksk_verify.hpp ---
   void add_access_key(std::string ak, std::string sk);

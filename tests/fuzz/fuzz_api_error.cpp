@@ -1,12 +1,12 @@
 // Fuzzes parse_api_error: the first two bytes are the HTTP status, the
 // rest the body. Whatever comes back goes into log lines, so it must be
 // printable (no control bytes) and bounded.
-#include "fuzz_check.hpp"
-#include "hss/http.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include "fuzz_check.hpp"
+#include "hss/http.hpp"
 
 namespace {
 

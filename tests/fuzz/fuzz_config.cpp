@@ -1,12 +1,12 @@
 // Fuzzes config::load_string with arbitrary YAML. Besides not crashing: a
 // config that loads renders, and the rendering loads again (the daemon
 // prints it for --check-config and users feed it back).
-#include "config/loader.hpp"
-#include "fuzz_check.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+
+#include "config/loader.hpp"
+#include "fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view yaml(reinterpret_cast<const char*>(data), size);

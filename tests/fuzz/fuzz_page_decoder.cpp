@@ -2,14 +2,13 @@
 // crashing: every accepted job's stored body must read back as JSON with
 // the same fingerprint (what a restart relies on to avoid false
 // "modified" events), and the counts must add up.
-#include "fuzz_check.hpp"
-#include "hss/page_decoder.hpp"
-
 #include <boost/json/parse.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+
+#include "fuzz_check.hpp"
+#include "hss/page_decoder.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static hssjw::page_decoder decoder(hssjw::jobs_resource(), {"execute_time"});

@@ -1,11 +1,11 @@
 // Fuzzes the events socket's request parser (SPEC §5) with arbitrary
 // request lines: any local user can send them.
-#include "fuzz_check.hpp"
-#include "protocol/socket_protocol.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+
+#include "fuzz_check.hpp"
+#include "protocol/socket_protocol.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view line(reinterpret_cast<const char*>(data), size);

@@ -5,13 +5,13 @@
 // the middle of a walk, IAM down, wrong password. AK/SK: every request
 // verified, wrong SK without locking the key, a skewed clock. And in every
 // run, the secrets appear in no output.
-#include "common/daemon_fixture.hpp"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <regex>
 #include <set>
+
+#include "common/daemon_fixture.hpp"
 
 namespace {
 
@@ -63,8 +63,8 @@ struct auth_e2e : daemon_fixture {
   process_result probe(const std::string& text) { return run(text, {"--check-config", "--probe"}); }
 
   static void expect_no_secrets(const process_result& r) {
-    std::vector<std::string> secrets{token_secret, old_token_secret, password_secret,
-                                     wrong_password_secret, sk_secret, wrong_sk_secret};
+    std::vector<std::string> secrets{token_secret,          old_token_secret, password_secret,
+                                     wrong_password_secret, sk_secret,        wrong_sk_secret};
     for (const auto& s : secrets) {
       EXPECT_EQ(r.out.find(s), std::string::npos) << "secret on stdout: " << s;
       EXPECT_EQ(r.err.find(s), std::string::npos) << "secret on stderr: " << s;
@@ -210,9 +210,9 @@ TEST_F(password_e2e, token_expiry_mid_walk_renews_and_loses_or_invents_nothing) 
   for (auto& e : parse_ndjson(r.out))
     got.insert(std::string(e.at("type").as_string()) + " " +
                std::string(e.at("key").at("name").as_string()));
-  EXPECT_EQ(got, (std::multiset<std::string>{"modified " + modified.name,
-                                             "removed " + jobs[400].name,
-                                             "added fresh-after-expiry"}));
+  EXPECT_EQ(got,
+            (std::multiset<std::string>{"modified " + modified.name, "removed " + jobs[400].name,
+                                        "added fresh-after-expiry"}));
   EXPECT_EQ(fake.login_attempts(), 4u);
   expect_no_issued_tokens(r);
 }
@@ -276,7 +276,8 @@ TEST_F(aksk_e2e, every_request_is_signed_and_verifies) {
   fake.populate("p1", "0", 210, 11);
   fake.populate("p1", "team-a", 60, 12);
   fake.populate("p2", "0", 45, 13);
-  auto r = once(config(aksk_auth(), three_scopes + "    filters: {namespace_name: \"default ns/β\"}\n"));
+  auto r =
+      once(config(aksk_auth(), three_scopes + "    filters: {namespace_name: \"default ns/β\"}\n"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // p2's filter matches nothing (none of its jobs is in that namespace):
   // the point is the encoded query verifying.
@@ -285,8 +286,9 @@ TEST_F(aksk_e2e, every_request_is_signed_and_verifies) {
   EXPECT_GT(requests.size(), 6u);
   for (auto& req : requests) {
     EXPECT_EQ(req.status, 200u) << req.target;
-    EXPECT_EQ(req.headers.at("authorization").rfind("SDK-HMAC-SHA256 Access=" + access_key + ", ", 0),
-              0u);
+    EXPECT_EQ(
+        req.headers.at("authorization").rfind("SDK-HMAC-SHA256 Access=" + access_key + ", ", 0),
+        0u);
     EXPECT_EQ(req.headers.at("x-project-id"), req.project_id);
     EXPECT_FALSE(req.headers.contains("x-auth-token"));
   }

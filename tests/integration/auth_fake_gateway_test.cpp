@@ -4,6 +4,15 @@
 // inputs; over real TLS, its IAM token endpoint (password check, project
 // scope, expiry, IAM down), its AK/SK rules (bad, stale, unknown, lock-out,
 // X-Project-Id) and the auth modes.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
 #include "auth/aksk_authenticator.hpp"
 #include "auth/aksk_signer.hpp"
 #include "common/log_capture.hpp"
@@ -12,16 +21,6 @@
 #include "fake_hss/aksk_verify.hpp"
 #include "fake_hss/server.hpp"
 #include "hss/client.hpp"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/json.hpp>
-
-#include <gtest/gtest.h>
-
-#include <fstream>
-#include <regex>
-#include <sstream>
 
 namespace {
 
@@ -134,14 +133,24 @@ TEST(fake_aksk, accepts_what_the_daemons_signer_sends_for_edge_inputs) {
        "",
        "hss.example.com"},
       {"/v5/p1/kubernetes/jobs", {{"k", "2"}, {"k", "1"}, {"k", ""}}, {}, "", "127.0.0.1:1"},
-      {"/v5/p%201/kubernetes/jobs", {}, {{"X_Under", "not signed"}, {"X-Pad", "  a  b  "}}, "",
+      {"/v5/p%201/kubernetes/jobs",
+       {},
+       {{"X_Under", "not signed"}, {"X-Pad", "  a  b  "}},
+       "",
        "h"},
       {"/resources", {{"size", "1"}}, {{"X-Custom", "\tv"}}, "{\"name\": \"x\"}", "h:443"},
   };
   const std::string sk = "Edge-SK/with+symbols=";
   for (const auto& e : edges) {
-    hssjw::aksk::sign_input in{e.body.empty() ? "GET" : "POST", e.path, e.query, e.headers,
-                               e.body, e.host, "EDGEAK", sk, "20250115T083000Z"};
+    hssjw::aksk::sign_input in{e.body.empty() ? "GET" : "POST",
+                               e.path,
+                               e.query,
+                               e.headers,
+                               e.body,
+                               e.host,
+                               "EDGEAK",
+                               sk,
+                               "20250115T083000Z"};
     auto out = hssjw::aksk::sign(in);
     verify::request r;
     r.method = in.method;
@@ -188,9 +197,10 @@ struct reply {
 struct gateway_fixture : ::testing::Test {
   fake_hss::server fake;
   boost::asio::io_context ioc;
-  hssjw::https_client client{ioc.get_executor(), {.endpoint = fake.endpoint(),
-                                                  .ca_file = fake.ca_file(),
-                                                  .timeout = std::chrono::milliseconds(10'000)}};
+  hssjw::https_client client{ioc.get_executor(),
+                             {.endpoint = fake.endpoint(),
+                              .ca_file = fake.ca_file(),
+                              .timeout = std::chrono::milliseconds(10'000)}};
   std::shared_ptr<spdlog::logger> quiet = hssjw::test::quiet_logger();
   hssjw::test::temp_dir dir;
 
@@ -222,7 +232,8 @@ struct gateway_fixture : ::testing::Test {
          {{"identity",
            {{"methods", json::array{"password"}},
             {"password",
-             {{"user", {{"domain", {{"name", domain}}}, {"name", user}, {"password", password}}}}}}},
+             {{"user",
+               {{"domain", {{"name", domain}}}, {"name", user}, {"password", password}}}}}}},
           {"scope", {{"project", {{"id", project}}}}}}}});
   }
 
@@ -270,13 +281,15 @@ TEST_F(gateway_fixture, iam_issues_project_scoped_tokens_that_expire) {
   EXPECT_TRUE(std::regex_match(str(token.at("issued_at")), iam_time));
   EXPECT_EQ(token.at("project").at("id"), "p1");
   EXPECT_FALSE(token.contains("catalog"));  // nocatalog
-  EXPECT_TRUE(login("pw-1", "p1", "/v3/auth/tokens").json().at("token").as_object().contains("catalog"));
+  EXPECT_TRUE(
+      login("pw-1", "p1", "/v3/auth/tokens").json().at("token").as_object().contains("catalog"));
 
   EXPECT_EQ(jobs_with_token(r.subject_token).status, 200u);
   auto other = jobs_with_token(r.subject_token, "p2");
   EXPECT_EQ(other.status, 401u);
   EXPECT_EQ(other.error_code(), "APIGW.0301");
-  EXPECT_EQ(jobs_with_token("test-token").error_code(), "APIGW.0301");  // the static one: not in iam mode
+  EXPECT_EQ(jobs_with_token("test-token").error_code(),
+            "APIGW.0301");  // the static one: not in iam mode
   EXPECT_EQ(jobs_with_token("MIIforged").error_code(), "APIGW.0301");
 
   fake.expire_tokens();
@@ -305,7 +318,10 @@ TEST_F(gateway_fixture, iam_refuses_wrong_passwords_and_can_be_down) {
   auto wrong = login("pw-2");
   EXPECT_EQ(wrong.status, 401u);
   EXPECT_TRUE(wrong.subject_token.empty());
-  EXPECT_EQ(wrong.json(), json::parse(R"({"error":{"code":401,"message":"The username or password is wrong.","title":"Unauthorized"}})"));
+  EXPECT_EQ(
+      wrong.json(),
+      json::parse(
+          R"({"error":{"code":401,"message":"The username or password is wrong.","title":"Unauthorized"}})"));
 
   hssjw::http_request bad;
   bad.method = "POST";

@@ -44,7 +44,9 @@ TEST_F(cli_fixture, watch_resumes_across_daemon_kills_without_loss_or_repeat) {
   churn.interval = 300ms;
   fake.start_churn(churn);
 
-  background_process cli({HSSJW_CLI_PATH, "watch", "--since", "0", "-o", "json", "--socket", socket_path()}, dir.path());
+  background_process cli(
+      {HSSJW_CLI_PATH, "watch", "--since", "0", "-o", "json", "--socket", socket_path()},
+      dir.path());
   ASSERT_TRUE(eventually([&] { return last_printed(cli) >= 60; }, 30s)) << cli.err();
   kill_and_restart();
   const auto after_first = last_printed(cli);
@@ -55,18 +57,23 @@ TEST_F(cli_fixture, watch_resumes_across_daemon_kills_without_loss_or_repeat) {
   fake.stop_churn();
 
   std::uint64_t final_seq = 0;
-  ASSERT_TRUE(eventually([&] {
-    auto a = daemon_seq();
-    std::this_thread::sleep_for(2500ms);
-    final_seq = daemon_seq();
-    return a == final_seq && last_printed(cli) == final_seq;
-  }, 60s)) << "daemon at " << final_seq << ", CLI at " << last_printed(cli) << "\n" << cli.err();
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto a = daemon_seq();
+        std::this_thread::sleep_for(2500ms);
+        final_seq = daemon_seq();
+        return a == final_seq && last_printed(cli) == final_seq;
+      },
+      60s))
+      << "daemon at " << final_seq << ", CLI at " << last_printed(cli) << "\n"
+      << cli.err();
   cli.signal(SIGTERM);
   cli.wait(10s);
 
   const auto seqs = printed_seqs(cli.out());
   ASSERT_EQ(seqs.size(), final_seq);
-  for (std::size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], i + 1) << "printed seqs must be exactly 1..N";
+  for (std::size_t i = 0; i < seqs.size(); ++i)
+    ASSERT_EQ(seqs[i], i + 1) << "printed seqs must be exactly 1..N";
   EXPECT_NE(cli.err().find("reconnect"), std::string::npos) << cli.err();
 }
 
@@ -95,12 +102,15 @@ TEST_F(cli_fixture, list_status_and_watch_output) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(type_of(parse_ndjson(r.out).at(0)), "status");
 
-  background_process watch({HSSJW_CLI_PATH, "watch", "--filter", "type=removed", "--socket", socket_path()}, dir.path());
+  background_process watch(
+      {HSSJW_CLI_PATH, "watch", "--filter", "type=removed", "--socket", socket_path()}, dir.path());
   std::this_thread::sleep_for(500ms);
   const auto gone = fake.jobs("p1")[2];
   fake.erase("p1", "0", gone.cluster, gone.ns, gone.name);
-  ASSERT_TRUE(eventually([&] { return watch.out().find(" removed ") != std::string::npos; }, 20s)) << watch.err();
-  EXPECT_NE(watch.out().find("#13 removed " + gone.cluster + "/" + gone.ns + "/" + gone.name), std::string::npos)
+  ASSERT_TRUE(eventually([&] { return watch.out().find(" removed ") != std::string::npos; }, 20s))
+      << watch.err();
+  EXPECT_NE(watch.out().find("#13 removed " + gone.cluster + "/" + gone.ns + "/" + gone.name),
+            std::string::npos)
       << watch.out();
 }
 
@@ -123,15 +133,16 @@ TEST_F(cli_fixture, clear_failures_and_exit_codes) {
   fake.populate("p1", "0", 3, 23);
   cfg.socket = ", mode: \"0600\"";
   start_daemon(3);
-  auto gone = run_process({HSSJW_CLI_PATH, "watch", "--since", "999", "--socket", socket_path()}, 30s);
+  auto gone =
+      run_process({HSSJW_CLI_PATH, "watch", "--since", "999", "--socket", socket_path()}, 30s);
   EXPECT_EQ(gone.exit_code, 1);
   EXPECT_NE(gone.err.find("gone"), std::string::npos) << gone.err;
 
   if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0) {
     GTEST_SKIP() << "permission check needs root and setpriv (to run the CLI as nobody)";
   }
-  r = run_process({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", HSSJW_CLI_PATH, "status",
-                   "--socket", socket_path()},
+  r = run_process({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                   HSSJW_CLI_PATH, "status", "--socket", socket_path()},
                   30s);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("permission denied"), std::string::npos) << r.err;

@@ -1,14 +1,14 @@
 // The long-running daemon as a real process: liveness under continuous
 // churn (removals are not starved), and prompt shutdown even while a
 // request hangs upstream.
-#include "common/daemon_fixture.hpp"
-
 #include <gtest/gtest.h>
 
 #include <csignal>
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include "common/daemon_fixture.hpp"
 
 namespace {
 
@@ -74,7 +74,8 @@ TEST_F(daemon_run, churn_never_starves_removals) {
     if (baseline.contains(name) || reported_added.contains(name))
       EXPECT_TRUE(reported_removed.contains(name)) << "removal of " << name << " never reported";
   }
-  for (auto& name : reported_removed) EXPECT_TRUE(removed.contains(name)) << "false removal " << name;
+  for (auto& name : reported_removed)
+    EXPECT_TRUE(removed.contains(name)) << "false removal " << name;
   EXPECT_GT(reported_removed.size(), 10u);
 
   // The daemon had converged: a fresh walk finds nothing new.
@@ -112,14 +113,17 @@ TEST_F(daemon_run, a_stop_that_gives_up_on_stuck_walks_exits_cleanly) {
   fake.populate("p2", "0", 30, 7);
   cfg.projects = "  - id: p1\n  - id: p2\n";
   write_config("interval: 1s, jitter: 0%, rate: unlimited, page_size: 10, timeout: 10m");
-  daemon_env = {{"HSSJW_TEST_STOP_GUARD_MS", "200"}, {"HSSJW_TEST_STOP_IGNORED", "1"}, {"MALLOC_PERTURB_", "165"}};
+  daemon_env = {{"HSSJW_TEST_STOP_GUARD_MS", "200"},
+                {"HSSJW_TEST_STOP_IGNORED", "1"},
+                {"MALLOC_PERTURB_", "165"}};
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     fake.clear_faults();
     fake.clear_requests();
     launch();
-    ASSERT_TRUE(eventually([&] { return daemon->err().find("watching 2 scope(s)") != std::string::npos; }))
-        << daemon->err();
+    ASSERT_TRUE(eventually([&] {
+      return daemon->err().find("watching 2 scope(s)") != std::string::npos;
+    })) << daemon->err();
     // p2 walks and sleeps; p1's next request never gets an answer.
     ASSERT_TRUE(eventually([&] { return requests() >= 8; })) << daemon->err();
     fake.inject(fake_hss::fault::stall().on_project("p1").forever());
@@ -139,7 +143,8 @@ TEST_F(daemon_run, a_stop_that_gives_up_on_stuck_walks_exits_cleanly) {
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
     EXPECT_NE(daemon->err().find("stopped"), std::string::npos) << daemon->err();
     // The case under test: the loop stopped with the walk still suspended.
-    EXPECT_NE(daemon->err().find("2 scope(s) still running after 200 ms"), std::string::npos) << daemon->err();
+    EXPECT_NE(daemon->err().find("2 scope(s) still running after 200 ms"), std::string::npos)
+        << daemon->err();
     watch.signal(SIGTERM);
     watch.wait(5s);
   }

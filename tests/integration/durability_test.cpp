@@ -7,15 +7,13 @@
 // refused or survived without touching the file; one daemon per
 // state_dir; --prune; journal retention. state.db is inspected read-only
 // with the sqlite3 C API, never through the store under test.
-#include "common/daemon_fixture.hpp"
-
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +35,8 @@
 #include <thread>
 #include <tuple>
 
+#include "common/daemon_fixture.hpp"
+
 namespace {
 
 namespace json = boost::json;
@@ -46,7 +46,7 @@ using namespace hssjw::test;
 
 // ------------------------------------------------- reading state.db
 
-using job_key3 = std::tuple<std::string, std::string, std::string>;  // cluster, ns, name
+using job_key3 = std::tuple<std::string, std::string, std::string>;         // cluster, ns, name
 using scope_jobs = std::map<std::string, std::map<job_key3, json::value>>;  // scope id -> jobs
 
 struct journal_row {
@@ -59,9 +59,9 @@ struct db_snapshot {
   bool exists = false;
   std::int64_t application_id = 0;
   std::int64_t user_version = 0;
-  std::optional<std::int64_t> last_seq;  // meta.last_seq
-  std::vector<journal_row> journal;      // by seq
-  scope_jobs jobs;                       // the stored snapshot
+  std::optional<std::int64_t> last_seq;                               // meta.last_seq
+  std::vector<journal_row> journal;                                   // by seq
+  scope_jobs jobs;                                                    // the stored snapshot
   std::map<std::string, std::pair<std::string, std::string>> scopes;  // id -> project, eps
   std::int64_t last_seq_or_0() const { return last_seq.value_or(0); }
 };
@@ -135,8 +135,9 @@ db_snapshot read_state(const std::string& path) {
   db.each("SELECT scope, cluster, ns, name, body FROM jobs", [&](sqlite3_stmt* s) {
     out.jobs[text(s, 0)][{text(s, 1), text(s, 2), text(s, 3)}] = json::parse(text(s, 4));
   });
-  db.each("SELECT id, project_id, eps FROM scopes",
-          [&](sqlite3_stmt* s) { out.scopes[text(s, 0)] = {text(s, 1), text(s, 2)}; });
+  db.each("SELECT id, project_id, eps FROM scopes", [&](sqlite3_stmt* s) {
+    out.scopes[text(s, 0)] = {text(s, 1), text(s, 2)};
+  });
   return out;
 }
 
@@ -228,7 +229,8 @@ void compare_jobs(const scope_jobs& want, const scope_jobs& got, const std::stri
         p.add(id + " " + key_str(k) + ": in " + what + " but not in the jobs table");
       else if (it->second != v)
         p.add(id + " " + key_str(k) + ": jobs table body differs from " + what + ": " +
-              json::serialize(it->second).substr(0, 160) + " vs " + json::serialize(v).substr(0, 160));
+              json::serialize(it->second).substr(0, 160) + " vs " +
+              json::serialize(v).substr(0, 160));
     }
     for (auto& [k, v] : g)
       if (!w.contains(k)) p.add(id + " " + key_str(k) + ": in the jobs table but not in " + what);
@@ -258,7 +260,8 @@ std::int64_t check_released(const std::string& out, const db_snapshot& s, std::i
   std::size_t pos = 0;
   while (pos < out.size()) {
     const auto nl = out.find('\n', pos);
-    const std::string line = out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    const std::string line =
+        out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
     pos = nl == std::string::npos ? out.size() : nl + 1;
     const auto it = by_seq.find(expected);
     if (nl == std::string::npos) {  // cut by SIGKILL in the middle of a write
@@ -274,7 +277,8 @@ std::int64_t check_released(const std::string& out, const db_snapshot& s, std::i
       p.add("released line is not an event: " + line.substr(0, 120));
       break;
     }
-    if (seq != expected) p.add("released seq " + std::to_string(seq) + ", expected " + std::to_string(expected));
+    if (seq != expected)
+      p.add("released seq " + std::to_string(seq) + ", expected " + std::to_string(expected));
     if (!all_released.insert(seq).second) p.add("seq " + std::to_string(seq) + " released twice");
     if (!by_seq.contains(seq))
       p.add("released seq " + std::to_string(seq) + " is not in the journal");
@@ -287,7 +291,8 @@ std::int64_t check_released(const std::string& out, const db_snapshot& s, std::i
 
 // The fake's inventory as the daemon should have stored it (labels sorted,
 // as events carry them), keyed like the jobs table.
-std::map<job_key3, json::value> expected_jobs(const fake_hss::server& fake, const std::string& project) {
+std::map<job_key3, json::value> expected_jobs(const fake_hss::server& fake,
+                                              const std::string& project) {
   std::map<job_key3, json::value> out;
   for (auto j : fake.jobs(project, "0")) {
     std::sort(j.labels.begin(), j.labels.end());
@@ -340,8 +345,9 @@ struct durability : daemon_fixture {
     auto c = cfg;
     c.projects.clear();
     for (auto& p : projects) c.projects += "  - id: " + p + "\n";
-    c.poll = "rate: unlimited, page_size: 200, interval: 1s, jitter: 0%,"
-             " retry: {attempts: 2, initial: 10ms, max: 20ms}";
+    c.poll =
+        "rate: unlimited, page_size: 200, interval: 1s, jitter: 0%,"
+        " retry: {attempts: 2, initial: 10ms, max: 20ms}";
     c.state_dir = state.empty() ? state_dir : state;
     c.extra = "log: {level: info, target: stderr}\n" + extra;
     return config_text(c);
@@ -352,11 +358,13 @@ struct durability : daemon_fixture {
     return dir.write(name, text);
   }
 
-  process_result once(const std::string& cfg_file, const std::map<std::string, std::string>& env = {}) {
+  process_result once(const std::string& cfg_file,
+                      const std::map<std::string, std::string>& env = {}) {
     return run_process(daemon_argv({"--once"}, cfg_file), 90s, env);
   }
 
-  fake_hss::job make_job(const std::string& project, const std::string& name, std::int64_t created) {
+  fake_hss::job make_job(const std::string& project, const std::string& name,
+                         std::int64_t created) {
     fake_hss::job j;
     j.project_id = project;
     j.cluster = "c1";
@@ -416,7 +424,8 @@ TEST_F(durability, restart_reports_only_the_changes_made_while_down_once) {
                                         "removed " + p1[20].name, "removed " + p2[30].name,
                                         "added new-while-down-1", "added new-while-down-2"}));
   for (std::size_t i = 0; i < events.size(); ++i)
-    EXPECT_EQ(events[i].at("seq"), 501 + static_cast<std::int64_t>(i)) << "seq continues across restarts";
+    EXPECT_EQ(events[i].at("seq"), 501 + static_cast<std::int64_t>(i))
+        << "seq continues across restarts";
 
   r = once(cfg);  // reported once: the next restart is silent again
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -456,8 +465,10 @@ class mutator {
     }
     for (std::size_t i = 0; i < modifies; ++i) {
       auto j = jobs[rng_() % jobs.size()];
-      if (rng_() % 2) j.status = j.status == "Failed" ? "Running" : "Failed";
-      else j.pods_num += 1;
+      if (rng_() % 2)
+        j.status = j.status == "Failed" ? "Running" : "Failed";
+      else
+        j.pods_num += 1;
       fake_.upsert(j);
     }
     for (std::size_t i = 0; i < replaces; ++i) {
@@ -496,9 +507,12 @@ enum class kill_at { walk, in_commit, after_commit };
 
 const char* describe(kill_at k) {
   switch (k) {
-    case kill_at::walk: return "during the walk";
-    case kill_at::in_commit: return "inside a commit (before COMMIT)";
-    case kill_at::after_commit: return "after COMMIT, while releasing";
+    case kill_at::walk:
+      return "during the walk";
+    case kill_at::in_commit:
+      return "inside a commit (before COMMIT)";
+    case kill_at::after_commit:
+      return "after COMMIT, while releasing";
   }
   return "?";
 }
@@ -551,7 +565,8 @@ TEST_F(durability, sigkill_at_random_points_loses_nothing_released_and_never_reu
       std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 900));
       killed = proc.running();
     } else {
-      const std::string marker = mode == kill_at::in_commit ? "before COMMIT" : "committed, before release";
+      const std::string marker =
+          mode == kill_at::in_commit ? "before COMMIT" : "committed, before release";
       const std::size_t nth = 1 + rng() % projects.size();
       const auto window = mode == kill_at::in_commit ? hold_ms : after_ms + 20;
       killed = wait_for_marker(proc, marker, nth, 60s);
@@ -589,9 +604,10 @@ TEST_F(durability, sigkill_at_random_points_loses_nothing_released_and_never_reu
       << "too few runs were actually killed to prove anything";
   EXPECT_GE(kills[kill_at::in_commit], 3);
   EXPECT_GE(kills[kill_at::after_commit], 3);
-  std::printf("[ kills ] walk %d, in commit %d, after commit %d, clean exits %d, seqs released %zu\n",
-              kills[kill_at::walk], kills[kill_at::in_commit], kills[kill_at::after_commit],
-              clean_exits, released.size());
+  std::printf(
+      "[ kills ] walk %d, in commit %d, after commit %d, clean exits %d, seqs released %zu\n",
+      kills[kill_at::walk], kills[kill_at::in_commit], kills[kill_at::after_commit], clean_exits,
+      released.size());
 
   // A clean run converges: the snapshot is the fake's inventory.
   fake.on_request({});
@@ -707,7 +723,8 @@ void expect_refused_untouched(durability& t, const std::vector<std::string>& par
   EXPECT_EQ(r.exit_code, 78) << r.err;
   EXPECT_EQ(r.out, "") << "nothing may be released";
   EXPECT_NE(r.err.find(t.db_path), std::string::npos) << "the message names the file: " << r.err;
-  for (auto& part : parts) EXPECT_NE(r.err.find(part), std::string::npos) << part << " in: " << r.err;
+  for (auto& part : parts)
+    EXPECT_NE(r.err.find(part), std::string::npos) << part << " in: " << r.err;
   for (auto& [path, bytes] : files)
     EXPECT_TRUE(read_file(path) == bytes) << path << " was modified";
   for (auto& e : fs::directory_iterator(t.state_dir))
@@ -764,8 +781,9 @@ TEST_F(durability, newer_schema_version_is_refused_and_left_byte_identical) {
 
 TEST_F(durability, foreign_database_is_refused_and_left_byte_identical) {
   fs::create_directories(state_dir);
-  sql(db_path, "CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT);"
-               "INSERT INTO accounts(owner) VALUES('someone else');");
+  sql(db_path,
+      "CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT);"
+      "INSERT INTO accounts(owner) VALUES('someone else');");
   expect_refused_untouched(*this, {"not an hss-jobwatch database"});
 }
 
@@ -779,8 +797,8 @@ TEST_F(durability, database_locked_by_another_program_is_reported_and_left_alone
   // An operator's sqlite3 shell holding a write transaction open.
   sqlite3* holder = nullptr;
   ASSERT_EQ(sqlite3_open(db_path.c_str(), &holder), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(holder, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE;", nullptr, nullptr,
-                         nullptr),
+  ASSERT_EQ(sqlite3_exec(holder, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE;", nullptr,
+                         nullptr, nullptr),
             SQLITE_OK)
       << sqlite3_errmsg(holder);
   fake.upsert(make_job("p1", "while-locked", 1'800'000'000'000));
@@ -847,14 +865,17 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   fs::create_directories(mnt);
   if (!unshare_mount_works(mnt))
     GTEST_SKIP() << "needs root with `unshare -m` and mount -t tmpfs to fill a file system "
-                    "(running as uid " << ::geteuid() << ")";
+                    "(running as uid "
+                 << ::geteuid() << ")";
   fake.populate("p1", "0", 300, 8);
   const std::string small_state = mnt + "/state";
   const auto port = free_tcp_port();
-  const auto cfg = write_config_text(config({"p1"}, "metrics: {listen: 127.0.0.1:" + std::to_string(port) + "}\n", small_state));
+  const auto cfg = write_config_text(
+      config({"p1"}, "metrics: {listen: 127.0.0.1:" + std::to_string(port) + "}\n", small_state));
   const auto walks = [&](const char* outcome) {
-    return metric(http_get(port, "/metrics").body,
-                  std::string("hss_jobwatch_walks_total{scope=\"p1/-\",outcome=\"") + outcome + "\"}");
+    return metric(
+        http_get(port, "/metrics").body,
+        std::string("hss_jobwatch_walks_total{scope=\"p1/-\",outcome=\"") + outcome + "\"}");
   };
   // The daemon's status as `hss-jobwatch status -o json` prints it.
   const auto scope_status = [&]() -> json::object {
@@ -865,11 +886,13 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   };
   // The daemon runs in its own mount namespace on a 4 MiB tmpfs; the test
   // reaches that file system through /proc/<pid>/root.
-  background_process proc({"/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c",
-                           "mount -t tmpfs -o size=4m hssjw-full \"$1\" && exec \"$0\" --config \"$2\"",
-                           HSSJWD_PATH, mnt, cfg},
-                          dir.path());
-  ASSERT_TRUE(eventually([&] { return proc.err().find("baseline of p1/-: 300 jobs") != std::string::npos; }, 30s))
+  background_process proc(
+      {"/usr/bin/unshare", "-m", "--propagation", "private", "sh", "-c",
+       "mount -t tmpfs -o size=4m hssjw-full \"$1\" && exec \"$0\" --config \"$2\"", HSSJWD_PATH,
+       mnt, cfg},
+      dir.path());
+  ASSERT_TRUE(eventually(
+      [&] { return proc.err().find("baseline of p1/-: 300 jobs") != std::string::npos; }, 30s))
       << proc.err();
   const std::string inside = "/proc/" + std::to_string(proc.pid) + "/root" + mnt;
   const auto inside_state = [&] { return read_state_copy(inside + "/state", dir.file("copy")); };
@@ -898,7 +921,8 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   for (auto& j : changed) j.pods_num += 7;
   fake.upsert_many(changed);
   ASSERT_TRUE(eventually(
-      [&] { return count_of(proc.err().substr(before_log), "could not commit the walk") >= 2; }, 30s))
+      [&] { return count_of(proc.err().substr(before_log), "could not commit the walk") >= 2; },
+      30s))
       << proc.err().substr(before_log);
   // A failed commit is a failed walk for every signal (SPEC §10).
   EXPECT_TRUE(eventually([&] { return http_get(port, "/healthz").status == 503; }, 20s));
@@ -912,10 +936,13 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   const double complete_while_full = walks("complete");
   EXPECT_GE(walks("failed"), 2) << "a failed commit counts as a failed walk";
   ASSERT_TRUE(eventually(
-      [&] { return count_of(proc.err().substr(before_log), "could not commit the walk") >= 4; }, 30s));
-  EXPECT_EQ(walks("complete"), complete_while_full) << "no walk counted complete while nothing commits";
+      [&] { return count_of(proc.err().substr(before_log), "could not commit the walk") >= 4; },
+      30s));
+  EXPECT_EQ(walks("complete"), complete_while_full)
+      << "no walk counted complete while nothing commits";
   const auto during = proc.err().substr(before_log);
-  EXPECT_EQ(count_of(during, "modified "), 0u) << "nothing is released when the commit fails:\n" << during;
+  EXPECT_EQ(count_of(during, "modified "), 0u) << "nothing is released when the commit fails:\n"
+                                               << during;
   EXPECT_NE(during.find("full"), std::string::npos) << "the reason is logged: " << during;
   EXPECT_NE(during.find("walk failed: state: could not commit"), std::string::npos) << during;
   auto s = inside_state();
@@ -925,14 +952,15 @@ TEST_F(durability, full_disk_fails_the_commit_keeps_state_releases_nothing_and_r
   auto bad = consistency_problems(s);
   EXPECT_TRUE(bad.empty()) << bad;
   for (auto& [key, body] : s.jobs["p1/-"])
-    if (body.at("pods_num").to_number<std::int64_t>() >= 7) p.add(key_str(key) + " changed while full");
+    if (body.at("pods_num").to_number<std::int64_t>() >= 7)
+      p.add(key_str(key) + " changed while full");
   EXPECT_TRUE(p.empty()) << "the previous state is kept:" << p.str();
 
   // Space again: the next walk commits and releases every change, once.
   fs::remove(inside + "/filler");
   const auto freed_log = proc.err().size();
-  ASSERT_TRUE(eventually(
-      [&] { return count_of(proc.err().substr(freed_log), "modified ") >= 300; }, 30s))
+  ASSERT_TRUE(
+      eventually([&] { return count_of(proc.err().substr(freed_log), "modified ") >= 300; }, 30s))
       << proc.err().substr(freed_log);
   const auto recovered = proc.err().substr(freed_log);
   EXPECT_NE(recovered.find("(seq 301"), std::string::npos) << "seq continues after the failures";
@@ -954,8 +982,8 @@ TEST_F(durability, second_daemon_on_the_same_state_dir_is_refused) {
   fake.populate("p1", "0", 30, 9);
   const auto cfg = write_config_text(config({"p1"}));
   background_process first(daemon_argv({}, cfg), dir.path());
-  ASSERT_TRUE(eventually(
-      [&] { return first.err().find("baseline of p1/-") != std::string::npos; }, 30s))
+  ASSERT_TRUE(
+      eventually([&] { return first.err().find("baseline of p1/-") != std::string::npos; }, 30s))
       << first.err();
   const auto seq_before = read_state(db_path).last_seq_or_0();
 
@@ -968,10 +996,13 @@ TEST_F(durability, second_daemon_on_the_same_state_dir_is_refused) {
       << second.err;
   EXPECT_NE(second.err.find(state_dir), std::string::npos) << second.err;
   // The first one carries on alone and hands out the next seq.
-  ASSERT_TRUE(eventually([&] {
-    return first.err().find("added c1/default/seen-by-the-first-only in p1/- (seq " +
-                            std::to_string(seq_before + 1) + ")") != std::string::npos;
-  }, 20s)) << first.err();
+  ASSERT_TRUE(eventually(
+      [&] {
+        return first.err().find("added c1/default/seen-by-the-first-only in p1/- (seq " +
+                                std::to_string(seq_before + 1) + ")") != std::string::npos;
+      },
+      20s))
+      << first.err();
   first.signal(SIGTERM);
   EXPECT_EQ(first.wait(15s), 0) << first.err();
 }
@@ -1015,7 +1046,8 @@ TEST_F(durability, prune_deletes_exactly_the_unconfigured_scopes_and_kept_ones_r
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto events = parse_ndjson(r.out);
   std::multiset<std::string> scopes_seen;
-  for (auto& e : events) scopes_seen.insert(std::string(e.at("scope").at("project_id").as_string()));
+  for (auto& e : events)
+    scopes_seen.insert(std::string(e.at("scope").at("project_id").as_string()));
   EXPECT_EQ(scopes_seen.count("p2"), 30u) << "pruned scope starts over with a baseline";
   EXPECT_EQ(scopes_seen.count("p3"), 1u) << "kept scope resumes without a new baseline";
   EXPECT_EQ(scopes_seen.count("p1"), 0u);

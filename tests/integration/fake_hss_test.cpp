@@ -5,9 +5,13 @@
 // kind, the request hook, churn, and the hss-fake executable. The other
 // integration tests rely on the fake being right; this is where that is
 // earned.
-#include "common/temp_dir.hpp"
-#include "fake_hss/server.hpp"
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,15 +20,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
-
-#include <gtest/gtest.h>
-
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -34,6 +29,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/temp_dir.hpp"
+#include "fake_hss/server.hpp"
 
 namespace fake_hss_test {
 namespace {
@@ -82,13 +80,11 @@ class client {
       return error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
     stream_->set_verify_callback(ssl::host_name_verification(host_));
     const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port_);
-    error_code ec = run(timeout, [&](auto done) {
-      beast::get_lowest_layer(*stream_).async_connect(ep, done);
-    });
+    error_code ec =
+        run(timeout, [&](auto done) { beast::get_lowest_layer(*stream_).async_connect(ep, done); });
     if (ec) return ec;
-    return run(timeout, [&](auto done) {
-      stream_->async_handshake(ssl::stream_base::client, done);
-    });
+    return run(timeout,
+               [&](auto done) { stream_->async_handshake(ssl::stream_base::client, done); });
   }
 
   response get(const std::string& target, std::optional<std::string> token = "test-token",
@@ -292,7 +288,8 @@ TEST_F(fake_hss_fixture, job_rendering_is_the_documented_shape_with_extra_fields
       "name":"cceaddon-npd","status":"Running","pods_num":6,
       "image_name":"base-node-problem-detector:1.19.8",
       "match_labels":[{"key":"app.kubernetes.io/name","val":"npd"}],
-      "create_time":1720765124000,"execute_time":1720765124000,"zone":"az1"})").as_object());
+      "create_time":1720765124000,"execute_time":1720765124000,"zone":"az1"})")
+                     .as_object());
 }
 
 TEST_F(fake_hss_fixture, ties_go_to_the_later_insertion_and_modifications_keep_their_place) {
@@ -441,9 +438,11 @@ TEST_F(fake_hss_fixture, auth_failures_are_apigw_0301_with_the_request_id) {
   // The pluggable check sees the request as received.
   srv.set_auth_check([](const fake_hss::request_view& r) -> std::optional<fake_hss::error_reply> {
     if (r.headers.contains("authorization")) return std::nullopt;
-    return fake_hss::error_reply{401, "APIGW.0301",
-                                 "Incorrect IAM authentication information: verify aksk signature fail",
-                                 {}};
+    return fake_hss::error_reply{
+        401,
+        "APIGW.0301",
+        "Incorrect IAM authentication information: verify aksk signature fail",
+        {}};
   });
   EXPECT_EQ(c.get(jobs_target("p1", 0), "rotated").status, 401u);
   srv.set_auth_check({});
@@ -531,9 +530,11 @@ TEST_F(fake_hss_fixture, http_error_faults_use_huawei_bodies) {
   srv.inject(fault::token_expired().skip_first(2));
   srv.inject(fault::throttled(std::chrono::seconds(7)).skip_first(3));
   srv.inject(fault::throttled().skip_first(4));
-  const std::vector<std::pair<unsigned, std::string>> expected{
-      {500, "HSS.0041"}, {503, "APIGW.0613"}, {401, "APIGW.0307"}, {429, "APIGW.0308"},
-      {429, "APIGW.0308"}};
+  const std::vector<std::pair<unsigned, std::string>> expected{{500, "HSS.0041"},
+                                                               {503, "APIGW.0613"},
+                                                               {401, "APIGW.0307"},
+                                                               {429, "APIGW.0308"},
+                                                               {429, "APIGW.0308"}};
   std::vector<response> got;
   for (const auto& [status, code] : expected) {
     got.push_back(jobs(0));
@@ -545,7 +546,8 @@ TEST_F(fake_hss_fixture, http_error_faults_use_huawei_bodies) {
   EXPECT_EQ(got[4].header("retry-after"), "");
   EXPECT_EQ(srv.pending_faults(), 0u);
   EXPECT_EQ(jobs(0).status, 200u);
-  EXPECT_EQ(srv.requests()[0].faults, std::vector<fake_hss::fault_kind>{fake_hss::fault_kind::http_error});
+  EXPECT_EQ(srv.requests()[0].faults,
+            std::vector<fake_hss::fault_kind>{fake_hss::fault_kind::http_error});
 }
 
 TEST_F(fake_hss_fixture, fault_targeting_by_offset_index_skip_and_count) {
@@ -798,8 +800,8 @@ TEST(hss_fake_executable, serves_the_configured_inventory_and_stops_on_sigterm) 
   EXPECT_EQ(line.substr(space), " ca=" + dir + "/ca.pem");
 
   client c(port, dir + "/ca.pem");
-  const response r = c.get(
-      jobs_target("pb", 0, 50, "&enterprise_project_id=all_granted_eps"), "tok");
+  const response r =
+      c.get(jobs_target("pb", 0, 50, "&enterprise_project_id=all_granted_eps"), "tok");
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(r.doc().at("total_num").as_int64(), 30);
   EXPECT_EQ(c.get(jobs_target("pa", 0), "wrong").status, 401u);

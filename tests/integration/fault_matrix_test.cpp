@@ -2,15 +2,14 @@
 // a middle and the last page, against the real daemon (--once). For each:
 // no false event, the daemon exits normally, the next good walk reports
 // exactly the real changes not yet reported, and the log names the fault.
-#include "common/daemon_fixture.hpp"
-#include "integration/fault_scenario.hpp"
-
-#include "fake_hss/server.hpp"
-
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <set>
+
+#include "common/daemon_fixture.hpp"
+#include "fake_hss/server.hpp"
+#include "integration/fault_scenario.hpp"
 
 namespace {
 
@@ -41,7 +40,9 @@ std::string param_name(const ::testing::TestParamInfo<matrix_param>& info) {
 class fault_matrix : public daemon_fixture, public ::testing::WithParamInterface<matrix_param> {
  protected:
   fault_matrix() {
-    cfg.poll = "rate: unlimited, page_size: 50, timeout: 700ms, retry: {attempts: 1, initial: 10ms, max: 20ms}";
+    cfg.poll =
+        "rate: unlimited, page_size: 50, timeout: 700ms, retry: {attempts: 1, initial: 10ms, max: "
+        "20ms}";
   }
 };
 
@@ -75,14 +76,17 @@ std::vector<fault_case> fault_cases() {
   return {
       {"internal_error", [] { return f::internal_error(); }, "HSS.0041", expect::fails},
       {"unavailable", [] { return f::unavailable(); }, "APIGW.0613", expect::fails},
-      {"forbidden", [] { return f::http_error(403, "HSS.0010", "access denied"); }, "HSS.0010", expect::fails},
+      {"forbidden", [] { return f::http_error(403, "HSS.0010", "access denied"); }, "HSS.0010",
+       expect::fails},
       {"throttled", [] { return f::throttled(std::chrono::seconds(1)); }, "", expect::recovers},
       {"stall", [] { return f::stall(); }, "deadline", expect::fails},
       {"reset", [] { return f::reset(); }, "offset", expect::fails, 4},
       {"truncate", [] { return f::truncate(); }, "offset", expect::fails},
       {"malformed_json", [] { return f::malformed_json(); }, "not valid JSON", expect::fails},
-      {"wrong_type", [] { return f::wrong_type("pods_num", 3); }, "wrong JSON type", expect::incomplete},
-      {"missing_name", [] { return f::missing_field("name", 2); }, "key field name", expect::incomplete},
+      {"wrong_type", [] { return f::wrong_type("pods_num", 3); }, "wrong JSON type",
+       expect::incomplete},
+      {"missing_name", [] { return f::missing_field("name", 2); }, "key field name",
+       expect::incomplete},
       {"total_inflated", [] { return f::wrong_total(7); }, "", expect::recovers},
       {"total_deflated", [] { return f::wrong_total(-7); }, "", expect::recovers},
       {"error_body_200", [] { return f::error_body_200(); }, "total_num", expect::fails},
@@ -92,7 +96,8 @@ std::vector<fault_case> fault_cases() {
 std::vector<matrix_param> matrix() {
   std::vector<matrix_param> out;
   for (auto& fc : fault_cases())
-    for (auto [offset, where] : {std::pair<std::int64_t, const char*>{0, "first"}, {147, "middle"}, {294, "last"}})
+    for (auto [offset, where] :
+         {std::pair<std::int64_t, const char*>{0, "first"}, {147, "middle"}, {294, "last"}})
       out.push_back({fc, offset, where});
   return out;
 }

@@ -9,9 +9,12 @@ namespace {
 
 const char* outcome_name(expect e) {
   switch (e) {
-    case expect::fails: return "walk fails";
-    case expect::incomplete: return "walk incomplete";
-    case expect::recovers: return "walk recovers";
+    case expect::fails:
+      return "walk fails";
+    case expect::incomplete:
+      return "walk incomplete";
+    case expect::recovers:
+      return "walk recovers";
   }
   return "?";
 }

@@ -5,12 +5,11 @@
 // records what it saw for docs/FAULTS.md (scripts/fault-table.sh).
 #pragma once
 
-#include "common/process.hpp"
-
-#include "fake_hss/server.hpp"
-
 #include <set>
 #include <string>
+
+#include "common/process.hpp"
+#include "fake_hss/server.hpp"
 
 namespace hssjw::test {
 
@@ -30,8 +29,8 @@ struct fault_under_test {
 
 // One job removed, one modified, one added in project p1, EP "0".
 struct real_changes {
-  std::string removed;            // "removed <name>"
-  std::set<std::string> truth;    // "<type> <name>" of all three
+  std::string removed;          // "removed <name>"
+  std::set<std::string> truth;  // "<type> <name>" of all three
 };
 real_changes make_real_changes(fake_hss::server& fake, std::size_t remove_at,
                                std::size_t modify_at);

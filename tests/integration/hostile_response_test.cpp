@@ -13,11 +13,9 @@
 // two scopes (each walk sees its own pages), and upstream text that is not
 // UTF-8 (X-Request-Id, error messages) reaching the socket's status and
 // `hss-jobwatch status -o json` made safe.
-#include "integration/fault_scenario.hpp"
-#include "integration/socket_support.hpp"
+#include <gtest/gtest.h>
 
-#include "fake_hss/server.hpp"
-
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -30,14 +28,15 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
-
-#include <atomic>
-#include <map>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include "fake_hss/server.hpp"
+#include "integration/fault_scenario.hpp"
+#include "integration/socket_support.hpp"
 
 namespace {
 
@@ -53,10 +52,10 @@ constexpr auto as_value = asio::as_tuple(asio::use_awaitable);
 
 // What the front sends instead of the fake's answer.
 struct rewrite {
-  std::string bytes;                    // status line, headers and (part of) the body
-  std::chrono::milliseconds every{0};   // > 0: one byte per `every` (trickle)
-  bool endless_chunks = false;          // then a chunk of one space every 50 ms, forever
-  std::size_t streamed_body = 0;        // then this many bytes of chunked whitespace
+  std::string bytes;                   // status line, headers and (part of) the body
+  std::chrono::milliseconds every{0};  // > 0: one byte per `every` (trickle)
+  bool endless_chunks = false;         // then a chunk of one space every 50 ms, forever
+  std::size_t streamed_body = 0;       // then this many bytes of chunked whitespace
 };
 
 // Given the fake's answer to a jobs page, the rewrite (or nothing: pass).
@@ -69,7 +68,8 @@ std::string head(const std::string& status_line, const std::string& headers) {
 std::string with_body(const std::string& content_type, const std::string& body,
                       const std::string& extra_headers = {}) {
   return head("200 OK", "Content-Type: " + content_type + "\r\nContent-Length: " +
-                            std::to_string(body.size()) + "\r\n" + extra_headers) + body;
+                            std::to_string(body.size()) + "\r\n" + extra_headers) +
+         body;
 }
 
 class tls_front {
@@ -87,7 +87,9 @@ class tls_front {
     thread_.join();
   }
 
-  std::string endpoint() const { return "https://localhost:" + std::to_string(acceptor_.local_endpoint().port()); }
+  std::string endpoint() const {
+    return "https://localhost:" + std::to_string(acceptor_.local_endpoint().port());
+  }
 
   // Rewrites the answer to the page at `offset` (every request for it).
   void set(std::int64_t offset, rewriter r) {
@@ -108,7 +110,8 @@ class tls_front {
   std::optional<rewrite> plan_for(const http::request<http::string_body>& req,
                                   const http::response<http::string_body>& res) {
     std::lock_guard lock(mutex_);
-    if (!rewriter_ || res.result_int() != 200 || offset_of(req.target()) != offset_) return std::nullopt;
+    if (!rewriter_ || res.result_int() != 200 || offset_of(req.target()) != offset_)
+      return std::nullopt;
     auto r = rewriter_(res);
     if (r) ++applied_;
     return r;
@@ -131,20 +134,25 @@ class tls_front {
   asio::awaitable<void> send(Stream& s, const rewrite& r) {
     if (r.every > 0ms) {
       for (char c : r.bytes) {
-        if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(&c, 1), as_value); ec) co_return;
+        if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(&c, 1), as_value); ec)
+          co_return;
         co_await sleep(r.every);
       }
       co_return;
     }
-    if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(r.bytes), as_value); ec) co_return;
+    if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(r.bytes), as_value); ec)
+      co_return;
     if (r.streamed_body > 0) {
       const std::string chunk = "10000\r\n" + std::string(0x10000, ' ') + "\r\n";
       for (std::size_t sent = 0; sent < r.streamed_body; sent += 0x10000)
-        if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(chunk), as_value); ec) co_return;
+        if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(chunk), as_value); ec)
+          co_return;
       co_await asio::async_write(s, asio::buffer(std::string("0\r\n\r\n")), as_value);
     }
     while (r.endless_chunks) {
-      if (auto [ec, n] = co_await asio::async_write(s, asio::buffer(std::string("1\r\n \r\n")), as_value); ec)
+      if (auto [ec, n] =
+              co_await asio::async_write(s, asio::buffer(std::string("1\r\n \r\n")), as_value);
+          ec)
         co_return;
       co_await sleep(50ms);
     }
@@ -152,9 +160,12 @@ class tls_front {
 
   asio::awaitable<void> session(tcp::socket sock) {
     ssl::stream<tcp::socket> down(std::move(sock), tls_);
-    if (auto [ec] = co_await down.async_handshake(ssl::stream_base::server, as_value); ec) co_return;
+    if (auto [ec] = co_await down.async_handshake(ssl::stream_base::server, as_value); ec)
+      co_return;
     ssl::stream<tcp::socket> up(ioc_, upstream_tls_);
-    if (auto [ec] = co_await up.next_layer().async_connect({asio::ip::make_address("127.0.0.1"), fake_port_}, as_value); ec)
+    if (auto [ec] = co_await up.next_layer().async_connect(
+            {asio::ip::make_address("127.0.0.1"), fake_port_}, as_value);
+        ec)
       co_return;
     if (auto [ec] = co_await up.async_handshake(ssl::stream_base::client, as_value); ec) co_return;
     boost::beast::flat_buffer down_buf, up_buf;
@@ -194,7 +205,8 @@ std::string replace_marker(std::string text, const std::string& marker, const st
 
 // The page with job `index`'s field `field` set to raw text: in place, or
 // as a second `field` after the first when `duplicate`.
-rewriter job_field_raw(std::size_t index, std::string field, std::string raw, bool duplicate = false) {
+rewriter job_field_raw(std::size_t index, std::string field, std::string raw,
+                       bool duplicate = false) {
   return [=](const http::response<http::string_body>& res) -> std::optional<rewrite> {
     json::value page = json::parse(res.body());
     auto& list = page.at("job_info_list").as_array();
@@ -240,7 +252,8 @@ struct hostile_case {
 
 std::vector<hostile_case> cases() {
   std::string flood;
-  for (int i = 0; i < 80; ++i) flood += "X-Filler-" + std::to_string(i) + ": " + std::string(1000, 'a') + "\r\n";
+  for (int i = 0; i < 80; ++i)
+    flood += "X-Filler-" + std::to_string(i) + ": " + std::string(1000, 'a') + "\r\n";
   return {
       {"header_flood",
        [=] { return fixed({with_body("application/json", "{\"total_num\":0}", flood)}); },
@@ -254,8 +267,9 @@ std::vector<hostile_case> cases() {
        "too large", expect::fails},
       {"body_over_limit_chunked",
        [] {
-         return fixed({head("200 OK", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"), 0ms, false,
-                       17 * 1024 * 1024});
+         return fixed(
+             {head("200 OK", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"),
+              0ms, false, 17 * 1024 * 1024});
        },
        "too large", expect::fails},
       {"deep_nesting",
@@ -273,9 +287,10 @@ std::vector<hostile_case> cases() {
        "", expect::recovers},
       {"chunked_never_ends",
        [] {
-         return fixed({head("200 OK", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n") +
-                           "1\r\n{\r\n",
-                       0ms, true});
+         return fixed(
+             {head("200 OK", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n") +
+                  "1\r\n{\r\n",
+              0ms, true});
        },
        "deadline", expect::fails},
       {"trickle",
@@ -337,7 +352,9 @@ class hostile_response : public daemon_fixture, public ::testing::WithParamInter
 
   hostile_response() {
     cfg.endpoint = front.endpoint();
-    cfg.poll = "rate: unlimited, page_size: 25, timeout: 1500ms, retry: {attempts: 1, initial: 10ms, max: 20ms}";
+    cfg.poll =
+        "rate: unlimited, page_size: 25, timeout: 1500ms, retry: {attempts: 1, initial: 10ms, max: "
+        "20ms}";
   }
 };
 
@@ -366,13 +383,16 @@ TEST_P(hostile_response, no_false_event_and_exact_recovery) {
 std::vector<param> matrix() {
   std::vector<param> out;
   for (auto& hc : cases())
-    for (auto [offset, where] : {std::pair<std::int64_t, const char*>{0, "first"}, {48, "middle"}, {96, "last"}})
+    for (auto [offset, where] :
+         {std::pair<std::int64_t, const char*>{0, "first"}, {48, "middle"}, {96, "last"}})
       out.push_back({hc, offset, where});
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(hostile, hostile_response, ::testing::ValuesIn(matrix()),
-                         [](const auto& info) { return info.param.hc.name + "_" + info.param.where; });
+                         [](const auto& info) {
+                           return info.param.hc.name + "_" + info.param.where;
+                         });
 
 // --- with the fake HSS's own faults ------------------------------------------------
 
@@ -387,7 +407,8 @@ TEST_F(interim_answers, every_walk_sees_its_own_pages) {
   fake.populate("p2", "0", 25, 4);
   fake.inject(fake_hss::fault::interim({100, 102, 103}).forever());
   cfg.projects = "  - id: p1\n  - id: p2\n";
-  cfg.poll = "rate: unlimited, page_size: 10, pages_in_flight: 3, timeout: 5s, retry: {attempts: 0}";
+  cfg.poll =
+      "rate: unlimited, page_size: 10, pages_in_flight: 3, timeout: 5s, retry: {attempts: 0}";
   write_config();
   auto r = once();
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -8,14 +8,7 @@
 // other names, a second CA, a TLS handshake that never starts, counting
 // TCP connections, a CONNECT proxy). Certificates are made at start with
 // the openssl CLI, so none can expire in the tree.
-#include "hss/client.hpp"
-
-#include "core/error.hpp"
-#include "fake_hss/server.hpp"
-#include "core/version.hpp"
-#include "hss/http.hpp"
-
-#include "common/temp_dir.hpp"
+#include <gtest/gtest.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -30,9 +23,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +31,13 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "common/temp_dir.hpp"
+#include "core/error.hpp"
+#include "core/version.hpp"
+#include "fake_hss/server.hpp"
+#include "hss/client.hpp"
+#include "hss/http.hpp"
 
 namespace hssjw {
 namespace {
@@ -84,11 +81,13 @@ pki make_pki(const std::string& where) {
     run_shell(cd + "openssl req -x509" + ec_key + "-keyout " + ca + ".key -out " + ca +
               ".pem -days 2 -subj /CN=" + ca +
               " -addext basicConstraints=critical,CA:TRUE"
-              " -addext keyUsage=critical,keyCertSign,cRLSign" + quiet);
+              " -addext keyUsage=critical,keyCertSign,cRLSign" +
+              quiet);
   const auto leaf = [&](const std::string& name, const std::string& san) {
     std::ofstream(p.dir / (name + ".ext"))
         << "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
-           "extendedKeyUsage=serverAuth\nsubjectAltName=" << san << "\n";
+           "extendedKeyUsage=serverAuth\nsubjectAltName="
+        << san << "\n";
     run_shell(cd + "openssl req" + ec_key + "-keyout " + name + ".key -out " + name +
               ".csr -subj /CN=" + name + quiet);
     run_shell(cd + "openssl x509 -req -in " + name + ".csr -CA ca.pem -CAkey ca.key" +
@@ -268,10 +267,12 @@ class test_proxy {
     const std::string target(req.target());
     const auto port = static_cast<std::uint16_t>(std::stoi(target.substr(target.rfind(':') + 1)));
     tcp::socket upstream(client.get_executor());
-    auto [cec] = co_await upstream.async_connect({asio::ip::make_address("127.0.0.1"), port}, as_value);
+    auto [cec] =
+        co_await upstream.async_connect({asio::ip::make_address("127.0.0.1"), port}, as_value);
     if (cec) co_return;
     const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
-    if (auto [wec, wn] = co_await asio::async_write(client, asio::buffer(ok), as_value); wec) co_return;
+    if (auto [wec, wn] = co_await asio::async_write(client, asio::buffer(ok), as_value); wec)
+      co_return;
     co_await (pipe(client, upstream) || pipe(upstream, client));
   }
 
@@ -302,8 +303,10 @@ class https_client_test : public ::testing::Test {
     std::optional<result<http_response>> out;
     asio::co_spawn(ioc, c.async_request(std::move(req)),
                    [&](std::exception_ptr e, result<http_response> r) {
-                     if (e) ADD_FAILURE() << "request threw";
-                     else out = std::move(r);
+                     if (e)
+                       ADD_FAILURE() << "request threw";
+                     else
+                       out = std::move(r);
                      ioc.stop();
                    });
     run();
@@ -317,8 +320,10 @@ class https_client_test : public ::testing::Test {
     for (int i = 0; i < n; ++i)
       asio::co_spawn(ioc, c.async_request(get()),
                      [&, n](std::exception_ptr e, result<http_response> r) {
-                       if (e) ADD_FAILURE() << "request threw";
-                       else out.push_back(std::move(r));
+                       if (e)
+                         ADD_FAILURE() << "request threw";
+                       else
+                         out.push_back(std::move(r));
                        if (static_cast<int>(out.size()) == n) ioc.stop();
                      });
     run();
@@ -331,12 +336,14 @@ class https_client_test : public ::testing::Test {
     asio::cancellation_signal signal;
     std::optional<result<http_response>> out;
     asio::co_spawn(ioc, c.async_request(get()),
-                   asio::bind_cancellation_slot(
-                       signal.slot(), [&](std::exception_ptr e, result<http_response> r) {
-                         if (e) ADD_FAILURE() << "request threw";
-                         else out = std::move(r);
-                         ioc.stop();
-                       }));
+                   asio::bind_cancellation_slot(signal.slot(),
+                                                [&](std::exception_ptr e, result<http_response> r) {
+                                                  if (e)
+                                                    ADD_FAILURE() << "request threw";
+                                                  else
+                                                    out = std::move(r);
+                                                  ioc.stop();
+                                                }));
     asio::steady_timer timer(ioc, after);
     timer.async_wait([&](error_code) { signal.emit(type); });
     run();
@@ -352,7 +359,8 @@ class https_client_test : public ::testing::Test {
   }
 
   static std::chrono::milliseconds elapsed_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 t);
   }
 
   asio::io_context ioc;
@@ -365,7 +373,8 @@ TEST_F(https_client_test, good_get_with_verification) {
   srv.handler = [](const auto&) {
     reply r;
     r.body = R"({"total_num":0,"job_info_list":[]})";
-    r.headers = {{"x-request-id", "req-42"}, {"Content-Type", "application/json;charset=UTF-8"},
+    r.headers = {{"x-request-id", "req-42"},
+                 {"Content-Type", "application/json;charset=UTF-8"},
                  {"Date", "Tue, 01 Jul 2025 10:00:00 GMT"}};
     return r;
   };
@@ -396,8 +405,10 @@ TEST_F(https_client_test, caller_headers_are_sent_and_not_duplicated) {
   test_server srv(ioc);
   https_client client(ioc.get_executor(), options_for(srv.url()));
   auto req = get();
-  req.headers = {{"host", "signed.example:443"}, {"User-Agent", "custom/1"},
-                 {"X-Auth-Token", "tok"}, {"Content-Type", "application/json"}};
+  req.headers = {{"host", "signed.example:443"},
+                 {"User-Agent", "custom/1"},
+                 {"X-Auth-Token", "tok"},
+                 {"Content-Type", "application/json"}};
   auto r = send(client, req);
   ASSERT_TRUE(r) << r.error().message();
   ASSERT_EQ(srv.seen.size(), 1u);
@@ -817,7 +828,8 @@ asio::awaitable<void> nested_caller(https_client* c, std::optional<result<http_r
   *throw_if_cancelled_after = co_await asio::this_coro::throw_if_cancelled();
 }
 
-TEST_F(https_client_test, caller_coroutine_state_is_untouched_and_cancellation_reaches_the_request) {
+TEST_F(https_client_test,
+       caller_coroutine_state_is_untouched_and_cancellation_reaches_the_request) {
   test_server srv(ioc);
   int n = 0;
   srv.handler = [&n](const auto&) {
@@ -846,8 +858,9 @@ TEST_F(https_client_test, caller_coroutine_state_is_untouched_and_cancellation_r
     out.reset();
     throws_after.reset();
     const bool accept_total = type == asio::cancellation_type::total;
-    asio::co_spawn(ioc, nested_caller(&client, &out, &throws_after, accept_total),
-                   asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr) { ioc.stop(); }));
+    asio::co_spawn(
+        ioc, nested_caller(&client, &out, &throws_after, accept_total),
+        asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr) { ioc.stop(); }));
     asio::steady_timer timer(ioc, 100ms);
     timer.async_wait([&](error_code) { signal.emit(type); });
     const auto start = std::chrono::steady_clock::now();
@@ -917,7 +930,8 @@ TEST_F(https_client_test, error_status_is_a_value_with_huawei_body) {
   srv.handler = [](const auto&) {
     reply r;
     r.status = 429;
-    r.body = R"({"error_code":"APIGW.0308","error_msg":"The throttling threshold has been reached: policy user over ratelimit,limit:5,time:1 minute","request_id":"b1"})";
+    r.body =
+        R"({"error_code":"APIGW.0308","error_msg":"The throttling threshold has been reached: policy user over ratelimit,limit:5,time:1 minute","request_id":"b1"})";
     r.headers = {{"X-Request-Id", "hdr-7"}, {"Retry-After", "3"}};
     return r;
   };

@@ -6,10 +6,6 @@
 // otherwise. Another does the same against a real journald in a systemd
 // booted by tests/systemd/sandbox.sh, reading it back with
 // `journalctl -o json HSS_EVENT=removed`.
-#include "integration/socket_support.hpp"
-
-#include "logging/log_fields.hpp"
-
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +18,9 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+
+#include "integration/socket_support.hpp"
+#include "logging/log_fields.hpp"
 
 namespace {
 
@@ -84,7 +83,8 @@ struct fake_journal {
     addr.sun_family = AF_UNIX;
     const auto path = dir + "/socket";
     std::strcpy(addr.sun_path, path.c_str());
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("bind");
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      throw std::runtime_error("bind");
     int size = 8 << 20;
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
     reader = std::thread([this] { run(); });
@@ -120,30 +120,38 @@ struct fake_journal {
 
 struct journald_fixture : socket_daemon_fixture {
   std::string ns_script(const std::string& journal_dir) const {
-    return "mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && mount --bind '" + journal_dir +
-           "' /run/systemd/journal && exec \"$0\" \"$@\"";
+    return "mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && mount --bind '" +
+           journal_dir + "' /run/systemd/journal && exec \"$0\" \"$@\"";
   }
 };
 
 TEST_F(journald_fixture, native_records_carry_the_spec_fields) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the daemon runs in a private mount namespace (unshare -m)";
-  if (::access("/usr/bin/unshare", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/unshare (util-linux)";
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root: the daemon runs in a private mount namespace (unshare -m)";
+  if (::access("/usr/bin/unshare", X_OK) != 0)
+    GTEST_SKIP() << "needs /usr/bin/unshare (util-linux)";
   fake_journal journal(dir.file("journal"));
-  auto probe = run_process({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
-                            ns_script(journal.dir), "/usr/bin/test", "-S", "/run/systemd/journal/socket"},
-                           30s);
+  auto probe =
+      run_process({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                   ns_script(journal.dir), "/usr/bin/test", "-S", "/run/systemd/journal/socket"},
+                  30s);
   if (probe.exit_code != 0)
-    GTEST_SKIP() << "cannot mount in a private mount namespace here (container without CAP_SYS_ADMIN?): " << probe.err;
+    GTEST_SKIP()
+        << "cannot mount in a private mount namespace here (container without CAP_SYS_ADMIN?): "
+        << probe.err;
 
   cfg.extra = "log: {target: journal, level: info}\n";
   fake.populate("p1", "0", 4, 31);
   write_config();
   auto argv = daemon_argv();
-  argv.insert(argv.begin(),
-              {"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c", ns_script(journal.dir)});
+  argv.insert(argv.begin(), {"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                             ns_script(journal.dir)});
   launch(argv);
-  ASSERT_TRUE(eventually([&] { return journal.find({{"MESSAGE_ID", hssjw::message_ids::baseline}}).has_value(); },
-                         30s))
+  ASSERT_TRUE(eventually(
+      [&] {
+        return journal.find({{"MESSAGE_ID", hssjw::message_ids::baseline}}).has_value();
+      },
+      30s))
       << daemon->err();
   auto baseline = *journal.find({{"MESSAGE_ID", hssjw::message_ids::baseline}});
   EXPECT_EQ(baseline.at("HSS_EVENT_COUNT"), "4");
@@ -152,7 +160,11 @@ TEST_F(journald_fixture, native_records_carry_the_spec_fields) {
 
   const auto gone = fake.jobs("p1")[1];
   fake.erase("p1", "0", gone.cluster, gone.ns, gone.name);
-  ASSERT_TRUE(eventually([&] { return journal.find({{"HSS_EVENT", "removed"}}).has_value(); }, 30s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return journal.find({{"HSS_EVENT", "removed"}}).has_value();
+      },
+      30s));
   auto r = *journal.find({{"HSS_EVENT", "removed"}});
   EXPECT_EQ(r.at("MESSAGE_ID"), hssjw::message_ids::removed);
   EXPECT_EQ(r.at("HSS_SEQ"), "5");
@@ -165,9 +177,11 @@ TEST_F(journald_fixture, native_records_carry_the_spec_fields) {
   EXPECT_NE(r.at("MESSAGE").find(gone.name), std::string::npos);
 
   fake.inject(fake_hss::fault::internal_error().forever());
-  ASSERT_TRUE(eventually([&] {
-    return journal.find({{"MESSAGE_ID", hssjw::message_ids::walk_failed}}).has_value();
-  }, 30s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return journal.find({{"MESSAGE_ID", hssjw::message_ids::walk_failed}}).has_value();
+      },
+      30s));
   auto failed = *journal.find({{"MESSAGE_ID", hssjw::message_ids::walk_failed}});
   EXPECT_EQ(failed.at("PRIORITY"), "4");
   EXPECT_EQ(failed.at("HSS_PROJECT_ID"), "p1");
@@ -175,12 +189,14 @@ TEST_F(journald_fixture, native_records_carry_the_spec_fields) {
   ASSERT_TRUE(failed.contains("HSS_REQUEST_ID"));
   EXPECT_FALSE(failed.at("HSS_REQUEST_ID").empty());
   bool request_id_is_real = false;
-  for (auto& req : fake.requests()) request_id_is_real = request_id_is_real || req.request_id == failed.at("HSS_REQUEST_ID");
+  for (auto& req : fake.requests())
+    request_id_is_real = request_id_is_real || req.request_id == failed.at("HSS_REQUEST_ID");
   EXPECT_TRUE(request_id_is_real) << "the X-Request-Id the fake sent";
   fake.clear_faults();
 
   std::lock_guard lock(journal.m);
-  for (auto& d : journal.raw) EXPECT_EQ(d.find(token), std::string::npos) << "a secret reached the journal";
+  for (auto& d : journal.raw)
+    EXPECT_EQ(d.find(token), std::string::npos) << "a secret reached the journal";
   EXPECT_TRUE(daemon->err().empty()) << "nothing falls back to stderr: " << daemon->err();
 }
 
@@ -210,30 +226,39 @@ TEST_F(journald_fixture, journalctl_selects_removed_events_in_a_systemd_sandbox)
   dir.write("etc/token", token + "\n");
   std::filesystem::copy_file(fake.ca_file(), etc + "/ca.pem");
   dir.write("etc/config.yaml",
-            "endpoint: " + fake.endpoint() + "\nauth: {method: token, token_file: /etc/hss-jobwatch/token}\n"
-            "tls: {ca_file: /etc/hss-jobwatch/ca.pem}\nprojects:\n  - id: p1\n"
-            "poll: {interval: 1s, rate: unlimited}\nstate_dir: /var/lib/hss-jobwatch-test\n"
-            "socket: {path: /run/hss-jobwatch-test/events.sock}\n",
+            "endpoint: " + fake.endpoint() +
+                "\nauth: {method: token, token_file: /etc/hss-jobwatch/token}\n"
+                "tls: {ca_file: /etc/hss-jobwatch/ca.pem}\nprojects:\n  - id: p1\n"
+                "poll: {interval: 1s, rate: unlimited}\nstate_dir: /var/lib/hss-jobwatch-test\n"
+                "socket: {path: /run/hss-jobwatch-test/events.sock}\n",
             0644);
   ASSERT_EQ(sandbox({"install", "--to", "/usr/local/bin", HSSJWD_PATH}).exit_code, 0);
-  ASSERT_EQ(sandbox({"install", "--to", "/etc/hss-jobwatch", etc + "/config.yaml", etc + "/token", etc + "/ca.pem"})
+  ASSERT_EQ(sandbox({"install", "--to", "/etc/hss-jobwatch", etc + "/config.yaml", etc + "/token",
+                     etc + "/ca.pem"})
                 .exit_code,
             0);
-  auto run = sandbox({"exec", "systemd-run", "--unit", "hss-jobwatch-test", "/usr/local/bin/hss-jobwatchd",
-                      "--config", "/etc/hss-jobwatch/config.yaml"});
+  auto run = sandbox({"exec", "systemd-run", "--unit", "hss-jobwatch-test",
+                      "/usr/local/bin/hss-jobwatchd", "--config", "/etc/hss-jobwatch/config.yaml"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  ASSERT_TRUE(eventually([&] {
-    auto j = sandbox({"exec", "journalctl", "-o", "json", "--no-pager", "MESSAGE_ID=" + std::string(hssjw::message_ids::baseline)}, 30s);
-    return !j.out.empty();
-  }, 60s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto j = sandbox({"exec", "journalctl", "-o", "json", "--no-pager",
+                          "MESSAGE_ID=" + std::string(hssjw::message_ids::baseline)},
+                         30s);
+        return !j.out.empty();
+      },
+      60s));
   const auto gone = fake.jobs("p1")[0];
   fake.erase("p1", "0", gone.cluster, gone.ns, gone.name);
   std::vector<json::object> found;
-  ASSERT_TRUE(eventually([&] {
-    auto j = sandbox({"exec", "journalctl", "-o", "json", "--no-pager", "HSS_EVENT=removed"}, 30s);
-    found = parse_ndjson(j.out);
-    return !found.empty();
-  }, 60s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto j =
+            sandbox({"exec", "journalctl", "-o", "json", "--no-pager", "HSS_EVENT=removed"}, 30s);
+        found = parse_ndjson(j.out);
+        return !found.empty();
+      },
+      60s));
   EXPECT_EQ(found[0].at("HSS_JOB"), gone.name.c_str());
   EXPECT_EQ(found[0].at("HSS_CLUSTER"), gone.cluster.c_str());
   EXPECT_EQ(found[0].at("MESSAGE_ID"), hssjw::message_ids::removed);

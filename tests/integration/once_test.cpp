@@ -1,14 +1,14 @@
 // hss-jobwatchd --once as a real process against the fake HSS over TLS:
 // baselines, exact changes after mutations, minimal request counts, lists
 // that shift during a walk, faults, and config errors (SPEC §3, §4, §7).
-#include "common/daemon_fixture.hpp"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
+
+#include "common/daemon_fixture.hpp"
 
 namespace {
 
@@ -34,7 +34,8 @@ struct once_fixture : daemon_fixture {
     std::multiset<std::string> out;
     for (auto& e : events) {
       auto& k = e.at("key").as_object();
-      out.insert(std::string(e.at("type").as_string()) + " " + std::string(k.at("name").as_string()));
+      out.insert(std::string(e.at("type").as_string()) + " " +
+                 std::string(k.at("name").as_string()));
     }
     return out;
   }
@@ -233,7 +234,8 @@ TEST_F(once_fixture, shifting_list_produces_no_false_removals) {
     auto name = std::string(e.at("key").as_object().at("name").as_string());
     EXPECT_NE(e.at("type"), "modified") << name;
     if (e.at("type") == "removed") EXPECT_TRUE(deleted_set.contains(name)) << name;
-    if (e.at("type") == "added") EXPECT_NE(std::find(added.begin(), added.end(), name), added.end()) << name;
+    if (e.at("type") == "added")
+      EXPECT_NE(std::find(added.begin(), added.end(), name), added.end()) << name;
   }
   // A third walk: nothing.
   r = once(config(projects));
@@ -293,7 +295,9 @@ TEST_F(once_fixture, wrong_token_fails_with_the_gateway_code) {
 }
 
 TEST_F(once_fixture, bad_config_names_file_line_column_and_exits_78) {
-  dir.write("config.yaml", "endpoint: https://x\nauth: {method: token, token_file: t}\nprojects:\n  - id: p1\npoll:\n  page_size: 500\n");
+  dir.write("config.yaml",
+            "endpoint: https://x\nauth: {method: token, token_file: t}\nprojects:\n  - id: "
+            "p1\npoll:\n  page_size: 500\n");
   auto r = run_daemon({"--once"});
   EXPECT_EQ(r.exit_code, 78);
   EXPECT_NE(r.err.find(dir.file("config.yaml") + ":6:14"), std::string::npos) << r.err;

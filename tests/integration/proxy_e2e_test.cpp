@@ -9,8 +9,9 @@
 //
 // The proxy is test-local: a few dozen lines of Asio on its own thread,
 // counting tunnels and recording the Proxy-Authorization it receives.
-#include "common/daemon_fixture.hpp"
+#include <gtest/gtest.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -21,12 +22,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <gtest/gtest.h>
-
-#include <array>
-#include <set>
 #include <mutex>
+#include <set>
 #include <thread>
+
+#include "common/daemon_fixture.hpp"
 
 namespace {
 
@@ -53,8 +53,8 @@ class connect_proxy {
   }
 
   std::string url(const std::string& userinfo = {}) const {
-    return "http://" + (userinfo.empty() ? "" : userinfo + "@") + "127.0.0.1:" +
-           std::to_string(acceptor_.local_endpoint().port());
+    return "http://" + (userinfo.empty() ? "" : userinfo + "@") +
+           "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
   }
   std::vector<std::string> targets() const {
     std::lock_guard lock(mutex_);
@@ -84,7 +84,8 @@ class connect_proxy {
     for (;;) {
       auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), as_value);
       if (ec) break;
-      if (auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf, n), as_value); wec) break;
+      if (auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf, n), as_value); wec)
+        break;
     }
     boost::system::error_code ignored;
     to.shutdown(tcp::socket::shutdown_send, ignored);
@@ -115,10 +116,12 @@ class connect_proxy {
     const std::string target(req.target());
     const auto port = static_cast<std::uint16_t>(std::stoi(target.substr(target.rfind(':') + 1)));
     tcp::socket upstream(ioc_);
-    auto [cec] = co_await upstream.async_connect({asio::ip::make_address("127.0.0.1"), port}, as_value);
+    auto [cec] =
+        co_await upstream.async_connect({asio::ip::make_address("127.0.0.1"), port}, as_value);
     if (cec) co_return;
     const std::string ok = "HTTP/1.1 200 Connection established\r\n\r\n";
-    if (auto [wec, wn] = co_await asio::async_write(client, asio::buffer(ok), as_value); wec) co_return;
+    if (auto [wec, wn] = co_await asio::async_write(client, asio::buffer(ok), as_value); wec)
+      co_return;
     co_await (pipe(client, upstream) && pipe(upstream, client));
   }
 
@@ -141,7 +144,9 @@ constexpr const char* basic = "Basic am9id2F0Y2g6cHIweHktczNjcmV0";
 struct proxy_e2e : daemon_fixture {
   proxy_e2e() {
     fake.populate("p1", "0", 30, 5);
-    cfg.poll = "rate: unlimited, page_size: 10, timeout: 5s, retry: {attempts: 1, initial: 10ms, max: 20ms}";
+    cfg.poll =
+        "rate: unlimited, page_size: 10, timeout: 5s, retry: {attempts: 1, initial: 10ms, max: "
+        "20ms}";
   }
 
   // `proxy_line` is a whole proxy: line or nothing; `ca_file` "" = the fake's.
@@ -151,13 +156,16 @@ struct proxy_e2e : daemon_fixture {
     daemon_fixture::write_config();
   }
 
-  process_result once(std::map<std::string, std::string> env = {}) { return run({"--once"}, std::move(env)); }
+  process_result once(std::map<std::string, std::string> env = {}) {
+    return run({"--once"}, std::move(env));
+  }
   process_result probe(std::map<std::string, std::string> env = {}) {
     return run({"--check-config", "--probe"}, std::move(env));
   }
   // Without the proxy variables of the environment the test runs in.
   process_result run(const std::vector<std::string>& args, std::map<std::string, std::string> env) {
-    for (const char* name : {"HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"}) env.try_emplace(name, "");
+    for (const char* name : {"HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"})
+      env.try_emplace(name, "");
     return run_daemon(args, std::chrono::seconds(60), env);
   }
 
@@ -171,7 +179,7 @@ struct proxy_e2e : daemon_fixture {
     fake.add_iam_user("acct", "jobwatch-bot", "iam-pa55word");
     dir.write("password", "iam-pa55word\n");
     cfg.auth = "{method: password, iam_endpoint: https://" + iam_authority() +
-           ", domain: acct, user: jobwatch-bot, password_file: password}";
+               ", domain: acct, user: jobwatch-bot, password_file: password}";
     write_config(proxy_line);
     fake.set_auth_mode(fake_hss::auth_mode::iam);
   }

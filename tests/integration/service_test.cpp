@@ -2,11 +2,9 @@
 // churning run (counters move with events; the text passes a strict
 // exposition-format check), /healthz 200 and 503, SIGHUP reloads (scope
 // added and removed, bad config kept out) and a bounded SIGTERM.
-#include "common/daemon_fixture.hpp"
-
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -14,7 +12,6 @@
 
 #include <cmath>
 #include <csignal>
-#include <dirent.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,6 +19,8 @@
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include "common/daemon_fixture.hpp"
 
 namespace {
 
@@ -112,13 +111,15 @@ void parse_strict(const std::string& text, exposition& out) {
       if (line[2] == 'H') {
         EXPECT_TRUE(helped.insert(name).second) << "second HELP";
         for (std::size_t i = 0; i < what.size(); ++i)
-          if (what[i] == '\\') EXPECT_TRUE(i + 1 < what.size() && (what[i + 1] == '\\' || what[i + 1] == 'n')), ++i;
+          if (what[i] == '\\')
+            EXPECT_TRUE(i + 1 < what.size() && (what[i + 1] == '\\' || what[i + 1] == 'n')), ++i;
       } else {
         EXPECT_FALSE(out.type.count(name)) << "second TYPE";
-        EXPECT_TRUE(what == "counter" || what == "gauge" || what == "histogram" || what == "summary" ||
-                    what == "untyped");
+        EXPECT_TRUE(what == "counter" || what == "gauge" || what == "histogram" ||
+                    what == "summary" || what == "untyped");
         out.type[name] = what;
-        if (what == "counter") EXPECT_TRUE(name.size() > 6 && name.substr(name.size() - 6) == "_total") << name;
+        if (what == "counter")
+          EXPECT_TRUE(name.size() > 6 && name.substr(name.size() - 6) == "_total") << name;
       }
       if (current != name && !current.empty()) finished.insert(current);
       current = name;
@@ -143,7 +144,8 @@ void parse_strict(const std::string& text, exposition& out) {
         for (; j < line.size() && line[j] != '"'; ++j) {
           if (line[j] == '\\') {
             ++j;
-            ASSERT_TRUE(j < line.size() && (line[j] == '\\' || line[j] == '"' || line[j] == 'n')) << "bad escape";
+            ASSERT_TRUE(j < line.size() && (line[j] == '\\' || line[j] == '"' || line[j] == 'n'))
+                << "bad escape";
             v += line[j] == 'n' ? '\n' : line[j];
           } else {
             v += line[j];
@@ -159,10 +161,14 @@ void parse_strict(const std::string& text, exposition& out) {
     }
     ASSERT_EQ(line[i], ' ') << "no value";
     std::string value = line.substr(i + 1);
-    if (auto sp = value.find(' '); sp != std::string::npos) value = value.substr(0, sp);  // timestamp
-    if (value == "+Inf") s.value = INFINITY;
-    else if (value == "-Inf") s.value = -INFINITY;
-    else if (value == "NaN") s.value = NAN;
+    if (auto sp = value.find(' '); sp != std::string::npos)
+      value = value.substr(0, sp);  // timestamp
+    if (value == "+Inf")
+      s.value = INFINITY;
+    else if (value == "-Inf")
+      s.value = -INFINITY;
+    else if (value == "NaN")
+      s.value = NAN;
     else {
       std::size_t used = 0;
       s.value = std::stod(value, &used);
@@ -260,8 +266,10 @@ struct service_fixture : daemon_fixture {
 
   void write_config(const std::string& projects, const std::string& extra = "") {
     cfg.projects = projects;
-    cfg.poll = "interval: 1s, jitter: 0%, rate: unlimited, page_size: 10,"
-               " retry: {attempts: 1, initial: 10ms, max: 20ms}" + poll_extra;
+    cfg.poll =
+        "interval: 1s, jitter: 0%, rate: unlimited, page_size: 10,"
+        " retry: {attempts: 1, initial: 10ms, max: 20ms}" +
+        poll_extra;
     cfg.socket = socket_extra;
     cfg.extra = "metrics: {listen: 127.0.0.1:" + std::to_string(metrics_port) + "}\n" + extra;
     daemon_fixture::write_config("config.yaml", 0640);
@@ -269,7 +277,9 @@ struct service_fixture : daemon_fixture {
 
   void start() {
     launch();
-    eventually([&] { return !daemon->running() || http_get(metrics_port, "/healthz").status == 200; }, 20s);
+    eventually(
+        [&] { return !daemon->running() || http_get(metrics_port, "/healthz").status == 200; },
+        20s);
     ASSERT_TRUE(daemon->running()) << daemon->err();
     ASSERT_EQ(http_get(metrics_port, "/healthz").status, 200) << daemon->err();
   }
@@ -286,7 +296,11 @@ TEST_F(service_fixture, metrics_move_with_a_churning_inventory_and_parse_strictl
   fake.populate("p1", "0", 35, 21);
   write_config("  - id: p1\n");
   start();
-  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 35; }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 35;
+      },
+      20s));
   auto first = scrape();
   EXPECT_EQ(first.type.at("hss_jobwatch_walk_duration_seconds"), "histogram");
   EXPECT_EQ(first.type.at("hss_jobwatch_request_duration_seconds"), "histogram");
@@ -297,12 +311,18 @@ TEST_F(service_fixture, metrics_move_with_a_churning_inventory_and_parse_strictl
   EXPECT_EQ(first.get("hss_jobwatch_last_seq"), 35);
   EXPECT_EQ(first.get("hss_jobwatch_journal_events"), 35);
   EXPECT_GT(first.get("hss_jobwatch_state_db_bytes"), 0);
-  EXPECT_GT(first.get("hss_jobwatch_last_complete_walk_timestamp_seconds", {{"scope", "p1/-"}}), 1.6e9);
+  EXPECT_GT(first.get("hss_jobwatch_last_complete_walk_timestamp_seconds", {{"scope", "p1/-"}}),
+            1.6e9);
   EXPECT_EQ(first.get("hss_jobwatch_subscribers"), 0);
 
   // Churn: every kind of change, several steps; counters follow.
-  for (int step = 0; step < 3; ++step) fake.churn_step({.seed = 7u + step, .adds = 2, .modifies = 2, .removes = 1});
-  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_events_total", {{"type", "removed"}}) >= 3; }, 20s));
+  for (int step = 0; step < 3; ++step)
+    fake.churn_step({.seed = 7u + step, .adds = 2, .modifies = 2, .removes = 1});
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape().get("hss_jobwatch_events_total", {{"type", "removed"}}) >= 3;
+      },
+      20s));
   auto second = scrape();
   EXPECT_EQ(second.get("hss_jobwatch_events_total", {{"type", "added"}}), 35 + 6);
   EXPECT_GE(second.get("hss_jobwatch_events_total", {{"type", "modified"}}), 1);
@@ -317,7 +337,11 @@ TEST_F(service_fixture, metrics_move_with_a_churning_inventory_and_parse_strictl
 
   // Failures are counted by status and as retries.
   fake.set_token("rotated-elsewhere");
-  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_scope_failing", {{"scope", "p1/-"}}) == 1; }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape().get("hss_jobwatch_scope_failing", {{"scope", "p1/-"}}) == 1;
+      },
+      20s));
   auto third = scrape();
   EXPECT_GE(third.get("hss_jobwatch_requests_total", {{"status", "401"}}), 1);
   EXPECT_GE(third.sum("hss_jobwatch_retries_total"), 1);
@@ -353,18 +377,31 @@ TEST_F(service_fixture, sighup_adds_and_removes_scopes_and_keeps_the_old_config_
   fake.populate("p2", "0", 25, 6);
   write_config("  - id: p1\n");
   start();
-  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 15; }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 15;
+      },
+      20s));
 
   write_config("  - id: p1\n  - id: p2\n");
   daemon->signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_jobs", {{"scope", "p2/-"}}) == 25; }, 20s))
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape().get("hss_jobwatch_jobs", {{"scope", "p2/-"}}) == 25;
+      },
+      20s))
       << daemon->err();
-  EXPECT_EQ(scrape().get("hss_jobwatch_events_total", {{"type", "added"}}), 15 + 25);  // p2 baselined
+  EXPECT_EQ(scrape().get("hss_jobwatch_events_total", {{"type", "added"}}),
+            15 + 25);  // p2 baselined
   EXPECT_EQ(scrape().get("hss_jobwatch_reloads_total", {{"result", "ok"}}), 1);
 
   dir.write("config.yaml", "projects: [{id: p1}\n", 0640);  // broken YAML
   daemon->signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_reloads_total", {{"result", "rejected"}}) == 1; }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape().get("hss_jobwatch_reloads_total", {{"result", "rejected"}}) == 1;
+      },
+      20s));
   EXPECT_NE(daemon->err().find("config.yaml:"), std::string::npos);
   EXPECT_NE(daemon->err().find("keeping the running config"), std::string::npos);
   EXPECT_EQ(scrape().get("hss_jobwatch_jobs", {{"scope", "p2/-"}}), 25);  // still watched
@@ -372,12 +409,18 @@ TEST_F(service_fixture, sighup_adds_and_removes_scopes_and_keeps_the_old_config_
   // p2 removed: its walks stop, nothing is emitted for it, its gauge goes.
   write_config("  - id: p1\n");
   daemon->signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return std::isnan(scrape().get("hss_jobwatch_jobs", {{"scope", "p2/-"}})); }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return std::isnan(scrape().get("hss_jobwatch_jobs", {{"scope", "p2/-"}}));
+      },
+      20s));
   const auto events = scrape().sum("hss_jobwatch_events_total");
   fake.clear_requests();
-  for (const auto& j : fake.jobs("p2", "0")) fake.erase("p2", "0", j.cluster, j.ns, j.name);  // p2 emptied upstream
+  for (const auto& j : fake.jobs("p2", "0"))
+    fake.erase("p2", "0", j.cluster, j.ns, j.name);  // p2 emptied upstream
   ASSERT_TRUE(eventually([&] { return fake.requests().size() >= 3; }, 20s));
-  for (const auto& r : fake.requests()) EXPECT_NE(r.project_id, "p2") << "removed scope still walked";
+  for (const auto& r : fake.requests())
+    EXPECT_NE(r.project_id, "p2") << "removed scope still walked";
   EXPECT_EQ(scrape().sum("hss_jobwatch_events_total"), events) << "no removal flood for p2";
 
   // SIGTERM: a clean exit, promptly.
@@ -394,25 +437,39 @@ TEST_F(service_fixture, sighup_changing_ignore_fields_rewrites_fingerprints_unde
   fake.populate("p1", "0", 15, 5);
   write_config("  - id: p1\n");
   start();
-  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_events_total", {{"type", "added"}}) == 15; }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape().get("hss_jobwatch_events_total", {{"type", "added"}}) == 15;
+      },
+      20s));
 
   poll_extra = ", ignore_fields: [execute_time]";
   write_config("  - id: p1\n");
   daemon->signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_reloads_total", {{"result", "ok"}}) == 1; }, 20s));
-  ASSERT_TRUE(eventually([&] { return daemon->err().find("stored fingerprints rewritten") != std::string::npos; }, 5s))
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape().get("hss_jobwatch_reloads_total", {{"result", "ok"}}) == 1;
+      },
+      20s));
+  ASSERT_TRUE(eventually(
+      [&] { return daemon->err().find("stored fingerprints rewritten") != std::string::npos; }, 5s))
       << daemon->err();
 
   auto jobs = fake.jobs("p1", "0");
   jobs[0].execute_time += 60'000;
   fake.upsert(jobs[0]);
   fake.clear_requests();
-  ASSERT_TRUE(eventually([&] { return fake.requests().size() >= 6; }, 20s));  // three walks and more
+  ASSERT_TRUE(
+      eventually([&] { return fake.requests().size() >= 6; }, 20s));  // three walks and more
   EXPECT_EQ(scrape().sum("hss_jobwatch_events_total"), 15) << "an ignored field changed: no event";
 
   jobs[1].status = jobs[1].status == "Failed" ? "Succeeded" : "Failed";
   fake.upsert(jobs[1]);
-  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_events_total", {{"type", "modified"}}) == 1; }, 20s))
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape().get("hss_jobwatch_events_total", {{"type", "modified"}}) == 1;
+      },
+      20s))
       << daemon->err();
   EXPECT_EQ(scrape().sum("hss_jobwatch_events_total"), 16);
 }
@@ -426,7 +483,8 @@ TEST_F(service_fixture, subscribers_and_refused_clients_are_counted) {
   ASSERT_GE(watcher, 0);
   EXPECT_NE(read_some(watcher).find("\"hello\""), std::string::npos);
   const std::string watch = "{\"op\":\"watch\"}\n";
-  ASSERT_EQ(::send(watcher, watch.data(), watch.size(), MSG_NOSIGNAL), static_cast<ssize_t>(watch.size()));
+  ASSERT_EQ(::send(watcher, watch.data(), watch.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(watch.size()));
   EXPECT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_subscribers") == 1; }, 10s));
   int second = unix_connect(socket_path());
   ASSERT_GE(second, 0);
@@ -434,7 +492,10 @@ TEST_F(service_fixture, subscribers_and_refused_clients_are_counted) {
   eventually([&] { return (got += read_some(second)).find("busy") != std::string::npos; }, 10s);
   EXPECT_NE(got.find("\"busy\""), std::string::npos) << got;
   EXPECT_TRUE(eventually(
-      [&] { return scrape().get("hss_jobwatch_subscribers_dropped_total", {{"reason", "busy"}}) == 1; }, 10s));
+      [&] {
+        return scrape().get("hss_jobwatch_subscribers_dropped_total", {{"reason", "busy"}}) == 1;
+      },
+      10s));
   ::close(second);
   ::close(watcher);
   EXPECT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_subscribers") == 0; }, 10s));
@@ -449,35 +510,43 @@ TEST_F(service_fixture, a_rejected_reload_stays_visible_in_status_until_a_good_o
   daemon_env["NOTIFY_SOCKET"] = notify.path;
   write_config("  - id: p1\n");
   start();
-  ASSERT_TRUE(eventually([&] { return notify.last_status().find("1 scope") != std::string::npos; }, 10s));
+  ASSERT_TRUE(
+      eventually([&] { return notify.last_status().find("1 scope") != std::string::npos; }, 10s));
   EXPECT_TRUE(status_of(socket_path()).at("config_error").is_null());
 
   dir.write("config.yaml", "projects:\n  - id: p1\npoll: {interval: 1s, colour: red}\n", 0640);
   daemon->signal(SIGHUP);
   const std::regex where("config\\.yaml:[0-9]+:[0-9]+");
   boost::json::object st;
-  ASSERT_TRUE(eventually([&] {
-    st = status_of(socket_path());
-    return st.contains("config_error") && st.at("config_error").is_string();
-  }, 20s)) << daemon->err();
+  ASSERT_TRUE(eventually(
+      [&] {
+        st = status_of(socket_path());
+        return st.contains("config_error") && st.at("config_error").is_string();
+      },
+      20s))
+      << daemon->err();
   const std::string error(st.at("config_error").as_string());
   EXPECT_TRUE(std::regex_search(error, where)) << error;
   EXPECT_NE(error.find("colour"), std::string::npos) << error;
-  ASSERT_TRUE(eventually([&] { return notify.last_status().find("reload rejected") != std::string::npos; }, 10s))
+  ASSERT_TRUE(eventually(
+      [&] { return notify.last_status().find("reload rejected") != std::string::npos; }, 10s))
       << notify.last_status();
   EXPECT_TRUE(std::regex_search(notify.last_status(), where)) << notify.last_status();
   // Still there after the walks that follow (each walk refreshes STATUS=).
   fake.clear_requests();
   ASSERT_TRUE(eventually([&] { return fake.requests().size() >= 2; }, 10s));
   std::this_thread::sleep_for(300ms);
-  EXPECT_NE(notify.last_status().find("reload rejected"), std::string::npos) << notify.last_status();
+  EXPECT_NE(notify.last_status().find("reload rejected"), std::string::npos)
+      << notify.last_status();
   auto cli = run_process({HSSJW_CLI_PATH, "--socket", socket_path(), "status"}, 20s);
   EXPECT_NE(cli.out.find("reload rejected"), std::string::npos) << cli.out;
 
   write_config("  - id: p1\n");
   daemon->signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return status_of(socket_path()).at("config_error").is_null(); }, 20s));
-  EXPECT_TRUE(eventually([&] { return notify.last_status().find("reload rejected") == std::string::npos; }, 10s))
+  ASSERT_TRUE(
+      eventually([&] { return status_of(socket_path()).at("config_error").is_null(); }, 20s));
+  EXPECT_TRUE(eventually(
+      [&] { return notify.last_status().find("reload rejected") == std::string::npos; }, 10s))
       << notify.last_status();
 }
 
@@ -498,10 +567,13 @@ TEST_F(service_fixture, a_scope_is_starting_until_its_first_walk_ends) {
   auto table = run_process({HSSJW_CLI_PATH, "--socket", socket_path(), "status"}, 20s);
   EXPECT_NE(table.out.find("starting"), std::string::npos) << table.out;
   // The walk ends: ok.
-  EXPECT_TRUE(eventually([&] {
-    auto s = status_of(socket_path());
-    return !s.empty() && s.at("scopes").as_array().at(0).at("state") == "ok";
-  }, 20s)) << daemon->err();
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto s = status_of(socket_path());
+        return !s.empty() && s.at("scopes").as_array().at(0).at("state") == "ok";
+      },
+      20s))
+      << daemon->err();
 }
 
 // Logged only when it did something: a fresh state has nothing to rewrite.
@@ -509,13 +581,21 @@ TEST_F(service_fixture, fingerprints_rewritten_is_logged_only_when_something_was
   fake.populate("p1", "0", 9, 3);
   write_config("  - id: p1\n");
   start();
-  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 9; }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 9;
+      },
+      20s));
   EXPECT_EQ(daemon->err().find("fingerprints rewritten"), std::string::npos) << daemon->err();
   daemon->signal(SIGTERM);
   ASSERT_EQ(daemon->wait(15s), 0);
   // A restart with the same ignore_fields: nothing to rewrite either.
   start();
-  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 9; }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 9;
+      },
+      20s));
   EXPECT_EQ(daemon->err().find("fingerprints rewritten"), std::string::npos) << daemon->err();
   daemon->signal(SIGTERM);
   ASSERT_EQ(daemon->wait(15s), 0);
@@ -523,7 +603,8 @@ TEST_F(service_fixture, fingerprints_rewritten_is_logged_only_when_something_was
   poll_extra = ", ignore_fields: [execute_time]";
   write_config("  - id: p1\n");
   start();
-  EXPECT_NE(daemon->err().find("state: 9 stored fingerprints rewritten"), std::string::npos) << daemon->err();
+  EXPECT_NE(daemon->err().find("state: 9 stored fingerprints rewritten"), std::string::npos)
+      << daemon->err();
 }
 
 // Each reload that changes the client settings replaces the client: the
@@ -533,7 +614,11 @@ TEST_F(service_fixture, reloads_that_replace_the_client_do_not_accumulate_connec
   fake.populate("p1", "0", 6, 3);
   write_config("  - id: p1\n");
   start();
-  ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 6; }, 20s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return scrape().get("hss_jobwatch_jobs", {{"scope", "p1/-"}}) == 6;
+      },
+      20s));
   const auto settle = [&] {  // two walks after the reload: the old client's walk has ended
     fake.clear_requests();
     return eventually([&] { return fake.requests().size() >= 2; }, 20s);
@@ -544,7 +629,11 @@ TEST_F(service_fixture, reloads_that_replace_the_client_do_not_accumulate_connec
     poll_extra = i % 2 ? ", timeout: 10s" : ", timeout: 11s";  // poll.timeout: a new client
     write_config("  - id: p1\n");
     daemon->signal(SIGHUP);
-    ASSERT_TRUE(eventually([&] { return scrape().get("hss_jobwatch_reloads_total", {{"result", "ok"}}) == i + 1; }, 20s));
+    ASSERT_TRUE(eventually(
+        [&] {
+          return scrape().get("hss_jobwatch_reloads_total", {{"result", "ok"}}) == i + 1;
+        },
+        20s));
     ASSERT_TRUE(settle());
   }
   const auto after = open_fds(daemon->pid);
@@ -556,7 +645,8 @@ TEST_F(service_fixture, reloads_that_replace_the_client_do_not_accumulate_connec
 // file does. SIGHUP must make new connections trust the new content.
 // The fake closes idle connections after 1 s: each walk opens a new one.
 struct service_ca : daemon_fixture {
-  service_ca() : daemon_fixture(default_token, [](fake_hss::server::options& o) { o.idle_timeout = 1s; }) {}
+  service_ca()
+      : daemon_fixture(default_token, [](fake_hss::server::options& o) { o.idle_timeout = 1s; }) {}
 };
 
 TEST_F(service_ca, a_ca_file_replaced_at_the_same_path_takes_effect_on_reload) {
@@ -570,7 +660,8 @@ TEST_F(service_ca, a_ca_file_replaced_at_the_same_path_takes_effect_on_reload) {
   };
   install_ca();
   cfg.ca_file = "ca.pem";
-  cfg.poll = "interval: 2s, jitter: 0%, rate: unlimited, retry: {attempts: 1, initial: 10ms, max: 20ms}";
+  cfg.poll =
+      "interval: 2s, jitter: 0%, rate: unlimited, retry: {attempts: 1, initial: 10ms, max: 20ms}";
   cfg.extra = "metrics: {listen: 127.0.0.1:" + std::to_string(metrics_port) + "}\n";
   write_config("config.yaml", 0640);
   launch();
@@ -583,11 +674,13 @@ TEST_F(service_ca, a_ca_file_replaced_at_the_same_path_takes_effect_on_reload) {
 
   // The server now presents a certificate from another CA: walks fail.
   fake.rotate_ca();
-  ASSERT_TRUE(eventually([&] { return gauge("hss_jobwatch_scope_failing") == 1; }, 20s)) << daemon->err();
+  ASSERT_TRUE(eventually([&] { return gauge("hss_jobwatch_scope_failing") == 1; }, 20s))
+      << daemon->err();
 
   install_ca();  // the renewed CA, same path, same config
   daemon->signal(SIGHUP);
-  EXPECT_TRUE(eventually([&] { return gauge("hss_jobwatch_scope_failing") == 0; }, 20s)) << daemon->err();
+  EXPECT_TRUE(eventually([&] { return gauge("hss_jobwatch_scope_failing") == 0; }, 20s))
+      << daemon->err();
   EXPECT_NE(daemon->err().find("ca.pem changed on disk"), std::string::npos) << daemon->err();
   daemon->signal(SIGTERM);
   EXPECT_EQ(daemon->wait(15s), 0) << daemon->err();

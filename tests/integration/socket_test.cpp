@@ -3,8 +3,6 @@
 // every op and error, filters, bookmarks, scope_status, since across a
 // restart, sync racing with commits, 100 clients with one stuck, garbage
 // and half-sent requests, the socket file's life cycle.
-#include "integration/socket_support.hpp"
-
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -17,6 +15,8 @@
 #include <map>
 #include <set>
 #include <thread>
+
+#include "integration/socket_support.hpp"
 
 namespace {
 
@@ -78,7 +78,8 @@ TEST_F(socket_fixture, hello_status_and_list) {
 
   // A filtered list holds exactly the matching jobs.
   const auto one = fake.jobs("p1")[3];
-  auto filtered = request(R"({"op":"list","filter":{"cluster":")" + one.cluster + R"(","name":")" + one.name + R"("}})");
+  auto filtered = request(R"({"op":"list","filter":{"cluster":")" + one.cluster + R"(","name":")" +
+                          one.name + R"("}})");
   lines = filtered->until([](auto& o) { return type_of(o) == "end"; });
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].at("key").at("name"), one.name.c_str());
@@ -210,10 +211,13 @@ TEST_F(socket_fixture, clients_that_leave_mid_line_or_send_nothing_harm_nobody) 
   auto status = request(R"({"op":"status"})")->next();
   ASSERT_TRUE(status);
   EXPECT_EQ(status->at("seq"), 3);
-  EXPECT_TRUE(eventually([&] {
-    auto s = request(R"({"op":"status"})")->next();
-    return s && s->at("clients") == 1 && s->at("subscribers") == 0;
-  }, 10s)) << "every departed client was let go";
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto s = request(R"({"op":"status"})")->next();
+        return s && s->at("clients") == 1 && s->at("subscribers") == 0;
+      },
+      10s))
+      << "every departed client was let go";
 }
 
 // `echo '{"op":"watch"}' | socat …` half-closes after its request and
@@ -252,22 +256,27 @@ TEST_F(socket_fixture, busy_over_max_clients) {
   start_daemon(3);
   std::vector<std::unique_ptr<socket_client>> held;
   for (int i = 0; i < 3; ++i) held.push_back(request(R"({"op":"watch"})"));
-  ASSERT_TRUE(eventually([&] {
-    socket_client probe;
-    if (!probe.open(socket_path())) return false;
-    auto l = probe.next(2s);
-    return l && type_of(*l) == "error" && l->at("code") == "busy";
-  }, 10s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        socket_client probe;
+        if (!probe.open(socket_path())) return false;
+        auto l = probe.next(2s);
+        return l && type_of(*l) == "error" && l->at("code") == "busy";
+      },
+      10s));
   held.pop_back();
   // Until the daemon has noticed the departure, an attempt is still
   // answered busy and closed, and sending the request may then fail
   // (EPIPE): that is a retry, not a failure (request() would EXPECT it).
-  EXPECT_TRUE(eventually([&] {
-    socket_client c;
-    if (!c.open(socket_path()) || !c.send(R"({"op":"status"})")) return false;
-    auto l = c.next(2s);
-    return l && type_of(*l) == "status";
-  }, 10s)) << "a slot frees when a client leaves";
+  EXPECT_TRUE(eventually(
+      [&] {
+        socket_client c;
+        if (!c.open(socket_path()) || !c.send(R"({"op":"status"})")) return false;
+        auto l = c.next(2s);
+        return l && type_of(*l) == "status";
+      },
+      10s))
+      << "a slot frees when a client leaves";
 }
 
 TEST_F(socket_fixture, gone_when_since_is_older_than_the_journal) {
@@ -303,7 +312,7 @@ TEST_F(socket_fixture, since_across_a_daemon_restart_has_no_gap_and_no_duplicate
   ASSERT_FALSE(last.empty());
   EXPECT_EQ(last.back().at("code"), "shutting_down");
   ASSERT_EQ(daemon->wait(15s), 0);
-  struct stat st{};
+  struct stat st {};
   EXPECT_NE(::stat(socket_path().c_str(), &st), 0) << "the socket file is removed on a clean stop";
 
   fake.erase("p1", "0", fake.jobs("p1")[0].cluster, fake.jobs("p1")[0].ns, fake.jobs("p1")[0].name);
@@ -334,8 +343,8 @@ TEST_F(socket_fixture, sync_racing_with_commits_has_no_gap) {
   using key_t = std::tuple<std::string, std::string, std::string>;
   auto key_of = [](const json::object& o) {
     const auto& k = o.at("key").as_object();
-    return key_t{std::string(k.at("cluster").as_string()), std::string(k.at("namespace").as_string()),
-                 std::string(k.at("name").as_string())};
+    return key_t{std::string(k.at("cluster").as_string()),
+                 std::string(k.at("namespace").as_string()), std::string(k.at("name").as_string())};
   };
   std::map<key_t, json::value> state;
   auto c = request(R"({"op":"watch","sync":true})");
@@ -378,12 +387,14 @@ TEST_F(socket_fixture, sync_racing_with_commits_has_no_gap) {
   fake.stop_churn();
   // Wait for the daemon to settle (two walks without change), then read up to its seq.
   std::uint64_t final_seq = 0;
-  ASSERT_TRUE(eventually([&] {
-    auto a = daemon_seq();
-    std::this_thread::sleep_for(2500ms);
-    final_seq = daemon_seq();
-    return a == final_seq;
-  }, 60s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto a = daemon_seq();
+        std::this_thread::sleep_for(2500ms);
+        final_seq = daemon_seq();
+        return a == final_seq;
+      },
+      60s));
   std::uint64_t expected = synced + 1;
   while (expected <= final_seq) {
     auto l = c->next(20s);
@@ -441,8 +452,7 @@ TEST_F(socket_fixture, list_and_sync_to_clients_that_never_read_cost_bounded_mem
 #else
   constexpr std::size_t bound_kib = 64u * 1024;
 #endif
-  EXPECT_LT(peak - before, bound_kib)
-      << "RSS went from " << before << " KiB to " << peak << " KiB";
+  EXPECT_LT(peak - before, bound_kib) << "RSS went from " << before << " KiB to " << peak << " KiB";
 
   // The answers are whole for a client that reads after all.
   for (int i : {0, 1}) {
@@ -623,7 +633,8 @@ TEST_F(socket_fixture, hundred_clients_and_one_that_never_reads) {
         }
         if (!is_event(*l)) continue;
         if (seq_of(*l) != expected) {
-          failures[i] = "seq " + std::to_string(seq_of(*l)) + " instead of " + std::to_string(expected);
+          failures[i] =
+              "seq " + std::to_string(seq_of(*l)) + " instead of " + std::to_string(expected);
           return;
         }
         if (expected == 2000) ++backlog_done;
@@ -634,7 +645,8 @@ TEST_F(socket_fixture, hundred_clients_and_one_that_never_reads) {
   // EXPECT, not ASSERT: the reader threads must be joined either way.
   EXPECT_TRUE(eventually([&] { return backlog_done == readers; }, 180s));
   // The stuck client is cut off by now or soon; new events still flow.
-  EXPECT_TRUE(eventually([&] { return daemon->err().find("overflow") != std::string::npos; }, 20s)) << daemon->err();
+  EXPECT_TRUE(eventually([&] { return daemon->err().find("overflow") != std::string::npos; }, 20s))
+      << daemon->err();
   fake.erase("p1", "0", victim.cluster, victim.ns, victim.name);
   for (auto& t : threads) t.join();
   for (int i = 0; i < readers; ++i) EXPECT_EQ(failures[i], "") << "client " << i;
@@ -754,17 +766,22 @@ TEST_F(socket_fixture, a_burst_larger_than_every_buffer_reaches_every_watcher_on
   std::vector<std::string> stalled_lines;
   threads.emplace_back([&] {
     while (stalled_lines.size() < 100)
-      if (auto l = stalled->next_raw(60s)) stalled_lines.push_back(*l);
-      else break;
+      if (auto l = stalled->next_raw(60s))
+        stalled_lines.push_back(*l);
+      else
+        break;
   });
   for (auto& t : threads) t.join();
   for (std::size_t i = 0; i < failures.size(); ++i) EXPECT_EQ(failures[i], "") << "client " << i;
   EXPECT_EQ(filtered_got, in_cluster);
   EXPECT_EQ(daemon_seq(), last) << "one commit of the whole burst";
 
-  EXPECT_TRUE(eventually([&] { return daemon->err().find("(overflow)") != std::string::npos; }, 20s));
+  EXPECT_TRUE(
+      eventually([&] { return daemon->err().find("(overflow)") != std::string::npos; }, 20s));
   const auto err = daemon->err();
-  EXPECT_EQ(err.find("(overflow)"), err.rfind("(overflow)")) << "only the client that stopped reading:\n" << err;
+  EXPECT_EQ(err.find("(overflow)"), err.rfind("(overflow)"))
+      << "only the client that stopped reading:\n"
+      << err;
   while (auto l = stalled->next_raw(5s)) stalled_lines.push_back(*l);
   ASSERT_GT(stalled_lines.size(), 100u);
   std::uint64_t expected = from + 1;
@@ -793,7 +810,7 @@ TEST_F(socket_fixture, socket_file_mode_stale_file_and_a_live_daemon) {
   }
   fake.populate("p1", "0", 2, 13);
   start_daemon(2);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(socket_path().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
@@ -829,11 +846,14 @@ TEST_F(socket_fixture, systemd_socket_activation_is_used) {
   argv.insert(argv.begin(), {"/usr/bin/systemd-socket-activate", "-l", activated});
   launch(argv);
   // The daemon starts on the first connection and serves on the passed fd.
-  ASSERT_TRUE(eventually([&] {
-    socket_client c;
-    return c.open(activated) && seq_of(c.hello) >= 4;
-  }, 30s)) << daemon->err();
-  struct stat st{};
+  ASSERT_TRUE(eventually(
+      [&] {
+        socket_client c;
+        return c.open(activated) && seq_of(c.hello) >= 4;
+      },
+      30s))
+      << daemon->err();
+  struct stat st {};
   EXPECT_NE(::stat(socket_path().c_str(), &st), 0) << "socket.path is not created under activation";
 }
 

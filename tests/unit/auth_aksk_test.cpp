@@ -1,17 +1,15 @@
 // aksk_authenticator: the headers it adds and signs, the target it rewrites
 // so the wire query is the signed one, and the pause after rejected
 // signatures that keeps the gateway from locking the key.
-#include "auth/aksk_authenticator.hpp"
-
-#include "auth/aksk_signer.hpp"
-#include "unit/auth_test_support.hpp"
-
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include <algorithm>
+#include "auth/aksk_authenticator.hpp"
+#include "auth/aksk_signer.hpp"
+#include "unit/auth_test_support.hpp"
 
 namespace hssjw {
 namespace {
@@ -50,8 +48,8 @@ struct fixture {
   temp_dir dir;
   captured_log log;
   std::string sk_path = dir.write("sk", std::string(vector_sk) + "\n");
-  aksk_authenticator auth{"EXAMPLEAK0HSS0POLLER", sk_path, log.logger,
-                          {.max_rejections = 2, .pause = 360s}};
+  aksk_authenticator auth{
+      "EXAMPLEAK0HSS0POLLER", sk_path, log.logger, {.max_rejections = 2, .pause = 360s}};
   aksk_authenticator::clock::time_point t0 = aksk_authenticator::clock::time_point{} + 1h;
 
   result<void> sign(http_request& req, aksk_authenticator::clock::time_point now) {
@@ -78,8 +76,8 @@ TEST(auth_aksk, resigning_a_retried_request_replaces_the_old_signature) {
   fixture f;
   auto req = jobs_request();
   ASSERT_TRUE(f.sign(req, f.t0).has_value());
-  ASSERT_TRUE(f.auth.authorize(req, vector_project, vector_host, vector_time + 61s, f.t0)
-                  .has_value());
+  ASSERT_TRUE(
+      f.auth.authorize(req, vector_project, vector_host, vector_time + 61s, f.t0).has_value());
   EXPECT_EQ(count_header(req, "Authorization"), 1);
   EXPECT_EQ(count_header(req, "X-Sdk-Date"), 1);
   EXPECT_EQ(count_header(req, "Host"), 1);
@@ -154,10 +152,10 @@ TEST(auth_aksk, a_new_secret_key_lifts_our_own_pause) {
 
 TEST(auth_aksk, clock_skew_rejection_says_to_check_the_clock) {
   fixture f;
-  f.auth.rejected({401, "APIGW.0303",
-                   "signature expired, signature time:20250115T083000Z,server time:20250115T090000Z",
-                   ""},
-                  f.t0);
+  f.auth.rejected(
+      {401, "APIGW.0303",
+       "signature expired, signature time:20250115T083000Z,server time:20250115T090000Z", ""},
+      f.t0);
   EXPECT_EQ(f.log.count("warning", "clock"), 1) << f.log.text();
 }
 
@@ -204,7 +202,9 @@ struct gate_fixture {
   std::vector<std::optional<result<void>>> results;
 
   explicit gate_fixture(milliseconds proof_wait)
-      : auth{"EXAMPLEAK0HSS0POLLER", sk_path, log.logger,
+      : auth{"EXAMPLEAK0HSS0POLLER",
+             sk_path,
+             log.logger,
              {.max_rejections = 2, .pause = 360s, .proof_wait = proof_wait}} {}
 
   void start(int n) {
@@ -225,8 +225,8 @@ struct gate_fixture {
     ctx.run_for(50ms);
   }
   int done() const {
-    return static_cast<int>(std::count_if(results.begin(), results.end(),
-                                          [](const auto& r) { return r.has_value(); }));
+    return static_cast<int>(
+        std::count_if(results.begin(), results.end(), [](const auto& r) { return r.has_value(); }));
   }
   int signed_ok() const {
     return static_cast<int>(std::count_if(results.begin(), results.end(),

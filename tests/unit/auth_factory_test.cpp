@@ -1,12 +1,11 @@
 // make_authenticator: the method's settings must be complete and its
 // secret file readable at startup; the message names what to fix.
-#include "auth/factory.hpp"
-
-#include "unit/auth_test_support.hpp"
-
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+
+#include "auth/factory.hpp"
+#include "unit/auth_test_support.hpp"
 
 namespace hssjw {
 namespace {

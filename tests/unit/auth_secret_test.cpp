@@ -3,15 +3,10 @@
 // empty and oversized files, stamps, and re-reading on change; systemd
 // credentials with an ACL (mode 0440), FIFOs and devices that must never
 // block, symlinks, and wipe_string.
-#include "auth/secret_file.hpp"
-
-#include "unit/auth_test_support.hpp"
-
+#include <fcntl.h>
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 #include <sys/xattr.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +15,9 @@
 #include <cstring>
 #include <future>
 #include <vector>
+
+#include "auth/secret_file.hpp"
+#include "unit/auth_test_support.hpp"
 
 namespace hssjw {
 namespace {
@@ -54,7 +52,8 @@ TEST(auth_secret, refuses_files_others_can_access) {
     ASSERT_FALSE(got.has_value());
     EXPECT_NE(got.error().message().find(path), std::string::npos) << got.error();
     EXPECT_NE(got.error().message().find("chmod 600 " + path), std::string::npos) << got.error();
-    EXPECT_EQ(got.error().message().find("hunter2"), std::string::npos) << "message leaks the secret";
+    EXPECT_EQ(got.error().message().find("hunter2"), std::string::npos)
+        << "message leaks the secret";
   }
   auto got = read_secret(dir.write("pw", "x", 0644));
   EXPECT_NE(got.error().message().find("mode 0644"), std::string::npos) << got.error();
@@ -81,7 +80,8 @@ TEST(auth_secret, refuses_missing_files_directories_and_huge_files) {
   ::chmod(dir.path().c_str(), 0700);
   auto directory = read_secret(dir.path());
   ASSERT_FALSE(directory.has_value());
-  EXPECT_NE(directory.error().message().find("not a regular file"), std::string::npos) << directory.error();
+  EXPECT_NE(directory.error().message().find("not a regular file"), std::string::npos)
+      << directory.error();
 
   auto huge = read_secret(dir.write("huge", std::string(max_secret_size + 1, 'x')));
   ASSERT_FALSE(huge.has_value());
@@ -102,7 +102,8 @@ TEST(auth_secret, credential_reads_from_credentials_directory) {
 
   auto missing = read_secret("credential:other");
   ASSERT_FALSE(missing.has_value());
-  EXPECT_NE(missing.error().message().find(dir.file("other")), std::string::npos) << missing.error();
+  EXPECT_NE(missing.error().message().find(dir.file("other")), std::string::npos)
+      << missing.error();
 }
 
 TEST(auth_secret, credential_without_credentials_directory_is_a_clear_error) {
@@ -192,8 +193,11 @@ std::string add_service_user_acl(const std::string& path) {
     std::uint32_t id;
   };
   constexpr std::uint32_t undefined = 0xFFFFFFFF;
-  const entry entries[] = {{0x01, 4, undefined}, {0x02, 4, 65534}, {0x04, 0, undefined},
-                           {0x10, 4, undefined}, {0x20, 0, undefined}};
+  const entry entries[] = {{0x01, 4, undefined},
+                           {0x02, 4, 65534},
+                           {0x04, 0, undefined},
+                           {0x10, 4, undefined},
+                           {0x20, 0, undefined}};
   unsigned char buf[4 + 8 * std::size(entries)];
   const std::uint32_t version = 2;
   std::memcpy(buf, &version, 4);
@@ -243,7 +247,8 @@ TEST(auth_secret, ordinary_path_with_an_acl_is_still_refused) {
   if (auto why = add_service_user_acl(path); !why.empty()) GTEST_SKIP() << why;
   auto got = read_secret(path);
   ASSERT_FALSE(got.has_value());
-  EXPECT_NE(got.error().message().find("accessible by group or others"), std::string::npos) << got.error();
+  EXPECT_NE(got.error().message().find("accessible by group or others"), std::string::npos)
+      << got.error();
 }
 
 // A credential must be the file systemd placed: a symlink out of the
@@ -266,8 +271,8 @@ TEST(auth_secret, credential_symlinks_are_refused_ordinary_symlinks_followed) {
 // Runs read_secret(spec) on a thread and waits at most 5 s. A FIFO with no
 // writer blocks open() forever: if it does, a writer is attached so the
 // thread can end, and the test fails.
-std::optional<result<secret_contents>> read_bounded(
-    const std::string& spec, const std::string& fifo) {
+std::optional<result<secret_contents>> read_bounded(const std::string& spec,
+                                                    const std::string& fifo) {
   auto fut = std::async(std::launch::async, [spec] { return read_secret(spec); });
   if (fut.wait_for(std::chrono::seconds(5)) == std::future_status::ready) return fut.get();
   int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);  // unblocks the reader

@@ -2,20 +2,18 @@
 // (shared/aksk_vectors.json, each intermediate compared), edge cases of
 // HUAWEI-API.md §4 whose expected values were derived from the algorithm
 // with python's hashlib/hmac, and the aksk_authenticator around it.
-#include "auth/aksk_signer.hpp"
-
-#include "auth/aksk_authenticator.hpp"
-
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "auth/aksk_authenticator.hpp"
+#include "auth/aksk_signer.hpp"
 
 namespace hssjw {
 namespace {
@@ -112,7 +110,7 @@ TEST(auth_signer, canonical_uri_ends_in_slash_and_reencodes_segments) {
   EXPECT_EQ(aksk::canonical_uri("/web-0%20%28%CE%B2%29"), "/web-0%20%28%CE%B2%29/");
   EXPECT_EQ(aksk::canonical_uri("/a%7eb/c d"), "/a~b/c%20d/");  // ~ is unreserved
   EXPECT_EQ(aksk::canonical_uri("/\xce\xb2"), "/%CE%B2/");      // raw UTF-8 segment
-  EXPECT_EQ(aksk::canonical_uri("/a%2Fb"), "/a/b/");  // python decodes before splitting
+  EXPECT_EQ(aksk::canonical_uri("/a%2Fb"), "/a/b/");            // python decodes before splitting
   EXPECT_EQ(aksk::canonical_uri(""), "/");
   EXPECT_EQ(aksk::canonical_uri("/"), "/");
 }
@@ -120,8 +118,7 @@ TEST(auth_signer, canonical_uri_ends_in_slash_and_reencodes_segments) {
 TEST(auth_signer, canonical_query_sorts_raw_keys_then_values) {
   EXPECT_EQ(aksk::canonical_query({}), "");
   EXPECT_EQ(aksk::canonical_query({{"b", "2"}, {"a", "1"}}), "a=1&b=2");
-  EXPECT_EQ(aksk::canonical_query({{"key", "b"}, {"key", "a"}, {"key", "B"}}),
-            "key=B&key=a&key=b");
+  EXPECT_EQ(aksk::canonical_query({{"key", "b"}, {"key", "a"}, {"key", "B"}}), "key=B&key=a&key=b");
   EXPECT_EQ(aksk::canonical_query({{"a", "x"}, {"Z", "y"}}), "Z=y&a=x");  // upper case first
   EXPECT_EQ(aksk::canonical_query({{"empty", ""}}), "empty=");
   EXPECT_EQ(aksk::canonical_query({{"v", "a b/c~d"}}), "v=a%20b%2Fc~d");
@@ -140,8 +137,14 @@ aksk::sign_input edge_encoding_input(const std::string& sk) {
   aksk::sign_input in;
   in.method = "get";
   in.path = "/v5/p/web-0%20%28%CE%B2%29/x";
-  in.query = {{"name", "a b/c~d"}, {"Zeta", "1"},  {"alpha", ""},
-              {"key", "b"},        {"key", "a"},   {"\xc3\xbc" "ber", "\xc3\xb6+"}};
+  in.query = {{"name", "a b/c~d"},
+              {"Zeta", "1"},
+              {"alpha", ""},
+              {"key", "b"},
+              {"key", "a"},
+              {"\xc3\xbc"
+               "ber",
+               "\xc3\xb6+"}};
   in.headers = {{"Content-Type", "application/json"},
                 {"X-Custom", "  spaced  value  "},
                 {"x_under", "ignored"}};
@@ -159,8 +162,7 @@ TEST(auth_signer, edge_case_encoding_trimming_underscore_and_port) {
   std::string sk = "SK";
   auto out = aksk::sign(edge_encoding_input(sk));
   EXPECT_EQ(out.canonical_uri, "/v5/p/web-0%20%28%CE%B2%29/x/");
-  EXPECT_EQ(out.canonical_query,
-            "Zeta=1&alpha=&key=a&key=b&name=a%20b%2Fc~d&%C3%BCber=%C3%B6%2B");
+  EXPECT_EQ(out.canonical_query, "Zeta=1&alpha=&key=a&key=b&name=a%20b%2Fc~d&%C3%BCber=%C3%B6%2B");
   EXPECT_EQ(out.canonical_request,
             "GET\n/v5/p/web-0%20%28%CE%B2%29/x/\n"
             "Zeta=1&alpha=&key=a&key=b&name=a%20b%2Fc~d&%C3%BCber=%C3%B6%2B\n"

@@ -2,16 +2,14 @@
 // after a rejection: the file re-read at once, a per-project backoff of
 // 10 s doubling to 5 min, other projects unaffected (logged once, not per
 // request).
-#include "auth/token_authenticator.hpp"
-
-#include "unit/auth_test_support.hpp"
-
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include <algorithm>
+#include "auth/token_authenticator.hpp"
+#include "unit/auth_test_support.hpp"
 
 namespace hssjw {
 namespace {
@@ -22,7 +20,10 @@ using test::count_header;
 using test::header;
 using test::temp_dir;
 
-api_error rejection() { return {401, "APIGW.0301", "Incorrect IAM authentication information: decrypt token fail", "req-1"}; }
+api_error rejection() {
+  return {401, "APIGW.0301", "Incorrect IAM authentication information: decrypt token fail",
+          "req-1"};
+}
 
 // Runs async_authorize on a real io_context, bounded by a deadline.
 result<void> run_authorize(authenticator& auth, http_request& req) {

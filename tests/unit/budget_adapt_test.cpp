@@ -2,9 +2,9 @@
 // time: the rate halves for everyone (floor one per window), Retry-After
 // is honoured, in-flight answers to one overload cut only once, and each
 // clean window gives one request back until poll.rate is reached.
-#include "walk/budget.hpp"
-
 #include <gtest/gtest.h>
+
+#include "walk/budget.hpp"
 
 namespace hssjw {
 namespace {
@@ -106,11 +106,11 @@ TEST(budget_adapt, recovery_shows_in_the_window) {
 
 TEST(budget_adapt, throttled_during_recovery_halves_from_where_it_is) {
   request_budget b(config::rate{16, 60s});
-  b.on_throttled(t0, 0ms);                           // 16 -> 8
-  EXPECT_EQ(b.effective_count(t0 + 180s), 11u);      // three clean windows
-  b.on_throttled(t0 + 180s, 0ms);                    // 11 -> 5
+  b.on_throttled(t0, 0ms);                       // 16 -> 8
+  EXPECT_EQ(b.effective_count(t0 + 180s), 11u);  // three clean windows
+  b.on_throttled(t0 + 180s, 0ms);                // 11 -> 5
   EXPECT_EQ(b.effective_count(t0 + 180s), 5u);
-  EXPECT_EQ(b.effective_count(t0 + 239s), 5u);       // the clean clock restarted
+  EXPECT_EQ(b.effective_count(t0 + 239s), 5u);  // the clean clock restarted
   EXPECT_EQ(b.effective_count(t0 + 240s), 6u);
 }
 

@@ -1,19 +1,20 @@
 // The request budget (sliding window, throttling) and the request gate
 // (in-flight limit, round-robin fairness across scopes, cancellation).
-#include "walk/request_gate.hpp"
 #include "walk/budget.hpp"
 
+#include <gtest/gtest.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include "walk/request_gate.hpp"
 
 namespace hssjw {
 namespace {
@@ -91,7 +92,8 @@ TEST(request_gate, in_flight_limit_holds) {
     co_await t.async_wait(asio::use_awaitable);
     --current;
   };
-  for (int i = 0; i < 10; ++i) asio::co_spawn(ioc, task("s" + std::to_string(i % 3)), asio::detached);
+  for (int i = 0; i < 10; ++i)
+    asio::co_spawn(ioc, task("s" + std::to_string(i % 3)), asio::detached);
   ioc.run_for(5s);
   EXPECT_EQ(max_seen, 2);
   EXPECT_EQ(gate.granted(), 10u);
@@ -123,7 +125,8 @@ TEST(request_gate, cancelled_waiter_leaves_the_queue) {
   asio::cancellation_signal cancel;
   bool aborted = false;
   asio::co_spawn(ioc, take(gate, "b", order, 1ms),
-                 asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) { aborted = e != nullptr; }));
+                 asio::bind_cancellation_slot(
+                     cancel.slot(), [&](std::exception_ptr e) { aborted = e != nullptr; }));
   asio::steady_timer t(ioc, 50ms);
   t.async_wait([&](auto) { cancel.emit(asio::cancellation_type::terminal); });
   ioc.run_for(2s);

@@ -1,11 +1,11 @@
 // hss-jobwatch's argument parsing, request lines and text output (SPEC §7).
-#include "client/cli_args.hpp"
-#include "client/render.hpp"
-#include "protocol/socket_protocol.hpp"
-
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+
+#include "client/cli_args.hpp"
+#include "client/render.hpp"
+#include "protocol/socket_protocol.hpp"
 
 namespace {
 
@@ -20,8 +20,8 @@ TEST(cli_args, commands_options_and_socket_precedence) {
   EXPECT_EQ(o->out, output::text);
   o = parse({"watch"}, "/env.sock");
   EXPECT_EQ(o->socket, "/env.sock");
-  o = parse({"--socket", "/a.sock", "watch", "--since", "12", "-o", "json", "--filter", "cluster=c1",
-             "--filter", "type=removed,added", "--filter", "eps=all_granted_eps"},
+  o = parse({"--socket", "/a.sock", "watch", "--since", "12", "-o", "json", "--filter",
+             "cluster=c1", "--filter", "type=removed,added", "--filter", "eps=all_granted_eps"},
             "/env.sock");
   ASSERT_TRUE(o) << o.error();
   EXPECT_EQ(o->socket, "/a.sock");
@@ -32,7 +32,8 @@ TEST(cli_args, commands_options_and_socket_precedence) {
   EXPECT_EQ(o->types, (std::vector<std::string>{"removed", "added"}));
   EXPECT_EQ(parse({"--help"}, nullptr)->cmd, command::help);
   EXPECT_EQ(parse({"status", "-o", "json"}, nullptr)->cmd, command::status);
-  EXPECT_EQ(parse({"list", "--filter", "ns=kube-system"}, nullptr)->filter.at("namespace"), "kube-system");
+  EXPECT_EQ(parse({"list", "--filter", "ns=kube-system"}, nullptr)->filter.at("namespace"),
+            "kube-system");
 }
 
 TEST(cli_args, usage_errors) {
@@ -89,21 +90,25 @@ TEST(cli_render, readable_lines_and_tables) {
     "scope":{"project_id":"p1","enterprise_project_id":"all_granted_eps"},
     "key":{"cluster":"glz-2451","namespace":"kube-system","name":"cceaddon-npd"},
     "job":{"status":"Running","pods_num":6},"previous":{"status":"Failed","pods_num":5},
-    "changed":["pods_num","status"]})").as_object();
+    "changed":["pods_num","status"]})")
+               .as_object();
   EXPECT_EQ(event_text(e),
-            "2026-11-28T10:40:00.123Z #1042 modified glz-2451/kube-system/cceaddon-npd (p1/all_granted_eps) "
+            "2026-11-28T10:40:00.123Z #1042 modified glz-2451/kube-system/cceaddon-npd "
+            "(p1/all_granted_eps) "
             "status=Running pods=6 changed=pods_num,status");
   auto removed = json::parse(R"({"v":1,"seq":9,"type":"removed","time":"T",
     "scope":{"project_id":"p1","enterprise_project_id":""},
-    "key":{"cluster":"c","namespace":"n","name":"j"},"previous":{"status":"Failed","pods_num":0}})").as_object();
+    "key":{"cluster":"c","namespace":"n","name":"j"},"previous":{"status":"Failed","pods_num":0}})")
+                     .as_object();
   EXPECT_EQ(event_text(removed), "T #9 removed c/n/j (p1/-) status=Failed pods=0");
 
   std::vector<json::object> existing;
   for (const char* name : {"zeta", "alpha"})
-    existing.push_back(json::object{{"type", "existing"},
-                                    {"scope", {{"project_id", "p1"}, {"enterprise_project_id", ""}}},
-                                    {"key", {{"cluster", "c1"}, {"namespace", "ns"}, {"name", name}}},
-                                    {"job", {{"status", "Running"}, {"pods_num", 1}, {"create_time", 1720765124000}}}});
+    existing.push_back(json::object{
+        {"type", "existing"},
+        {"scope", {{"project_id", "p1"}, {"enterprise_project_id", ""}}},
+        {"key", {{"cluster", "c1"}, {"namespace", "ns"}, {"name", name}}},
+        {"job", {{"status", "Running"}, {"pods_num", 1}, {"create_time", 1720765124000}}}});
   const auto table = list_table(existing);
   EXPECT_NE(table.find("SCOPE"), std::string::npos);
   EXPECT_LT(table.find("alpha"), table.find("zeta")) << table;
@@ -111,9 +116,11 @@ TEST(cli_render, readable_lines_and_tables) {
   EXPECT_NE(table.find("2 job(s)"), std::string::npos);
   EXPECT_EQ(existing_text(existing[0]), "existing c1/ns/zeta (p1/-) status=Running pods=1");
 
-  auto status = json::parse(R"({"type":"status","server":"hss-jobwatch/0.1.0","seq":5,"oldest_seq":1,
+  auto status =
+      json::parse(R"({"type":"status","server":"hss-jobwatch/0.1.0","seq":5,"oldest_seq":1,
     "subscribers":2,"clients":3,"scopes":[{"scope":{"project_id":"p1","enterprise_project_id":""},
-    "state":"failing","jobs":4,"last_attempt":"A","last_complete":null,"last_error":"HTTP 500"}]})").as_object();
+    "state":"failing","jobs":4,"last_attempt":"A","last_complete":null,"last_error":"HTTP 500"}]})")
+          .as_object();
   const auto st = status_table(status);
   EXPECT_NE(st.find("subscribers 2"), std::string::npos) << st;
   EXPECT_NE(st.find("failing"), std::string::npos);
@@ -162,7 +169,8 @@ TEST(cli_render, wide_tables_have_more_columns) {
   auto status = json::parse(R"({"type":"status","server":"s","seq":5,"oldest_seq":1,"subscribers":0,
     "clients":1,"scopes":[{"scope":{"project_id":"p1","enterprise_project_id":""},"filters":"cluster_name=x",
     "state":"ok","jobs":4,"last_attempt":"2026-11-28T10:40:00.123Z","last_complete":"2026-11-28T10:40:00.123Z",
-    "last_error":null}]})").as_object();
+    "last_error":null}]})")
+                    .as_object();
   const auto st = status_table(status);
   EXPECT_NE(st.find("p1/-?cluster_name=x"), std::string::npos) << st;
   EXPECT_NE(st.find("2026-11-28T10:40:00Z"), std::string::npos) << st;
@@ -194,8 +202,9 @@ TEST(cli_render, status_shows_starting_scopes_and_a_rejected_reload) {
   line = json::parse(hssjw::proto::status_line(r)).as_object();
   EXPECT_EQ(line.at("config_error"), "/etc/hss-jobwatch/config.yaml:3:7: unknown key \"pol\"");
   const auto table = status_table(line);
-  EXPECT_NE(table.find("reload rejected, running the previous config: /etc/hss-jobwatch/config.yaml:3:7"),
-            std::string::npos)
+  EXPECT_NE(
+      table.find("reload rejected, running the previous config: /etc/hss-jobwatch/config.yaml:3:7"),
+      std::string::npos)
       << table;
 }
 

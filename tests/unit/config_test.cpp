@@ -446,7 +446,8 @@ std::vector<bad_case> bad_cases() {
        "invalid YAML: illegal map value"},
       {"syntax_unterminated_flow", with("poll: {interval: 1s\n"), 5, 1,
        "end of map flow not found"},
-      {"two_documents", "region: a\n---\nregion: b\n", 2, 1, "expected one YAML document, found a second one here"},
+      {"two_documents", "region: a\n---\nregion: b\n", 2, 1,
+       "expected one YAML document, found a second one here"},
       {"top_level_scalar", "just text\n", 1, 1, "expected a mapping at the top level"},
       {"top_level_list", "- a\n", 1, 1, "expected a mapping at the top level, got a list"},
       // unknown and duplicate keys, at any level

@@ -1,10 +1,11 @@
 // lib/core/error.hpp: the one error vocabulary. An error is a code for the
 // program and a message for the operator; it compares like its code.
-#include "core/error.hpp"
+#include <gtest/gtest.h>
 
 #include <boost/asio/error.hpp>
 #include <boost/system/system_error.hpp>
-#include <gtest/gtest.h>
+
+#include "core/error.hpp"
 
 namespace hssjw {
 namespace {
@@ -26,7 +27,8 @@ TEST(core_error, without_a_message_the_code_speaks) {
 }
 
 TEST(core_error, compares_with_error_conditions_like_its_code) {
-  const error e(make_error_code(boost::system::errc::permission_denied), "proxy CONNECT to h:443 refused: 403");
+  const error e(make_error_code(boost::system::errc::permission_denied),
+                "proxy CONNECT to h:443 refused: 403");
   EXPECT_TRUE(e == boost::system::errc::permission_denied);
   EXPECT_FALSE(e == boost::system::errc::connection_refused);
 }

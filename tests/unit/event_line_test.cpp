@@ -1,17 +1,19 @@
 // to_json_line copies strings that need no escaping without Boost.JSON's
 // serializer; the bytes must be exactly what the serializer writes.
-#include "model/event.hpp"
+#include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
+
+#include "model/event.hpp"
 
 namespace hssjw {
 namespace {
 
 TEST(event_line, strings_are_escaped_exactly_as_boost_json_does) {
-  for (std::string s : {std::string("plain-job-1"), std::string("quo\"te"), std::string("back\\slash"),
-                        std::string("ctl\x01\n\t\x1f", 7), std::string("caf\xc3\xa9 \xf0\x9f\x98\x80"),
-                        std::string("del\x7f"), std::string(), std::string("nul\0in", 6)}) {
+  for (std::string s :
+       {std::string("plain-job-1"), std::string("quo\"te"), std::string("back\\slash"),
+        std::string("ctl\x01\n\t\x1f", 7), std::string("caf\xc3\xa9 \xf0\x9f\x98\x80"),
+        std::string("del\x7f"), std::string(), std::string("nul\0in", 6)}) {
     change_event e;
     e.seq = 7;
     e.time_ms = 1'764'326'400'123;
@@ -19,8 +21,9 @@ TEST(event_line, strings_are_escaped_exactly_as_boost_json_does) {
     e.key = {"c" + s, "n", s};
     e.job = "{}";
     const std::string line = to_json_line(e);
-    const std::string want = std::string("\"name\":") +
-                             std::string(boost::json::serialize(boost::json::string_view(s.data(), s.size())));
+    const std::string want =
+        std::string("\"name\":") +
+        std::string(boost::json::serialize(boost::json::string_view(s.data(), s.size())));
     EXPECT_NE(line.find(want), std::string::npos) << line;
     auto v = boost::json::parse(line);
     EXPECT_EQ(v.at("key").at("name").as_string(), boost::json::string_view(s.data(), s.size()));

@@ -30,14 +30,16 @@ TEST(fuzz_regression, config_mapping_keys_outlive_the_iterator_proxy) {
 // out of memory (bad_alloc after gigabytes) on a node starting with ','.
 // Refused up front with a position; a ',' elsewhere still works.
 TEST(fuzz_regression, config_line_starting_with_a_comma_is_refused_before_yaml_cpp) {
-  for (const std::string& yaml : std::vector<std::string>{",", ", }", "  ,x", "- a\n,", "projects:\n  - id: p1\n,}]}"}) {
+  for (const std::string& yaml :
+       std::vector<std::string>{",", ", }", "  ,x", "- a\n,", "projects:\n  - id: p1\n,}]}"}) {
     auto r = config::load_string(yaml, "/etc/hss-jobwatch/config.yaml");
     ASSERT_FALSE(r) << yaml;
     EXPECT_NE(r.error().message().find("may not start with ','"), std::string::npos)
         << r.error().message();
   }
-  auto r = config::load_string("region: cn-north-4\nprojects: [{id: p1,}]\nauth: {method: token, token_file: /t}\n",
-                               "/c.yaml");
+  auto r = config::load_string(
+      "region: cn-north-4\nprojects: [{id: p1,}]\nauth: {method: token, token_file: /t}\n",
+      "/c.yaml");
   EXPECT_TRUE(r) << r.error().message();
 }
 

@@ -1,10 +1,11 @@
 // The key hash is stored (state.db jobs.key_hash): a change to it would
 // make every stored job look removed and re-added. These pin it.
 #include "core/hash.hpp"
-#include "model/job.hpp"
-#include "model/scope.hpp"
 
 #include <gtest/gtest.h>
+
+#include "model/job.hpp"
+#include "model/scope.hpp"
 
 namespace hssjw {
 namespace {
@@ -18,7 +19,8 @@ TEST(key_hash, murmur64a_matches_published_vectors) {
 
 // key_hash_of's own values, as stored by every state.db since schema 2.
 TEST(key_hash, key_hash_values_never_change) {
-  EXPECT_EQ(key_hash_of(job_key{"cluster-a", "default", "nightly-backup-28901234"}), 0x7b6afff85030dee6ULL);
+  EXPECT_EQ(key_hash_of(job_key{"cluster-a", "default", "nightly-backup-28901234"}),
+            0x7b6afff85030dee6ULL);
   EXPECT_EQ(key_hash_of(job_key{"", "", ""}), 0xa622000a5fc3cb5bULL);
   EXPECT_EQ(key_hash_of(job_key{"ab", "c", "d"}), 0x503d7a493388f900ULL);
   EXPECT_EQ(key_hash_of(job_key{"a", "bc", "d"}), 0x344bd22aaacce2c6ULL);

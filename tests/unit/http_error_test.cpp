@@ -1,11 +1,11 @@
 // parse_api_error against every error body shape Huawei's SDKs accept
 // (HUAWEI-API.md §2.1), plus the hostile ones a gateway or proxy may send:
 // junk, deep nesting, huge bodies, control characters, invalid UTF-8.
-#include "hss/http.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "hss/http.hpp"
 
 namespace hssjw {
 namespace {
@@ -28,7 +28,8 @@ bool is_printable_utf8(std::string_view s) {
 
 TEST(parse_api_error, snake_case_gateway_body) {
   const auto e = parse_api_error(
-      401, R"({"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information: verify aksk signature fail","request_id":"body-id"})",
+      401,
+      R"({"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information: verify aksk signature fail","request_id":"body-id"})",
       "hdr-id");
   EXPECT_EQ(e.http_status, 401u);
   EXPECT_EQ(e.error_code, "APIGW.0301");
@@ -40,14 +41,16 @@ TEST(parse_api_error, snake_case_gateway_body) {
 
 TEST(parse_api_error, request_id_from_body_when_header_missing) {
   const auto e = parse_api_error(
-      429, R"({"error_code":"APIGW.0308","error_msg":"The throttling threshold has been reached","request_id":"abc123","status_code":429})",
+      429,
+      R"({"error_code":"APIGW.0308","error_msg":"The throttling threshold has been reached","request_id":"abc123","status_code":429})",
       "");
   EXPECT_EQ(e.request_id, "abc123");
   EXPECT_TRUE(is_throttled(e));
 }
 
 TEST(parse_api_error, camel_case_body) {
-  const auto e = parse_api_error(400, R"({"errorCode":"HSS.0001","errorMsg":"invalid parameter"})", "");
+  const auto e =
+      parse_api_error(400, R"({"errorCode":"HSS.0001","errorMsg":"invalid parameter"})", "");
   EXPECT_EQ(e.error_code, "HSS.0001");
   EXPECT_EQ(e.error_msg, "invalid parameter");
 }
@@ -60,7 +63,9 @@ TEST(parse_api_error, code_message_body) {
 
 TEST(parse_api_error, nested_iam_style_body_with_numeric_code) {
   const auto e = parse_api_error(
-      401, R"({"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}})", "");
+      401,
+      R"({"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}})",
+      "");
   EXPECT_EQ(e.error_code, "401");
   EXPECT_EQ(e.error_msg, "The request you have made requires authentication.");
   EXPECT_TRUE(is_auth_rejected(e));
@@ -75,7 +80,9 @@ TEST(parse_api_error, deeply_nested_and_inside_arrays) {
 
 TEST(parse_api_error, shallowest_match_wins) {
   const auto e = parse_api_error(
-      400, R"({"detail":{"code":"inner","message":"deep"},"error_code":"HSS.0002","error_msg":"top"})", "");
+      400,
+      R"({"detail":{"code":"inner","message":"deep"},"error_code":"HSS.0002","error_msg":"top"})",
+      "");
   EXPECT_EQ(e.error_code, "HSS.0002");
   EXPECT_EQ(e.error_msg, "top");
 }
@@ -83,8 +90,9 @@ TEST(parse_api_error, shallowest_match_wins) {
 TEST(parse_api_error, numeric_codes_render_as_digits) {
   EXPECT_EQ(parse_api_error(400, R"({"error_code":1234,"error_msg":"x"})", "").error_code, "1234");
   EXPECT_EQ(parse_api_error(400, R"({"error_code":-7,"error_msg":"x"})", "").error_code, "-7");
-  EXPECT_EQ(parse_api_error(400, R"({"error_code":18446744073709551615,"error_msg":"x"})", "").error_code,
-            "18446744073709551615");
+  EXPECT_EQ(
+      parse_api_error(400, R"({"error_code":18446744073709551615,"error_msg":"x"})", "").error_code,
+      "18446744073709551615");
   EXPECT_EQ(parse_api_error(400, R"({"error_code":42.0,"error_msg":"x"})", "").error_code, "42");
   EXPECT_EQ(parse_api_error(400, R"({"error_code":"0308","error_msg":7})", "").error_msg, "7");
 }
@@ -155,27 +163,33 @@ TEST(parse_api_error, huge_body_is_truncated) {
 }
 
 TEST(parse_api_error, huge_message_inside_json_is_truncated) {
-  const std::string body = R"({"error_code":"HSS.0001","error_msg":")" + std::string(100000, 'm') + "\"}";
+  const std::string body =
+      R"({"error_code":"HSS.0001","error_msg":")" + std::string(100000, 'm') + "\"}";
   const auto e = parse_api_error(400, body, "");
   EXPECT_EQ(e.error_code, "HSS.0001");
   EXPECT_LE(e.error_msg.size(), 600u);
 }
 
 TEST(parse_api_error, control_characters_cannot_forge_lines) {
-  const auto e = parse_api_error(500, "line1\r\nFAKE LOG LINE\x1b[31m\x7f\x00" "end"s, "id\nx");
+  const auto e = parse_api_error(500,
+                                 "line1\r\nFAKE LOG LINE\x1b[31m\x7f\x00"
+                                 "end"s,
+                                 "id\nx");
   EXPECT_EQ(e.error_msg, "line1  FAKE LOG LINE\\x1b[31m\\x7f\\x00end");
   EXPECT_EQ(e.request_id, "id x");
   EXPECT_TRUE(is_printable_utf8(e.error_msg));
 }
 
 TEST(parse_api_error, escaped_controls_inside_json_strings_are_neutralised) {
-  const auto e = parse_api_error(400, R"({"error_code":"A\u0000B","error_msg":"x\ny\u001bz\u0085"})", "");
+  const auto e =
+      parse_api_error(400, R"({"error_code":"A\u0000B","error_msg":"x\ny\u001bz\u0085"})", "");
   EXPECT_EQ(e.error_code, "A\\x00B");
   EXPECT_EQ(e.error_msg, "x y\\x1bz\\x85");
 }
 
 TEST(parse_api_error, valid_utf8_is_kept) {
-  const auto e = parse_api_error(400, R"({"error_code":"HSS.0001","error_msg":"参数无效 – β ✓ 😀"})", "");
+  const auto e =
+      parse_api_error(400, R"({"error_code":"HSS.0001","error_msg":"参数无效 – β ✓ 😀"})", "");
   EXPECT_EQ(e.error_msg, "参数无效 – β ✓ 😀");
 }
 
@@ -250,11 +264,15 @@ TEST(retry_after_delay, seconds_or_an_http_date) {
       {"", "7 seconds", std::nullopt, "not a number"},
       {"", "Sat, 28 Nov 2026 18:30:20 GMT", milliseconds(20'000), "a date, against our clock"},
       // Against the server's clock when it sent one (ours is 5 minutes ahead here).
-      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 18:25:30 GMT", milliseconds(30'000), "server's clock"},
-      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 18:24:00 GMT", milliseconds(0), "a date in the past"},
-      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 20:25:01 GMT", std::nullopt, "over an hour"},
+      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 18:25:30 GMT", milliseconds(30'000),
+       "server's clock"},
+      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 18:24:00 GMT", milliseconds(0),
+       "a date in the past"},
+      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 20:25:01 GMT", std::nullopt,
+       "over an hour"},
       {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 18:25:30 PST", std::nullopt, "not GMT"},
-      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 18:25:30 GMT x", std::nullopt, "trailing text"},
+      {"Sat, 28 Nov 2026 18:25:00 GMT", "Sat, 28 Nov 2026 18:25:30 GMT x", std::nullopt,
+       "trailing text"},
       {"yesterday", "Sat, 28 Nov 2026 18:30:09 GMT", milliseconds(9000), "bad Date: our clock"},
   };
   for (const auto& c : cases) {

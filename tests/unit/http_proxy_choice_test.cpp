@@ -1,8 +1,8 @@
 // choose_proxy / no_proxy_matches: the one proxy decision shared by the
 // HSS client, the IAM client and the probe (hss/proxy_choice.hpp).
-#include "hss/proxy_choice.hpp"
-
 #include <gtest/gtest.h>
+
+#include "hss/proxy_choice.hpp"
 
 namespace hssjw {
 namespace {

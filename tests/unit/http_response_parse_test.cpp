@@ -1,12 +1,12 @@
 // parse_http_response: the response path of https_client on plain bytes,
 // with the live limits (64 KiB of headers, the body limit). Also the home
 // of regression inputs from fuzz_http_response.
-#include "core/error.hpp"
-#include "hss/client.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "core/error.hpp"
+#include "hss/client.hpp"
 
 namespace hssjw {
 namespace {
@@ -25,7 +25,9 @@ TEST(parse_http_response, content_length_and_headers) {
 }
 
 TEST(parse_http_response, chunked_and_until_eof) {
-  auto r = parse_http_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", 1024);
+  auto r = parse_http_response(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+      1024);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->body, "abcde");
   r = parse_http_response("HTTP/1.0 200 OK\r\n\r\nuntil the end", 1024);
@@ -37,27 +39,32 @@ TEST(parse_http_response, truncated_answers_are_errors) {
   EXPECT_FALSE(parse_http_response("", 1024));
   EXPECT_FALSE(parse_http_response("HTTP/1.1 200 OK\r\nContent-Le", 1024));
   EXPECT_FALSE(parse_http_response("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 1024));
-  EXPECT_FALSE(parse_http_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", 1024));
+  EXPECT_FALSE(
+      parse_http_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", 1024));
 }
 
 TEST(parse_http_response, limits_hold) {
-  auto r = parse_http_response("HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'x'), 1024);
+  auto r = parse_http_response(
+      "HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + std::string(2000, 'x'), 1024);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::body_too_large));
   std::string chunks;
   for (int i = 0; i < 40; ++i) chunks += "40\r\n" + std::string(64, 'y') + "\r\n";
-  r = parse_http_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + "0\r\n\r\n", 1024);
+  r = parse_http_response(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + "0\r\n\r\n", 1024);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::body_too_large));
   std::string flood = "HTTP/1.1 200 OK\r\n";
-  for (int i = 0; i < 100; ++i) flood += "X-F" + std::to_string(i) + ": " + std::string(1000, 'a') + "\r\n";
+  for (int i = 0; i < 100; ++i)
+    flood += "X-F" + std::to_string(i) + ": " + std::string(1000, 'a') + "\r\n";
   r = parse_http_response(flood + "Content-Length: 0\r\n\r\n", 1024);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("header limit"), std::string::npos) << r.error().message();
 }
 
 TEST(parse_http_response, garbage_is_an_error) {
-  for (std::string bad : {"garbage\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+  for (std::string bad : {"garbage\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
+                          "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
                           "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
                           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"})
     EXPECT_FALSE(parse_http_response(bad, 1024)) << bad;

@@ -2,13 +2,13 @@
 // texts in to_response, every field of an api_error, a proxy's reason
 // phrase). Its output must be valid UTF-8 without controls, bounded, and
 // leave honest text alone.
-#include "hss/client.hpp"
-#include "hss/upstream_text.hpp"
-
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <string>
+
+#include "hss/client.hpp"
+#include "hss/upstream_text.hpp"
 
 namespace hssjw {
 namespace {

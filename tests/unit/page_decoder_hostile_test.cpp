@@ -3,14 +3,14 @@
 // numbers beyond int64 or beyond a double (infinity), plus what it must
 // refuse outright: invalid UTF-8, lone surrogates, deep nesting. A rejected
 // job makes the walk incomplete (never a removal); a bad page fails it.
-#include "hss/page_decoder.hpp"
-#include "hss/page_hazards.hpp"
-
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <string>
 #include <vector>
+
+#include "hss/page_decoder.hpp"
+#include "hss/page_hazards.hpp"
 
 namespace hssjw {
 namespace {
@@ -20,7 +20,8 @@ std::string job(const std::string& name, const std::string& extra = "") {
          R"(","status":"Running","create_time":1)" + extra + "}";
 }
 
-std::string page(const std::vector<std::string>& jobs, const std::string& head = R"("total_num":)") {
+std::string page(const std::vector<std::string>& jobs,
+                 const std::string& head = R"("total_num":)") {
   std::string s = "{" + head + std::to_string(jobs.size()) + R"(,"job_info_list":[)";
   for (std::size_t i = 0; i < jobs.size(); ++i) s += (i ? "," : "") + jobs[i];
   return s + "]}";
@@ -42,7 +43,9 @@ result decode(const std::string& body) {
 }
 
 TEST(page_decoder_hostile, duplicated_key_field_rejects_that_job_only) {
-  auto r = decode(page({job("a"), R"({"cluster_name":"c","namespace_name":"n","name":"b","name":"evil"})", job("c")}));
+  auto r = decode(
+      page({job("a"), R"({"cluster_name":"c","namespace_name":"n","name":"b","name":"evil"})",
+            job("c")}));
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.page.rejected, 1u);
   ASSERT_EQ(r.page.jobs.size(), 2u);
@@ -52,7 +55,8 @@ TEST(page_decoder_hostile, duplicated_key_field_rejects_that_job_only) {
 }
 
 TEST(page_decoder_hostile, duplicated_key_deep_inside_a_job_rejects_it) {
-  auto r = decode(page({job("a", R"(,"match_labels":[{"key":"k","key":"j","val":"v"}])"), job("b")}));
+  auto r =
+      decode(page({job("a", R"(,"match_labels":[{"key":"k","key":"j","val":"v"}])"), job("b")}));
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.page.rejected, 1u);
   ASSERT_EQ(r.page.jobs.size(), 1u);
@@ -68,14 +72,16 @@ TEST(page_decoder_hostile, duplicated_top_level_key_fails_the_page) {
 }
 
 TEST(page_decoder_hostile, same_key_in_sibling_objects_is_fine) {
-  auto r = decode(page({job("a", R"(,"match_labels":[{"key":"k","val":"1"},{"key":"j","val":"2"}],"x":{"name":1})")}));
+  auto r = decode(page({job(
+      "a", R"(,"match_labels":[{"key":"k","val":"1"},{"key":"j","val":"2"}],"x":{"name":1})")}));
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.page.rejected, 0u);
   EXPECT_EQ(r.page.jobs.size(), 1u);
 }
 
 TEST(page_decoder_hostile, escaped_duplicate_is_still_a_duplicate) {
-  auto r = decode(page({R"({"cluster_name":"c","namespace_name":"n","name":"a","n\u0061me":"b"})"}));
+  auto r =
+      decode(page({R"({"cluster_name":"c","namespace_name":"n","name":"a","n\u0061me":"b"})"}));
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.page.rejected, 1u);
 }
@@ -94,7 +100,8 @@ TEST(page_decoder_hostile, numbers_out_of_range) {
   EXPECT_EQ(r.page.reject_reason, "pods_num is out of range");
   // An unknown field too large for a double would be stored as `Infinity`
   // (not JSON): rejected rather than kept.
-  r = decode(page({job("a", R"(,"future":{"deep":[1e400]})"), job("b", R"(,"tiny":-1e-400,"big":1.7e308)")}));
+  r = decode(page(
+      {job("a", R"(,"future":{"deep":[1e400]})"), job("b", R"(,"tiny":-1e-400,"big":1.7e308)")}));
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.page.rejected, 1u);
   EXPECT_EQ(r.page.reject_reason, "list item has a number out of range");
@@ -105,8 +112,9 @@ TEST(page_decoder_hostile, numbers_out_of_range) {
 }
 
 TEST(page_decoder_hostile, non_utf8_and_lone_surrogates_fail_the_page) {
-  for (std::string bad : {std::string("\xff\xfe"), std::string("\xc0\xaf"), std::string("\xed\xa0\x80"),
-                          std::string("\\ud800"), std::string("\\udc00x")}) {
+  for (std::string bad :
+       {std::string("\xff\xfe"), std::string("\xc0\xaf"), std::string("\xed\xa0\x80"),
+        std::string("\\ud800"), std::string("\\udc00x")}) {
     auto r = decode(page({job("a" + bad)}));
     EXPECT_FALSE(r.ok);
     EXPECT_NE(r.error.find("not valid JSON"), std::string::npos) << r.error;
@@ -135,8 +143,9 @@ TEST(page_decoder_hostile, trailing_garbage_and_second_document_fail) {
 }
 
 TEST(page_hazards, scan_reports_per_item) {
-  auto h = find_page_hazards(R"({"other":[{"a":1,"a":2}],"job_info_list":[1,{"x":{"a":1,"a":1}},[],{"y":1e999}],"z":1})",
-                             "job_info_list", 32);
+  auto h = find_page_hazards(
+      R"({"other":[{"a":1,"a":2}],"job_info_list":[1,{"x":{"a":1,"a":1}},[],{"y":1e999}],"z":1})",
+      "job_info_list", 32);
   EXPECT_TRUE(h.root.empty());
   ASSERT_EQ(h.items.size(), 2u);
   EXPECT_EQ(h.items.at(1), "duplicated key \"a\"");
@@ -154,7 +163,8 @@ TEST(page_hazards, duplicates_found_in_small_and_large_objects) {
     return o + extra + "}";
   };
   auto scan = [](const std::string& item) {
-    return find_page_hazards(R"({"total_num":1,"job_info_list":[)" + item + "]}", "job_info_list", 32);
+    return find_page_hazards(R"({"total_num":1,"job_info_list":[)" + item + "]}", "job_info_list",
+                             32);
   };
   EXPECT_TRUE(scan(object_with(40, R"("last":1)")).items.empty());
   EXPECT_TRUE(scan(object_with(32, R"("last":1)")).items.empty());
@@ -177,7 +187,8 @@ TEST(page_hazards, duplicates_found_in_small_and_large_objects) {
 TEST(page_decoder_hostile, one_pass_rejects_exactly_the_hazardous_job) {
   std::string many;
   for (int i = 0; i < 50; ++i) many += ",\"x" + std::to_string(i) + "\":" + std::to_string(i);
-  auto r = decode(page({job("a", many), job("b", many + R"(,"x7":1)"), job("c", R"(,"y":1e999)"), job("d")}));
+  auto r = decode(
+      page({job("a", many), job("b", many + R"(,"x7":1)"), job("c", R"(,"y":1e999)"), job("d")}));
   ASSERT_TRUE(r.ok) << r.error;
   ASSERT_EQ(r.page.jobs.size(), 2u);
   EXPECT_EQ(r.page.jobs[0].key.name, "a");

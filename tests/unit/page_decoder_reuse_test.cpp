@@ -2,12 +2,12 @@
 // pages through one decoder must keep working (Boost 1.81's
 // monotonic_resource::release() doubled the next block at every page until
 // bad_alloc after ~40 pages) and give the same jobs every time.
-#include "hss/page_decoder.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
+
+#include "hss/page_decoder.hpp"
 
 namespace hssjw {
 namespace {
@@ -16,11 +16,13 @@ std::string big_page(std::size_t jobs) {
   std::string out = R"({"total_num":1000000,"last_update_time":77,"job_info_list":[)";
   for (std::size_t i = 0; i < jobs; ++i) {
     out += (i ? "," : "");
-    out += R"({"cluster_name":"cluster-01","namespace_name":"batch","name":"report-)" +
-           std::to_string(28'000'000 + i) +
-           R"(","status":"Running","pods_num":1,"image_name":"registry.example/report:1.4.2",)"
-           R"("match_labels":[{"key":"app","val":"report"},{"key":"controller-uid","val":"6f1c2c9e-2b1a-4c55-9a55-)" +
-           std::to_string(100'000'000'000 + i) + R"("}],"create_time":1720765124000,"execute_time":1720765125000})";
+    out +=
+        R"({"cluster_name":"cluster-01","namespace_name":"batch","name":"report-)" +
+        std::to_string(28'000'000 + i) +
+        R"(","status":"Running","pods_num":1,"image_name":"registry.example/report:1.4.2",)"
+        R"("match_labels":[{"key":"app","val":"report"},{"key":"controller-uid","val":"6f1c2c9e-2b1a-4c55-9a55-)" +
+        std::to_string(100'000'000'000 + i) +
+        R"("}],"create_time":1720765124000,"execute_time":1720765125000})";
   }
   return out + "]}";
 }
@@ -49,11 +51,14 @@ TEST(page_decoder_reuse, thousands_of_full_pages_through_one_decoder) {
 TEST(page_decoder_reuse, walking_fingerprint_equals_the_restart_fingerprint) {
   const std::string body = big_page(20);
   for (const std::vector<std::string>& ignore :
-       std::vector<std::vector<std::string>>{{}, {"execute_time"}, {"pods_num", "status"},
-                                             {"not_a_field"}, {"name", "match_labels"}}) {
+       std::vector<std::vector<std::string>>{{},
+                                             {"execute_time"},
+                                             {"pods_num", "status"},
+                                             {"not_a_field"},
+                                             {"name", "match_labels"}}) {
     page_decoder dec(jobs_resource(), ignore);
     decoded_page page;
-      ASSERT_TRUE(dec.decode(body, page));
+    ASSERT_TRUE(dec.decode(body, page));
     ASSERT_EQ(page.jobs.size(), 20u);
     for (const auto& job : page.jobs)
       EXPECT_EQ(dec.fingerprint_of(job.record.body), job.record.fingerprint) << job.record.body;
@@ -84,9 +89,9 @@ TEST(page_decoder_reuse, known_unchanged_jobs_are_not_built) {
     EXPECT_EQ(key_hash, key_hash_of(j.key));
     const std::size_t i = asked++;
     snapshot[i] = job_digest{j.record.create_time, j.record.fingerprint};
-    if (i == 1) snapshot[i].fingerprint += 1;                       // changed
+    if (i == 1) snapshot[i].fingerprint += 1;                      // changed
     if (i == 2) snapshot[i].created = job_digest::no_create_time;  // replaced
-    if (i == 5) return false;                                       // not in the snapshot: new
+    if (i == 5) return false;                                      // not in the snapshot: new
     return snapshot[i] == digest;
   };
   ASSERT_TRUE(dec.decode(body, page, &known));

@@ -1,11 +1,12 @@
 // The service pieces that decide without I/O: the Prometheus registry's
 // text, the reload plan, /healthz rules and the STATUS= line.
-#include "metrics/registry.hpp"
-#include "runtime/reload_plan.hpp"
 #include "runtime/service.hpp"
-#include "runtime/systemd.hpp"
 
 #include <gtest/gtest.h>
+
+#include "metrics/registry.hpp"
+#include "runtime/reload_plan.hpp"
+#include "runtime/systemd.hpp"
 
 namespace {
 
@@ -86,7 +87,8 @@ TEST(reload_plan, same_config_changes_nothing) {
   auto plan = plan_reload(c, c);
   EXPECT_TRUE(plan.added.empty());
   EXPECT_TRUE(plan.removed.empty());
-  EXPECT_FALSE(plan.rebuild_clients || plan.budget || plan.timing || plan.fingerprints || plan.log_level);
+  EXPECT_FALSE(plan.rebuild_clients || plan.budget || plan.timing || plan.fingerprints ||
+               plan.log_level);
   EXPECT_TRUE(plan.restart_needed.empty());
 }
 
@@ -144,8 +146,8 @@ TEST(reload_plan, restart_only_keys_are_named_and_kept) {
   n.journal.max_events = 5;
   n.poll.interval = std::chrono::seconds(7);
   auto plan = plan_reload(c, n);
-  EXPECT_EQ(plan.restart_needed,
-            (std::vector<std::string>{"state_dir", "socket", "metrics.listen", "log.target/log.format", "journal"}));
+  EXPECT_EQ(plan.restart_needed, (std::vector<std::string>{"state_dir", "socket", "metrics.listen",
+                                                           "log.target/log.format", "journal"}));
   keep_restart_only(c, n);
   EXPECT_EQ(n.state_dir, c.state_dir);
   EXPECT_EQ(n.socket.path, c.socket.path);
@@ -160,7 +162,8 @@ TEST(healthz, a_scope_is_healthy_within_three_intervals_of_its_last_complete_wal
   f.interval = std::chrono::seconds(60);
   const std::int64_t now = 10'000'000;
   f.scopes.push_back({scope_id{"fresh", "", ""}, false, 1, now - 179'000, now - 900'000, ""});
-  f.scopes.push_back({scope_id{"stale", "", ""}, true, 1, now - 181'000, now - 900'000, "HSS.0001 (HTTP 500)"});
+  f.scopes.push_back(
+      {scope_id{"stale", "", ""}, true, 1, now - 181'000, now - 900'000, "HSS.0001 (HTTP 500)"});
   f.scopes.push_back({scope_id{"starting", "", ""}, false, 0, 0, now - 10'000, ""});  // grace
   f.scopes.push_back({scope_id{"never", "", ""}, true, 0, 0, now - 200'000, "APIGW.0301"});
   auto bad = unhealthy_scopes(f, now);
@@ -170,9 +173,11 @@ TEST(healthz, a_scope_is_healthy_within_three_intervals_of_its_last_complete_wal
 }
 
 TEST(sd_status, says_scopes_failures_last_walk_and_jobs) {
-  EXPECT_EQ(sd::status_line({{"p1/-", false, 3}}, 0), "1 scope, all ok; first walk in progress, 3 jobs");
-  EXPECT_EQ(sd::status_line({{"a", true, 1}, {"b", false, 2}, {"c", true, 0}, {"d", true, 0}, {"e", true, 0}},
-                            1'700'000'000'123),
+  EXPECT_EQ(sd::status_line({{"p1/-", false, 3}}, 0),
+            "1 scope, all ok; first walk in progress, 3 jobs");
+  EXPECT_EQ(sd::status_line(
+                {{"a", true, 1}, {"b", false, 2}, {"c", true, 0}, {"d", true, 0}, {"e", true, 0}},
+                1'700'000'000'123),
             "5 scopes, 4 failing (a, c, d, ...); last walk 22:13:20Z, 3 jobs");
 }
 

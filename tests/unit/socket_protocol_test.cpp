@@ -34,7 +34,8 @@ TEST(socket_protocol, parses_every_op) {
   r = parse_request("{\"op\":\"watch\",\"sync\":true}\r");
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->sync);
-  r = parse_request(R"({"op":"list","filter":{"cluster":"c1","namespace":"ns","name":"n","project_id":"p","enterprise_project_id":""}})");
+  r = parse_request(
+      R"({"op":"list","filter":{"cluster":"c1","namespace":"ns","name":"n","project_id":"p","enterprise_project_id":""}})");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->operation, op::list);
   EXPECT_EQ(*r->filter.cluster, "c1");
@@ -111,7 +112,8 @@ TEST(socket_protocol, filters_match_exactly_and_types_apply_to_events_only) {
 }
 
 TEST(socket_protocol, event_meta_is_read_back_from_journal_lines) {
-  for (auto t : {event_type::added, event_type::removed, event_type::modified, event_type::replaced}) {
+  for (auto t :
+       {event_type::added, event_type::removed, event_type::modified, event_type::replaced}) {
     const auto e = sample_event(t);
     auto m = parse_event_meta(to_json_line(e));
     ASSERT_TRUE(m);
@@ -147,7 +149,8 @@ TEST(socket_protocol, server_lines_are_single_json_lines) {
   EXPECT_EQ(parse_line(synced_line(6)), (json::object{{"type", "synced"}, {"seq", 6}}));
   EXPECT_EQ(parse_line(end_line(8)), (json::object{{"type", "end"}, {"seq", 8}}));
 
-  auto x = parse_line(existing_line({"p1", "", "cluster_name=a"}, {"c\"1", "ns", "n"}, R"({"name":"n","pods_num":2})"));
+  auto x = parse_line(existing_line({"p1", "", "cluster_name=a"}, {"c\"1", "ns", "n"},
+                                    R"({"name":"n","pods_num":2})"));
   EXPECT_EQ(x.at("type"), "existing");
   EXPECT_EQ(x.at("scope"), (json::object{{"project_id", "p1"}, {"enterprise_project_id", ""}}));
   EXPECT_EQ(x.at("key").at("cluster"), "c\"1");
@@ -170,7 +173,8 @@ TEST(socket_protocol, status_line_reports_every_scope) {
   r.subscribers = 2;
   r.clients = 3;
   r.scopes.push_back({{"p1", "", ""}, 1'700'000'000'000, 1'700'000'000'000, 12, false, ""});
-  r.scopes.push_back({{"p2", "e", "cluster_name=x"}, 1'700'000'060'000, 0, 0, true, "HTTP 401 APIGW.0301"});
+  r.scopes.push_back(
+      {{"p2", "e", "cluster_name=x"}, 1'700'000'060'000, 0, 0, true, "HTTP 401 APIGW.0301"});
   auto s = parse_line(status_line(r));
   EXPECT_EQ(s.at("type"), "status");
   EXPECT_EQ(s.at("seq"), 99);

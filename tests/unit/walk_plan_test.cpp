@@ -22,13 +22,16 @@ struct sim_list {
   explicit sim_list(std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) items.push_back(next_id++);
   }
-  void insert_at(std::size_t pos) { items.insert(items.begin() + std::min(pos, items.size()), next_id++); }
+  void insert_at(std::size_t pos) {
+    items.insert(items.begin() + std::min(pos, items.size()), next_id++);
+  }
   void erase_at(std::size_t pos) {
     if (pos < items.size()) items.erase(items.begin() + pos);
   }
   std::vector<std::uint64_t> page(std::int64_t offset, std::uint32_t limit) const {
     std::vector<std::uint64_t> out;
-    for (std::int64_t i = offset; i < static_cast<std::int64_t>(items.size()) && out.size() < limit; ++i)
+    for (std::int64_t i = offset; i < static_cast<std::int64_t>(items.size()) && out.size() < limit;
+         ++i)
       out.push_back(items[i]);
     return out;
   }
@@ -170,9 +173,15 @@ TEST(walk_plan, random_churn_never_skips_a_whole_walk_job) {
       for (int c = 0; c < changes; ++c) {
         auto size = l.items.size();
         switch (rng() % 3) {
-          case 0: l.insert_at(0); break;                      // a new CronJob run
-          case 1: l.erase_at(size ? rng() % size : 0); break;  // one finishes anywhere
-          case 2: l.insert_at(size ? rng() % size : 0); break;
+          case 0:
+            l.insert_at(0);
+            break;  // a new CronJob run
+          case 1:
+            l.erase_at(size ? rng() % size : 0);
+            break;  // one finishes anywhere
+          case 2:
+            l.insert_at(size ? rng() % size : 0);
+            break;
         }
       }
     });
