@@ -1,8 +1,10 @@
 // Splitting a wall-clock time into UTC calendar fields, for the three
-// formats the daemon writes: event times, X-Sdk-Date and IAM times.
+// formats the daemon writes (event times, X-Sdk-Date and IAM times), and
+// the wall clock in milliseconds.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 namespace hssjw {
 
@@ -25,6 +27,13 @@ inline utc_parts to_utc_parts(std::chrono::system_clock::time_point t) {
           static_cast<int>(hms.minutes().count()),
           static_cast<int>(hms.seconds().count()),
           static_cast<int>(hms.subseconds().count())};
+}
+
+// The wall clock in milliseconds since the Unix epoch: the unit of every
+// time the daemon stores or reports (event times, last walk, /healthz).
+inline std::int64_t unix_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace hssjw

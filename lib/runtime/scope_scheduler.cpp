@@ -12,22 +12,13 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/utc.hpp"
 #include "runtime/pacing.hpp"
 #include "walk/budget.hpp"
 
 namespace hssjw {
 
 namespace asio = boost::asio;
-
-namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 scope_scheduler::scope_scheduler(asio::io_context& ioc, const config::config& cfg,
                                  std::shared_ptr<spdlog::logger> log, bool once, hooks h)
@@ -110,7 +101,7 @@ std::chrono::milliseconds scope_scheduler::effective_interval() const {
 
 void scope_scheduler::start(scope_runtime& s) {
   ++running_;
-  s.watched_since_ms = now_ms();
+  s.watched_since_ms = unix_now_ms();
   asio::co_spawn(ioc_, async_run_scope(s),
                  asio::bind_cancellation_slot(s.cancel.slot(), [this, &s](std::exception_ptr e) {
                    if (e) {

@@ -13,6 +13,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/utc.hpp"
 #include "metrics/http_server.hpp"
 #include "runtime/systemd.hpp"
 
@@ -36,12 +37,6 @@ std::vector<std::string> unhealthy_scopes(const service_facts& f, std::int64_t n
 }
 
 namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::int64_t file_size(const std::string& path) {
   struct stat st {};
@@ -74,7 +69,7 @@ metrics::http_reply service::impl::handle(metrics::daemon_metrics& m, std::strin
 
 metrics::http_reply service::impl::health() {
   if (!facts) return {503, "text/plain; charset=utf-8", "starting\n"};
-  auto bad = unhealthy_scopes(facts(), now_ms());
+  auto bad = unhealthy_scopes(facts(), unix_now_ms());
   if (bad.empty()) return {200, "text/plain; charset=utf-8", "ok\n"};
   std::string body =
       "unhealthy: " + std::to_string(bad.size()) + " scope(s) without a recent complete walk\n";

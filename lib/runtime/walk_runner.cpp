@@ -7,6 +7,7 @@
 #include <boost/system/system_error.hpp>
 #include <chrono>
 
+#include "core/utc.hpp"
 #include "logging/log_fields.hpp"
 #include "metrics/daemon_metrics.hpp"
 #include "runtime/scope_list.hpp"
@@ -18,12 +19,6 @@ namespace hssjw {
 namespace asio = boost::asio;
 
 namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 spdlog::level::level_enum level_of(note_level l) {
   switch (l) {
@@ -61,10 +56,10 @@ asio::awaitable<void> walk_runner::async_walk(scope_runtime& s) {
     // reload replaces it meanwhile.
     const std::shared_ptr<upstream> up = current_;
     auto outcome = co_await up->walk->async_walk(s.target, walk_settings_of(cfg_), s.state);
-    s.last_attempt_ms = now_ms();
+    s.last_attempt_ms = unix_now_ms();
     const auto& id = s.target.scope;
-    auto c = conclude_walk(store_, id, s.state, std::move(outcome), diff_options_of(cfg_), now_ms(),
-                           s.failing, [&](const walk_note& n) { write(id, n); });
+    auto c = conclude_walk(store_, id, s.state, std::move(outcome), diff_options_of(cfg_),
+                           unix_now_ms(), s.failing, [&](const walk_note& n) { write(id, n); });
     record(s, std::move(c));
   } catch (const boost::system::system_error& e) {
     if (e.code() == asio::error::operation_aborted) throw;

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/utc.hpp"
 #include "state/sqlite_db.hpp"
 #include "state/sqlite_job_reader.hpp"
 #include "state/sqlite_schema.hpp"
@@ -25,11 +26,6 @@ using sqlite::as_stored;
 using sqlite::read_key;
 
 namespace {
-
-std::int64_t system_now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::int64_t clamp_i64(std::uint64_t v) {
   constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
@@ -68,7 +64,7 @@ class sqlite_store_impl final : public sqlite_store {
  public:
   sqlite_store_impl(std::string dir, sqlite_options opts)
       : dir_(std::move(dir)), path_(dir_ + "/state.db"), opts_(std::move(opts)) {
-    if (!opts_.now_ms) opts_.now_ms = system_now_ms;
+    if (!opts_.now_ms) opts_.now_ms = unix_now_ms;
   }
 
   result<void> open();
